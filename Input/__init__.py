@@ -1,0 +1,1 @@
+"""Audio input: file I/O and spectrogram transforms."""

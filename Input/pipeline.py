@@ -1,0 +1,307 @@
+"""tf.data input pipelines: random spectrogram excerpts for supervised (paired) and adversarial (unpaired)
+training, whole-track magnitudes for validation, and the frequency padding/cropping helpers shared with the
+training step and inference.
+
+Frame alignment. The STFT is centred (``Input.spectrogram.stft``): frame ``t`` of a track is centred on sample
+``t * num_hop`` and samples outside the track count as zeros. A waveform excerpt starting at sample
+``k * num_hop`` therefore reproduces the whole-track frames ``k + j`` exactly for every excerpt frame ``j``
+whose window lies inside the excerpt, i.e. ``edge <= j`` with ``edge = ceil(num_fft / 2 / num_hop)`` frames
+(1 for 512/256). To get ``n`` exact frames, the excerpt is ``(n - 1 + 2 * edge) * num_hop`` samples long and
+frames ``edge .. edge + n - 1`` are kept. Excerpts may start before or end after the track; the missing part is
+zeros, which is what the whole-track STFT (and the sliding-window separator, which pads with silence) sees.
+
+Sampling. A track is chosen uniformly, then the first *target* frame ``t0`` uniformly among all positions where
+the ``output_time`` target frames fit in the track's ``1 + samples // num_hop`` frames (``t0 = 0`` for tracks
+shorter than that: zero-padded). So every frame of a track is equally likely to be trained on, including the
+first and last ones, whose mixture context then partly lies outside the track (zeros). The mixture input covers
+frames ``t0 - context_frames .. t0 - context_frames + input_time - 1``.
+
+Spectrogram layout: log-normalised magnitudes ``norm(mag) = log1p(mag)``; the 257 STFT bins are padded with
+``freq_pad_lo`` zero bins below and ``freq_pad_hi`` above for the network input, and sit at bins 0..256 of the
+``output_freq`` output bins (the rest zero); critics see bins 0..255.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import tensorflow as tf
+
+from Input.audio_cache import AudioCache
+from Input.spectrogram import norm, stft
+
+if TYPE_CHECKING:
+    from Models.factory import ModelShapes
+    from Sample import Sample
+
+logger = logging.getLogger(__name__)
+
+Triple = tuple["Sample", "Sample", "Sample"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Frequency/time helpers (tensors or arrays; freq is axis -2, time axis -1; any leading dims)
+
+
+def _stft_bins(shapes: ModelShapes) -> int:
+    """Number of STFT bins (``num_fft // 2 + 1``) implied by the input padding."""
+    return int(shapes.input_freq - shapes.freq_pad_lo - shapes.freq_pad_hi)
+
+
+def _pad_freq(x: tf.Tensor | np.ndarray, bins: int, lo: int, hi: int, name: str) -> tf.Tensor:
+    """Zero-pad axis -2 of ``x`` (which must have ``bins`` entries) with ``lo`` below and ``hi`` above."""
+    x = tf.convert_to_tensor(x)
+    if x.shape.rank is None or x.shape.rank < 2:
+        raise ValueError(f"{name}: expected [..., freq, time], got shape {x.shape}")
+    if x.shape[-2] is not None and x.shape[-2] != bins:
+        raise ValueError(f"{name}: expected {bins} frequency bins on axis -2, got shape {x.shape}")
+    return tf.pad(x, [[0, 0]] * (x.shape.rank - 2) + [[lo, hi], [0, 0]])
+
+
+def pad_to_input(mag_norm: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
+    """``[..., 257, T]`` -> ``[..., input_freq, T]``: zero bins added below (``freq_pad_lo``) and above."""
+    return _pad_freq(mag_norm, _stft_bins(shapes), shapes.freq_pad_lo, shapes.freq_pad_hi, "pad_to_input")
+
+
+def pad_to_output(mag_norm: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
+    """``[..., 257, T]`` -> ``[..., output_freq, T]``: STFT bin ``k`` at output bin ``k``, zero bins above."""
+    bins = _stft_bins(shapes)
+    if shapes.output_freq < bins:
+        raise ValueError(f"pad_to_output: output_freq {shapes.output_freq} < {bins} STFT bins")
+    return _pad_freq(mag_norm, bins, 0, shapes.output_freq - bins, "pad_to_output")
+
+
+def crop_output_to_stft(x: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
+    """``[..., output_freq, T]`` -> ``[..., 257, T]``: keeps output bins 0..256 (inverse of pad_to_output)."""
+    x = tf.convert_to_tensor(x)
+    return x[..., : _stft_bins(shapes), :]
+
+
+def to_disc(x: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
+    """``[..., F >= 256, T >= disc_time]`` -> ``[..., disc_freq=256, disc_time]``: critic input.
+
+    Keeps frequency bins ``0 .. disc_freq - 1`` (drops the Nyquist bin and any padding) and the centred
+    ``disc_time`` frames (start ``(T - disc_time) // 2``).
+    """
+    x = tf.convert_to_tensor(x)
+    time = x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+    start = (time - shapes.disc_time) // 2
+    return x[..., : shapes.disc_freq, start : start + shapes.disc_time]
+
+
+def edge_frames(num_fft: int, num_hop: int) -> int:
+    """Frames at each end of an excerpt's centred STFT whose window reaches past the excerpt."""
+    return math.ceil((num_fft // 2) / num_hop)
+
+
+def excerpt_samples(num_frames: int, num_fft: int, num_hop: int) -> int:
+    """Waveform length (samples) whose centred STFT has ``num_frames`` exact interior frames."""
+    return (num_frames - 1 + 2 * edge_frames(num_fft, num_hop)) * num_hop
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Waveform excerpts (numpy, from the cache's memory maps)
+
+
+def _cut(audio: np.ndarray, channel: int, start: int, length: int) -> np.ndarray:
+    """``audio[channel, start:start + length]`` of a ``[channels, samples]`` array, zeros outside it."""
+    out = np.zeros(length, dtype=audio.dtype)
+    lo, hi = max(start, 0), min(start + length, audio.shape[1])
+    if hi > lo:
+        out[lo - start : hi - start] = audio[channel % audio.shape[0], lo:hi]
+    return out
+
+
+def _first_frame(rng: np.random.Generator, num_samples: int, num_frames: int, num_hop: int) -> int:
+    """Uniform first frame of ``num_frames`` consecutive frames within a track of ``num_samples`` samples."""
+    total = 1 + num_samples // num_hop
+    return int(rng.integers(0, max(total - num_frames, 0) + 1))
+
+
+def _channel(rng: np.random.Generator, arrays: Sequence[np.ndarray]) -> int:
+    """Channel used for one example: 0 for mono caches, else uniform over the channels all arrays share."""
+    channels = min(a.shape[0] for a in arrays)
+    return int(rng.integers(channels)) if channels > 1 else 0
+
+
+def _sharded(generator: Callable[[int], Iterator], signature: object, num_workers: int) -> tf.data.Dataset:
+    """Infinite dataset drawing from ``num_workers`` independent generator shards in turn.
+
+    Each shard is a Python generator (own RNG, seeded by the shard index). ``interleave`` with
+    ``num_parallel_calls`` runs the shards in parallel threads (memmap reads release the GIL while the OS pages
+    data in) and ``deterministic=True`` with ``block_length=1`` takes one element from each shard in a fixed
+    round-robin, so the sequence depends on the seed and ``num_workers`` only.
+    """
+    shards = max(1, int(num_workers))
+    return tf.data.Dataset.range(shards).interleave(
+        lambda shard: tf.data.Dataset.from_generator(generator, output_signature=signature, args=(shard,)),
+        cycle_length=shards,
+        block_length=1,
+        num_parallel_calls=shards if shards > 1 else None,
+        deterministic=True,
+    )
+
+
+def _config(model_config: dict, seed: int | None) -> tuple[int, int, int, int, int]:
+    """(num_fft, num_hop, batch_size, num_workers, seed) from the model config (``seed`` overrides)."""
+    seed = int(model_config.get("seed", 0) if seed is None else seed)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return (int(model_config["num_fft"]), int(model_config["num_hop"]), int(model_config["batch_size"]),
+            int(model_config.get("num_workers", 1)), seed)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Datasets
+
+
+def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: ModelShapes, cache: AudioCache,
+                        seed: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of aligned supervised batches ``(mix, acc, voice)``.
+
+    Args:
+        triples: ``(mixture, accompaniment, voice)`` Samples of the same songs (sources summing to the mix).
+        model_config: uses ``num_fft``, ``num_hop``, ``batch_size``, ``num_workers`` and ``seed``.
+        shapes: the separator's shapes (``Models.factory.get_shapes``).
+        cache: audio cache (rate ``expected_sr``, downmix ``mono_downmix``); all tracks are cached up front.
+        seed: RNG seed (default ``model_config["seed"]``); the same seed gives the same batches.
+
+    Returns:
+        Dataset of ``(mix [B, input_freq, input_time, 1], acc [B, output_freq, output_time, 1],
+        voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes, ``B = batch_size``. ``acc`` and
+        ``voice`` are the centre ``output_time`` frames of the mixture's ``input_time`` frames.
+
+    Raises:
+        ValueError: no triples. AudioError: a track cannot be decoded.
+    """
+    triples = [tuple(t) for t in triples]
+    if not triples:
+        raise ValueError("make_paired_dataset: no (mixture, accompaniment, voice) triples given")
+    num_fft, num_hop, batch_size, num_workers, seed = _config(model_config, seed)
+    cache.prepare([s for t in triples for s in t], num_workers=num_workers)
+    edge = edge_frames(num_fft, num_hop)
+    length = excerpt_samples(shapes.input_time, num_fft, num_hop)
+    target_length = excerpt_samples(shapes.output_time, num_fft, num_hop)
+    target_start = shapes.context_frames * num_hop  # the targets' excerpt inside the mixture's one
+    lead = shapes.context_frames + edge  # frames before the first target frame in the excerpt
+
+    def generator(shard: int) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng([seed, int(shard)])
+        while True:
+            arrays = [cache.get(s) for s in triples[int(rng.integers(len(triples)))]]
+            first = _first_frame(rng, arrays[0].shape[1], shapes.output_time, num_hop)
+            channel = _channel(rng, arrays)
+            start = (first - lead) * num_hop
+            # One offset and length for all three signals: alignment by construction.
+            yield np.stack([_cut(a, channel, start, length) for a in arrays])  # [3, length]
+
+    signature = tf.TensorSpec([3, length], tf.as_dtype(cache.dtype))
+
+    def features(waves: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        waves = tf.cast(waves, tf.float32)  # [B, 3, length]
+        mix_mag, _ = stft(waves[:, 0], num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
+        mix = norm(mix_mag[..., edge : edge + shapes.input_time])
+        # Targets: STFT only the sub-excerpt covering the output frames (same samples as in the mixture's).
+        src = waves[:, 1:, target_start : target_start + target_length]  # [B, 2, target_length]
+        src_mag, _ = stft(src, num_fft, num_hop)  # [B, 2, 257, output_time + 2 * edge]
+        src = norm(src_mag[..., edge : edge + shapes.output_time])
+        out = pad_to_output(src, shapes)[..., None]  # [B, 2, output_freq, output_time, 1]
+        return pad_to_input(mix, shapes)[..., None], out[:, 0], out[:, 1]
+
+    # Shards of Python generators cut raw float16 excerpts from the memmaps (cheap, parallel threads).
+    dataset = _sharded(generator, signature, num_workers)
+    # Batch raw waveforms first so the STFT below runs once per batch as one large vectorised op.
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    # STFT, crop, log-normalise and pad in TF, several batches in parallel (order kept: deterministic).
+    dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
+    # Overlap input preparation with the training step.
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[Sample], voices: Sequence[Sample],
+                          model_config: dict, shapes: ModelShapes, cache: AudioCache,
+                          seed: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of unpaired batches for adversarial training: three independent draws per example.
+
+    Each list gets its own random track, offset (and, without ``mono_downmix``, channel), so the mixture and
+    the real source examples are unrelated.
+
+    Args:
+        mixtures, accompaniments, voices: Samples of each kind (any number each, at least one).
+        model_config, shapes, cache, seed: as for :func:`make_paired_dataset`.
+
+    Returns:
+        Dataset of ``(mix [B, input_freq, input_time, 1], acc_real [B, disc_freq, disc_time, 1],
+        voice_real [B, disc_freq, disc_time, 1])`` float32 log1p magnitudes (``denorm`` of the mixture's
+        unpadded bins is its linear magnitude).
+
+    Raises:
+        ValueError: one of the lists is empty. AudioError: a track cannot be decoded.
+    """
+    lists = [list(mixtures), list(accompaniments), list(voices)]
+    for name, items in zip(("mixtures", "accompaniments", "voices"), lists, strict=True):
+        if not items:
+            raise ValueError(f"make_unpaired_dataset: no {name} given")
+    num_fft, num_hop, batch_size, num_workers, seed = _config(model_config, seed)
+    cache.prepare([s for items in lists for s in items], num_workers=num_workers)
+    edge = edge_frames(num_fft, num_hop)
+    mix_length = excerpt_samples(shapes.input_time, num_fft, num_hop)
+    real_length = excerpt_samples(shapes.disc_time, num_fft, num_hop)
+
+    def draw(rng: np.random.Generator, items: list, frames: int, lead: int, length: int) -> np.ndarray:
+        audio = cache.get(items[int(rng.integers(len(items)))])
+        first = _first_frame(rng, audio.shape[1], frames, num_hop)
+        return _cut(audio, _channel(rng, [audio]), (first - lead) * num_hop, length)
+
+    def generator(shard: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        # One RNG stream per list: each list's draws do not depend on the other lists.
+        rngs = [np.random.default_rng([seed, int(shard), kind]) for kind in range(3)]
+        while True:
+            mix = draw(rngs[0], lists[0], shapes.output_time, shapes.context_frames + edge, mix_length)
+            acc = draw(rngs[1], lists[1], shapes.disc_time, edge, real_length)
+            voice = draw(rngs[2], lists[2], shapes.disc_time, edge, real_length)
+            yield mix, acc, voice
+
+    dtype = tf.as_dtype(cache.dtype)
+    signature = (tf.TensorSpec([mix_length], dtype), tf.TensorSpec([real_length], dtype),
+                 tf.TensorSpec([real_length], dtype))
+
+    def features(mix: tf.Tensor, acc: tf.Tensor, voice: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        mix_mag, _ = stft(tf.cast(mix, tf.float32), num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
+        mix = pad_to_input(norm(mix_mag[..., edge : edge + shapes.input_time]), shapes)[..., None]
+        real = tf.cast(tf.stack([acc, voice], axis=1), tf.float32)  # [B, 2, real_length]
+        real_mag, _ = stft(real, num_fft, num_hop)  # [B, 2, 257, disc_time + 2 * edge]
+        real = to_disc(norm(real_mag[..., edge : edge + shapes.disc_time]), shapes)[..., None]
+        return mix, real[:, 0], real[:, 1]
+
+    # Same structure and reasons as make_paired_dataset: parallel generator shards -> batch raw waveforms ->
+    # batched STFT in a parallel map -> prefetch.
+    dataset = _sharded(generator, signature, num_workers)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def whole_track_magnitudes(triple: Triple, cache: AudioCache,
+                           model_config: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear STFT magnitudes of a whole song, for validation/test losses.
+
+    Multichannel caches (``mono_downmix`` off) are averaged over channels here. The sources are zero-padded or
+    trimmed to the mixture's length so all three have the same frames.
+
+    Returns:
+        ``(mix_mag, acc_mag, voice_mag)``, each float32 ``[num_fft // 2 + 1, 1 + samples // num_hop]``.
+
+    Raises:
+        AudioError: a track cannot be decoded.
+    """
+    signals = [np.asarray(cache.get(s), dtype=np.float32).mean(axis=0) for s in triple]
+    length = signals[0].shape[0]
+    signals = [np.pad(s[:length], (0, length - min(length, s.shape[0]))) for s in signals]
+    mag, _ = stft(np.stack(signals), int(model_config["num_fft"]), int(model_config["num_hop"]))
+    mag = mag.numpy()
+    return mag[0], mag[1], mag[2]

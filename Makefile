@@ -1,0 +1,29 @@
+# The two commands of the README. Each sets itself up from a bare machine that has only Python.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint ffmpeg clean-demo
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency list or setup.py changed.
+$(STAMP): $(PY) requirements.txt setup.py
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+ffmpeg:
+	@bash .ci/ensure_ffmpeg.sh
+
+demo: ffmpeg $(STAMP)
+	$(PY) Training.py with demo
+
+test: ffmpeg $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .

@@ -1,0 +1,131 @@
+"""The whole Training.py run, kept out of the Sacred script: dataset, supervised phase, semi-supervised phase,
+and the evaluation of both on the test partition, with results stored in the Sacred run and a results pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from Input.audio_cache import AudioCache
+from Input.datasets import describe, load_dataset
+from Models.factory import build_separator, get_shapes
+from Models.supervised import track_loss, train_supervised
+from Models.trainer import PhaseResult
+from Utils import write_pickle_atomic
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_demo_data(model_config: dict) -> None:
+    """Generate the demo songs (supervised, test and unpaired) into ``demo_path`` unless they are there."""
+    from Input.synthetic import generate_dataset, generate_unpaired
+
+    root = Path(model_config["demo_path"])
+    if not (root / "train").is_dir():
+        logger.info("generating demo songs into %s", root)
+        generate_dataset(root, num_train=24, num_test=6, seconds=30.0, seed=model_config["seed"])
+    if not (root / "unpaired").is_dir():
+        logger.info("generating unpaired demo songs into %s", root / "unpaired")
+        generate_unpaired(root / "unpaired", num_tracks=18, seconds=30.0, seed=model_config["seed"] + 1)
+
+
+def has_unpaired(dataset: dict) -> bool:
+    """True when each of the three unpaired lists (mixtures, accompaniments, voices) has at least one file."""
+    return all(len(group) > 0 for group in dataset["train_unsup"])
+
+
+def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
+    """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
+    import tensorflow as tf
+
+    shapes = get_shapes(model_config)
+    model = build_separator(model_config)
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    scores: dict[str, Any] = {"checkpoint": checkpoint}
+    if dataset["train_test"]:
+        scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
+        logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
+    if model_config["evaluate"] and dataset["train_test"]:
+        from Evaluate import bss_evaluate
+
+        scores["bss"] = bss_evaluate(model_config, dataset, checkpoint)
+    return scores
+
+
+def run_experiment(model_config: dict, experiment_id: int, load_model: str | None, run: Any = None,
+                   progress: bool = True) -> dict[str, Any]:
+    """Run both phases and their evaluations; return the results (also saved as a pickle and in the run)."""
+    if model_config["generate_demo"]:
+        ensure_demo_data(model_config)
+    dataset = load_dataset(model_config)
+    logger.info("dataset: %s", describe(dataset))
+    cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
+                       model_config["cache_dtype"])
+    cache.prepare(_all_samples(dataset), model_config["num_workers"])
+
+    results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": _dataset_name(model_config)}
+    sup = train_supervised(model_config, dataset, experiment_id, cache, resume_from=load_model, progress=progress)
+    results["sup"] = _phase_summary(sup) | evaluate_phase(model_config, dataset, sup.best_checkpoint, cache)
+    _log_scores(run, "sup", results["sup"])
+
+    if has_unpaired(dataset):
+        from Models.adversarial import train_semisupervised
+
+        init = sup.best_checkpoint if model_config["init_from_supervised"] else None
+        semi = train_semisupervised(model_config, dataset, experiment_id, cache, init_checkpoint=init,
+                                    progress=progress)
+        results["semisup"] = _phase_summary(semi) | evaluate_phase(model_config, dataset, semi.best_checkpoint,
+                                                                   cache)
+        _log_scores(run, "semisup", results["semisup"])
+    else:
+        logger.info("no unpaired data (train_unsup is empty): supervised-only run, semi-supervised phase skipped")
+    path = Path(model_config["results_dir"]) / f"{experiment_id}_{results['dataset']}_results.pkl"
+    write_pickle_atomic(path, results)
+    logger.info("results saved to %s", path)
+    logger.info("\n%s", format_comparison(results))
+    return results
+
+
+def format_comparison(results: dict[str, Any]) -> str:
+    """A side-by-side table of the phases' test loss and median SDR/SIR/SAR per source."""
+    phases = [p for p in ("sup", "semisup") if p in results]
+    rows = [("test loss", [results[p].get("test_loss") for p in phases])]
+    for source in ("accompaniment", "voice"):
+        for metric in ("SDR", "SIR", "SAR"):
+            values = [results[p].get("bss", {}).get("median", {}).get(source, {}).get(metric) for p in phases]
+            rows.append((f"{source} {metric} median (dB)", values))
+    lines = [f"{'':34}" + "".join(f"{p:>12}" for p in phases)]
+    for label, values in rows:
+        lines.append(f"{label:34}" + "".join(f"{v:>12.4f}" if v is not None else f"{'-':>12}" for v in values))
+    return "\n".join(lines)
+
+
+def _phase_summary(result: PhaseResult) -> dict[str, Any]:
+    return {"best_checkpoint": result.best_checkpoint, "best_val_loss": result.best_val_loss,
+            "steps": result.steps, "epochs": result.epochs, "stop_reason": result.stop_reason}
+
+
+def _log_scores(run: Any, phase: str, scores: dict[str, Any]) -> None:
+    """Store a phase's numbers in the Sacred run (``log_scalar``) when there is one."""
+    if run is None:
+        return
+    run.log_scalar(f"{phase}.best_val_loss", scores["best_val_loss"])
+    if "test_loss" in scores:
+        run.log_scalar(f"{phase}.test_loss", scores["test_loss"])
+    for source, metrics in scores.get("bss", {}).get("median", {}).items():
+        for metric, value in metrics.items():
+            run.log_scalar(f"{phase}.{source}.{metric}.median", value)
+
+
+def _dataset_name(model_config: dict) -> str:
+    if model_config["dataset_loader"]:
+        return str(model_config["dataset_loader"]).replace(":", "_").replace(".", "_")
+    return Path(model_config["musdb_path"]).name or "dataset"
+
+
+def _all_samples(dataset: dict) -> list:
+    samples = [s for part in ("train_sup", "train_valid", "train_test") for triple in dataset[part] for s in triple]
+    samples += [s for group in dataset["train_unsup"] for s in group]
+    return samples

@@ -1,0 +1,148 @@
+"""Sacred experiment: supervised training, then semi-supervised adversarial training, each with validation-based
+early stopping, then a BSS evaluation of both on the test partition.
+
+    python Training.py                                   # MUSDB18 in datasets/MUSDB18
+    python Training.py with demo                         # generated demo songs, a few minutes on a CPU
+    python Training.py with model_config.batch_size=16 model_config.alpha=0.01
+    python Training.py with load_model=checkpoints/542621_sup/542621_sup-1001   # resume
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import numpy as np
+import tensorflow as tf
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+
+from Utils import setup_logging
+
+ex = Experiment("Adversarial_Source_Separation")
+ex.observers.append(FileStorageObserver("logs/sacred"))
+logger = logging.getLogger("Training")
+
+
+@ex.config
+def cfg():
+    model_config = {
+        # --- paths -----------------------------------------------------------------------------------------
+        "model_base_dir": "checkpoints",  # folder for checkpoints: <model_base_dir>/<id>_<phase>/<id>_<phase>-<step>
+        "log_dir": "logs",  # folder for TensorBoard logs: <log_dir>/<id>_<phase>
+        "musdb_path": "datasets/MUSDB18",  # MUSDB18 root holding train/ and test/
+        "is_wav": False,  # False: MUSDB18 .stem.mp4 files; True: MUSDB18-HQ wav folders
+        "moisesdb_path": "datasets/MoisesDB",  # optional MoisesDB root (unpaired data); ignored when absent
+        "unsup_mixture_dirs": [],  # extra folders of unlabelled mixtures (any audio format, scanned recursively)
+        "unsup_voice_dirs": [],  # extra folders of solo vocals (a cappellas)
+        "unsup_accompaniment_dirs": [],  # extra folders of instrumentals
+        "dataset_cache": "datasets/dataset.pkl",  # pickle of the partitions' Sample lists (rebuilt when stale)
+        "dataset_loader": None,  # "module:function" returning the partition dict; replaces the MUSDB18 loader
+        "audio_cache_dir": "datasets/cache",  # memory-mapped decoded/resampled audio, one .npy per file
+        "results_dir": "logs/results",  # evaluation pickles and box plots
+        # --- signal ---------------------------------------------------------------------------------------
+        "expected_sr": 8192,  # sample rate the model works at, Hz
+        "mono_downmix": True,  # average channels to mono before the STFT
+        "num_fft": 512,  # STFT window and FFT length, samples (257 frequency bins)
+        "num_hop": 256,  # STFT hop, samples (31.25 ms at 8192 Hz)
+        "cache_dtype": "float16",  # dtype of the decoded-audio cache ("float16" halves memory, "float32")
+        # --- model ----------------------------------------------------------------------------------------
+        "num_frames": 64,  # desired output frames per U-Net patch (the critic's time width)
+        "num_layers": 4,  # U-Net down/up-sampling steps
+        "num_initial_filters": 16,  # filters of the first conv; doubled at each down-step
+        "output_activation": "relu",  # activation of the two 1x1 output convs (direct magnitude prediction)
+        "critic_initial_filters": 32,  # filters of the critic's first conv; doubled at each stride-2 step
+        # --- optimisation ---------------------------------------------------------------------------------
+        "batch_size": 64,  # examples per optimiser step
+        "init_sup_sep_lr": 5e-5,  # Adam learning rate of the separator, supervised phase
+        "init_unsup_sep_lr": 5e-5,  # Adam learning rate of the separator, semi-supervised phase
+        "init_disc_lr": 5e-5,  # Adam learning rate of the critics
+        "alpha": 0.001,  # weight of the adversarial loss L_u in the separator loss
+        "beta": 0.001,  # weight of the additive penalty (mixture - acc - voice)^2, linear magnitudes
+        "lam": 10.0,  # WGAN-GP gradient-penalty weight
+        "one_sided_gp": True,  # penalty max(|grad|-1, 0)^2 as the original code; False: (|grad|-1)^2
+        "num_disc": 5,  # critic updates (per critic) before each separator update
+        "init_from_supervised": False,  # start the semi-supervised phase from the best supervised model
+        "epoch_it": 1000,  # optimiser steps per epoch (validation after each)
+        "patience": 1,  # epochs without validation improvement before stopping (1 as in the paper)
+        "max_epochs": 1000,  # hard limit on epochs per phase
+        "seed": 1337,  # seed for data sampling and initialisation
+        # --- input pipeline -------------------------------------------------------------------------------
+        "num_workers": 2,  # parallel readers for decoding/caching and for excerpt cutting
+        "cache_size": 64,  # examples buffered ahead of the training step
+        "duration": 5,  # seconds; original code's decoding chunk. Kept for config compatibility (unused)
+        "min_replacement_rate": 32,  # original code's queue refresh rate. Kept for config compatibility (unused)
+        # --- logging & evaluation -------------------------------------------------------------------------
+        "log_every": 10,  # steps between TensorBoard scalar writes
+        "summary_seconds": 10.0,  # seconds of the first validation track shown as images/audio
+        "inference_batch_size": 16,  # U-Net patches per model call when separating whole tracks
+        "evaluate": True,  # run the BSS evaluation on train_test after each phase
+        "generate_demo": False,  # generate the demo songs into demo_path first (named config `demo`)
+        "demo_path": "datasets/demo",  # where the demo songs go
+    }
+    experiment_id = random.randint(0, 999999)  # names the checkpoint and log folders
+    load_model = None  # checkpoint prefix to resume the supervised phase from
+
+
+@ex.named_config
+def demo():
+    """Generated demo songs and a small model: the whole run takes a few minutes on 2 CPU cores."""
+    model_config = {
+        "generate_demo": True,
+        "musdb_path": "datasets/demo",
+        "is_wav": True,
+        "dataset_cache": "datasets/demo/dataset.pkl",
+        "audio_cache_dir": "datasets/demo/cache",
+        "unsup_mixture_dirs": ["datasets/demo/unpaired/mixtures"],
+        "unsup_voice_dirs": ["datasets/demo/unpaired/voices"],
+        "unsup_accompaniment_dirs": ["datasets/demo/unpaired/accompaniments"],
+        "moisesdb_path": "datasets/demo/MoisesDB",
+        "num_layers": 3,
+        "num_initial_filters": 8,
+        "num_frames": 32,
+        "batch_size": 16,
+        "init_sup_sep_lr": 1e-3,
+        "init_unsup_sep_lr": 1e-3,
+        "init_disc_lr": 1e-4,
+        "epoch_it": 100,
+        "patience": 2,
+        "max_epochs": 6,
+    }
+
+
+@ex.named_config
+def musdb_hq():
+    """Read MUSDB18-HQ (wav) instead of the compressed stems."""
+    model_config = {"is_wav": True}
+
+
+@ex.named_config
+def no_additive_penalty():
+    """Paper ablation: adversarial loss only, without the additive mixture penalty (beta = 0)."""
+    model_config = {"beta": 0.0}
+
+
+@ex.named_config
+def two_sided_gp():
+    """The standard WGAN-GP penalty (|grad| - 1)^2 instead of the original code's one-sided one."""
+    model_config = {"one_sided_gp": False}
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+@ex.main
+def run(model_config: dict, experiment_id: int, load_model: str | None, _run) -> dict:
+    """The whole run: dataset, supervised phase, semi-supervised phase, evaluation of both."""
+    from Models.experiment import run_experiment
+
+    setup_logging()
+    _seed_everything(model_config["seed"])
+    return run_experiment(model_config, experiment_id, load_model, _run)
+
+
+if __name__ == "__main__":
+    ex.run_commandline()

@@ -1,0 +1,138 @@
+"""Small helpers shared by Training.py, Evaluate.py and separate.py: logging set-up, run-config files and
+checkpoint discovery.
+
+A checkpoint folder (``checkpoints/<id>_<phase>``) holds TensorFlow checkpoints named ``<id>_<phase>-<step>``,
+a ``model_config.json`` with the configuration that built the model, and ``best.json`` naming the best
+checkpoint by validation loss.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "model_config.json"
+BEST_FILE = "best.json"
+
+
+class CheckpointError(Exception):
+    """A checkpoint path that cannot be used; the message names it and the reason."""
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Configure concise root logging for the command-line programs (library code only logs)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # TensorFlow's C++ and Python chatter is not useful to users of the CLIs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file next to ``path`` for writing and rename it onto ``path`` when the block succeeds.
+
+    A crash or an exception inside the block leaves ``path`` as it was and removes the temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    with atomic_open(path, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+
+
+def write_pickle_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Pickle ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file, raising CheckpointError with the path on a missing or corrupt file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError as err:
+        raise CheckpointError(f"{path}: file not found") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from err
+
+
+def checkpoint_exists(prefix: str | os.PathLike) -> bool:
+    """True when a TensorFlow checkpoint with this prefix (``.../name-123``) exists."""
+    return Path(f"{prefix}.index").is_file()
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, dict]:
+    """Turn a checkpoint prefix or a checkpoint folder into ``(prefix, model_config)``.
+
+    A folder resolves to its best checkpoint (``best.json``), else its latest one. The model config is read from
+    ``model_config.json`` in the checkpoint's folder. Raises CheckpointError naming the path and the reason.
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder = path
+        prefix = None
+        if (folder / BEST_FILE).is_file():
+            best = read_json(folder / BEST_FILE)
+            candidate = folder / Path(best.get("checkpoint", "")).name
+            if checkpoint_exists(candidate):
+                prefix = str(candidate)
+        if prefix is None:
+            prefix = tf.train.latest_checkpoint(str(folder))
+        if prefix is None:
+            raise CheckpointError(f"{path}: folder holds no TensorFlow checkpoint")
+    else:
+        if not checkpoint_exists(path):
+            raise CheckpointError(f"{path}: no checkpoint with this prefix ({path}.index is missing)")
+        folder, prefix = path.parent, str(path)
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise CheckpointError(f"{config_path}: missing; cannot rebuild the model of checkpoint {prefix}")
+    return prefix, read_json(config_path)
+
+
+def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str | None:
+    """Return the newest best checkpoint of any run (semi-supervised or supervised) under ``base_dir``.
+
+    "Newest" is by the modification time of the run's ``best.json`` (or of its newest checkpoint index when a run
+    recorded no best). Returns None when nothing is found.
+    """
+    base = Path(base_dir)
+    if not base.is_dir():
+        return None
+    candidates: list[tuple[float, str]] = []
+    for folder in base.iterdir():
+        if not folder.is_dir() or not (folder / CONFIG_FILE).is_file():
+            continue
+        try:
+            prefix, _ = resolve_checkpoint(folder)
+        except CheckpointError as err:
+            logger.debug("skipping %s: %s", folder, err)
+            continue
+        marker = folder / BEST_FILE if (folder / BEST_FILE).is_file() else Path(f"{prefix}.index")
+        candidates.append((marker.stat().st_mtime, prefix))
+    if not candidates:
+        return None
+    return max(candidates)[1]
+
