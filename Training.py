@@ -32,7 +32,7 @@ def cfg():
         "log_dir": "logs",  # folder for TensorBoard logs: <log_dir>/<id>_<phase>
         "musdb_path": "datasets/MUSDB18",  # MUSDB18 root holding train/ and test/
         "is_wav": False,  # False: MUSDB18 .stem.mp4 files; True: MUSDB18-HQ wav folders
-        "moisesdb_path": "datasets/MoisesDB",  # optional MoisesDB root (unpaired data); ignored when absent
+        "moisesdb_path": "datasets/MoisesDB",  # optional MoisesDB root (unpaired data); skipped when absent or None
         "unsup_mixture_dirs": [],  # extra folders of unlabelled mixtures (any audio format, scanned recursively)
         "unsup_voice_dirs": [],  # extra folders of solo vocals (a cappellas)
         "unsup_accompaniment_dirs": [],  # extra folders of instrumentals
@@ -96,7 +96,7 @@ def demo():
         "unsup_mixture_dirs": ["datasets/demo/unpaired/mixtures"],
         "unsup_voice_dirs": ["datasets/demo/unpaired/voices"],
         "unsup_accompaniment_dirs": ["datasets/demo/unpaired/accompaniments"],
-        "moisesdb_path": "datasets/demo/MoisesDB",
+        "moisesdb_path": None,  # no MoisesDB in the demo; the unpaired songs come from folders
         "num_layers": 3,
         "num_initial_filters": 8,
         "num_frames": 32,

@@ -78,7 +78,7 @@ def _sf_reason(e: Exception) -> str:
     return f"not a readable audio file ({reason.strip()})"
 
 
-def _tool_reason(tool: str, stderr: bytes, path: Path) -> str:
+def _tool_detail(stderr: bytes, path: Path) -> str:
     """Summarise ffmpeg/ffprobe stderr (``-v error``) into one short line."""
     parts = []
     for line in stderr.decode("utf-8", errors="replace").splitlines():
@@ -88,8 +88,7 @@ def _tool_reason(tool: str, stderr: bytes, path: Path) -> str:
                 line = line[len(prefix):].strip()
         if line and line not in parts:
             parts.append(line)
-    detail = "; ".join(parts) or "unknown error"
-    return f"{tool} could not read audio ({detail})"
+    return "; ".join(parts) or "unknown error"
 
 
 def _run_tool(cmd: list[str], path: Path) -> bytes:
@@ -101,7 +100,9 @@ def _run_tool(cmd: list[str], path: Path) -> bytes:
     except OSError as e:
         raise AudioError(path, f"cannot run {cmd[0]} ({e.strerror})") from e
     if result.returncode != 0:
-        raise AudioError(path, _tool_reason(cmd[0], result.stderr, path))
+        raise AudioError(path, f"{cmd[0]} could not read audio ({_tool_detail(result.stderr, path)})")
+    if result.stderr.strip():  # it worked, but reported damage (e.g. corrupt frames)
+        logger.warning("%s: %s reported problems (%s)", path, cmd[0], _tool_detail(result.stderr, path))
     return result.stdout
 
 
@@ -254,7 +255,7 @@ def load(path: PathLike, sr: int | None = None, mono: bool = False, offset: floa
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Resample along the last axis with soxr, quality "HQ" (what ``librosa.resample(res_type="soxr_hq")`` runs).
+    """Resample along the last axis with soxr "HQ" (as ``librosa.resample(res_type="soxr_hq")`` does).
 
     Args:
         audio: float array ``[channels, samples]`` (or ``[samples]``, or any leading dims).

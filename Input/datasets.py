@@ -196,5 +196,5 @@ def load_dataset(model_config: dict) -> dict[str, list]:
         unpaired = load_unpaired_hook(model_config)
         dataset = validate_dataset({**dataset, UNPAIRED_PARTITION: unpaired},
                                    source=f"MUSDB18 + {UNPAIRED_MODULE}")
-    logger.info("dataset: %s", describe(dataset))
+    logger.debug("dataset: %s", describe(dataset))
     return dataset

@@ -125,8 +125,11 @@ def list_tracks(root: Path, is_wav: bool) -> list[TrackRef]:
     try:
         db = musdb.DB(root=os.fspath(root), is_wav=is_wav, subsets=list(SUBSETS))
     except Exception as e:  # any failure of musdb's up-front probing
-        logger.warning("musdb could not open %s (%s: %s); checking its tracks one by one", root,
-                       type(e).__name__, " ".join(str(e).split()) or "no message")
+        detail = " ".join(str(e).split()) or type(e).__name__
+        stderr = getattr(e, "stderr", None)  # ffmpeg-python's Error carries ffprobe's output
+        if isinstance(stderr, bytes) and stderr.strip():
+            detail += ": " + stderr.decode("utf-8", errors="replace").strip().splitlines()[-1]
+        logger.warning("musdb could not open %s (%s); checking its tracks one by one", root, detail)
         return [ref for subset in SUBSETS for ref in _candidates(root, subset, is_wav)]
 
     refs: dict[Path, TrackRef] = {}
@@ -224,7 +227,8 @@ def prepare_track(ref: TrackRef) -> tuple[Sample, Sample, Sample] | None:
                 Sample.from_path(out["vocals"]))
     except Exception as e:  # one bad track must not stop the whole data set
         reason = " ".join(str(e).split()) or type(e).__name__
-        logger.warning("skipping MUSDB18 track %r (%s/%s): %s", ref.name, ref.subset, ref.path.name, reason)
+        where = ref.folder if ref.is_wav else ref.path
+        logger.warning("skipping MUSDB18 track %r (%s): %s", ref.name, where, reason)
         return None
 
 

@@ -8,7 +8,10 @@ Frame alignment. The STFT is centred (``Input.spectrogram.stft``): frame ``t`` o
 whose window lies inside the excerpt, i.e. ``edge <= j`` with ``edge = ceil(num_fft / 2 / num_hop)`` frames
 (1 for 512/256). To get ``n`` exact frames, the excerpt is ``(n - 1 + 2 * edge) * num_hop`` samples long and
 frames ``edge .. edge + n - 1`` are kept. Excerpts may start before or end after the track; the missing part is
-zeros, which is what the whole-track STFT (and the sliding-window separator, which pads with silence) sees.
+zeros. A track has exactly ``1 + samples // num_hop`` frames (as in :func:`whole_track_magnitudes`); frames
+outside ``[0, that)`` are set to zero magnitude, which is what the sliding-window separator (padding the
+whole-track spectrogram with silence) sees at inference. (Without this, the one frame after the last could
+still overlap the track's final samples.)
 
 Sampling. A track is chosen uniformly, then the first *target* frame ``t0`` uniformly among all positions where
 the ``output_time`` target frames fit in the track's ``1 + samples // num_hop`` frames (``t0 = 0`` for tracks
@@ -49,7 +52,7 @@ Triple = tuple["Sample", "Sample", "Sample"]
 
 def _stft_bins(shapes: ModelShapes) -> int:
     """Number of STFT bins (``num_fft // 2 + 1``) implied by the input padding."""
-    return int(shapes.input_freq - shapes.freq_pad_lo - shapes.freq_pad_hi)
+    return int(shapes.num_bins)
 
 
 def _pad_freq(x: tf.Tensor | np.ndarray, bins: int, lo: int, hi: int, name: str) -> tf.Tensor:
@@ -107,10 +110,14 @@ def excerpt_samples(num_frames: int, num_fft: int, num_hop: int) -> int:
 # Waveform excerpts (numpy, from the cache's memory maps)
 
 
-def _cut(audio: np.ndarray, channel: int, start: int, length: int) -> np.ndarray:
-    """``audio[channel, start:start + length]`` of a ``[channels, samples]`` array, zeros outside it."""
+def _cut(audio: np.ndarray, channel: int, start: int, length: int, limit: int | None = None) -> np.ndarray:
+    """``audio[channel, start:start + length]`` of a ``[channels, samples]`` array, zeros outside it.
+
+    Samples at or after ``limit`` (default: the array's length) count as outside.
+    """
     out = np.zeros(length, dtype=audio.dtype)
-    lo, hi = max(start, 0), min(start + length, audio.shape[1])
+    end = audio.shape[1] if limit is None else min(limit, audio.shape[1])
+    lo, hi = max(start, 0), min(start + length, end)
     if hi > lo:
         out[lo - start : hi - start] = audio[channel % audio.shape[0], lo:hi]
     return out
@@ -120,6 +127,18 @@ def _first_frame(rng: np.random.Generator, num_samples: int, num_frames: int, nu
     """Uniform first frame of ``num_frames`` consecutive frames within a track of ``num_samples`` samples."""
     total = 1 + num_samples // num_hop
     return int(rng.integers(0, max(total - num_frames, 0) + 1))
+
+
+def _frame_mask(mag: tf.Tensor, meta: tf.Tensor, shift: int) -> tf.Tensor:
+    """Zero the frames of ``mag`` ``[B, ..., freq, T]`` that lie outside their track.
+
+    ``meta`` ``[B, 2]`` int32 holds, per example, the track frame of the excerpt's first kept frame (before
+    ``shift``) and the track's frame count; frame ``i`` of ``mag`` is track frame ``meta[:, 0] + shift + i``.
+    """
+    frames = meta[:, :1] + shift + tf.range(tf.shape(mag)[-1])[None, :]  # [B, T]
+    inside = tf.cast((frames >= 0) & (frames < meta[:, 1:]), mag.dtype)
+    return mag * tf.reshape(inside, tf.concat([tf.shape(inside)[:1], tf.ones([mag.shape.rank - 2], tf.int32),
+                                               tf.shape(inside)[1:]], axis=0))
 
 
 def _channel(rng: np.random.Generator, arrays: Sequence[np.ndarray]) -> int:
@@ -189,26 +208,28 @@ def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: M
     target_start = shapes.context_frames * num_hop  # the targets' excerpt inside the mixture's one
     lead = shapes.context_frames + edge  # frames before the first target frame in the excerpt
 
-    def generator(shard: int) -> Iterator[np.ndarray]:
+    def generator(shard: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         rng = np.random.default_rng([seed, int(shard)])
         while True:
             arrays = [cache.get(s) for s in triples[int(rng.integers(len(triples)))]]
-            first = _first_frame(rng, arrays[0].shape[1], shapes.output_time, num_hop)
+            samples = arrays[0].shape[1]  # the mixture's length defines the song (as in whole_track_magnitudes)
+            first = _first_frame(rng, samples, shapes.output_time, num_hop)
             channel = _channel(rng, arrays)
             start = (first - lead) * num_hop
             # One offset and length for all three signals: alignment by construction.
-            yield np.stack([_cut(a, channel, start, length) for a in arrays])  # [3, length]
+            waves = np.stack([_cut(a, channel, start, length, samples) for a in arrays])  # [3, length]
+            yield waves, np.array([first - shapes.context_frames, 1 + samples // num_hop], np.int32)
 
-    signature = tf.TensorSpec([3, length], tf.as_dtype(cache.dtype))
+    signature = (tf.TensorSpec([3, length], tf.as_dtype(cache.dtype)), tf.TensorSpec([2], tf.int32))
 
-    def features(waves: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def features(waves: tf.Tensor, meta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         waves = tf.cast(waves, tf.float32)  # [B, 3, length]
         mix_mag, _ = stft(waves[:, 0], num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
-        mix = norm(mix_mag[..., edge : edge + shapes.input_time])
+        mix = norm(_frame_mask(mix_mag[..., edge : edge + shapes.input_time], meta, 0))
         # Targets: STFT only the sub-excerpt covering the output frames (same samples as in the mixture's).
         src = waves[:, 1:, target_start : target_start + target_length]  # [B, 2, target_length]
         src_mag, _ = stft(src, num_fft, num_hop)  # [B, 2, 257, output_time + 2 * edge]
-        src = norm(src_mag[..., edge : edge + shapes.output_time])
+        src = norm(_frame_mask(src_mag[..., edge : edge + shapes.output_time], meta, shapes.context_frames))
         out = pad_to_output(src, shapes)[..., None]  # [B, 2, output_freq, output_time, 1]
         return pad_to_input(mix, shapes)[..., None], out[:, 0], out[:, 1]
 
@@ -252,31 +273,38 @@ def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[S
     mix_length = excerpt_samples(shapes.input_time, num_fft, num_hop)
     real_length = excerpt_samples(shapes.disc_time, num_fft, num_hop)
 
-    def draw(rng: np.random.Generator, items: list, frames: int, lead: int, length: int) -> np.ndarray:
+    def draw(rng: np.random.Generator, items: list, frames: int, context: int,
+             length: int) -> tuple[np.ndarray, np.ndarray]:
+        """One excerpt of a random track of ``items`` and its (first frame, track frames) metadata."""
         audio = cache.get(items[int(rng.integers(len(items)))])
         first = _first_frame(rng, audio.shape[1], frames, num_hop)
-        return _cut(audio, _channel(rng, [audio]), (first - lead) * num_hop, length)
+        wave = _cut(audio, _channel(rng, [audio]), (first - context - edge) * num_hop, length)
+        return wave, np.array([first - context, 1 + audio.shape[1] // num_hop], np.int32)
 
-    def generator(shard: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def generator(shard: int) -> Iterator[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
         # One RNG stream per list: each list's draws do not depend on the other lists.
         rngs = [np.random.default_rng([seed, int(shard), kind]) for kind in range(3)]
         while True:
-            mix = draw(rngs[0], lists[0], shapes.output_time, shapes.context_frames + edge, mix_length)
-            acc = draw(rngs[1], lists[1], shapes.disc_time, edge, real_length)
-            voice = draw(rngs[2], lists[2], shapes.disc_time, edge, real_length)
-            yield mix, acc, voice
+            mix, mix_meta = draw(rngs[0], lists[0], shapes.output_time, shapes.context_frames, mix_length)
+            acc, acc_meta = draw(rngs[1], lists[1], shapes.disc_time, 0, real_length)
+            voice, voice_meta = draw(rngs[2], lists[2], shapes.disc_time, 0, real_length)
+            yield (mix, acc, voice), (mix_meta, acc_meta, voice_meta)
 
     dtype = tf.as_dtype(cache.dtype)
-    signature = (tf.TensorSpec([mix_length], dtype), tf.TensorSpec([real_length], dtype),
-                 tf.TensorSpec([real_length], dtype))
+    meta_spec = tf.TensorSpec([2], tf.int32)
+    signature = ((tf.TensorSpec([mix_length], dtype), tf.TensorSpec([real_length], dtype),
+                  tf.TensorSpec([real_length], dtype)), (meta_spec, meta_spec, meta_spec))
 
-    def features(mix: tf.Tensor, acc: tf.Tensor, voice: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def features(waves: tuple[tf.Tensor, ...], metas: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, ...]:
+        mix, acc, voice = waves
         mix_mag, _ = stft(tf.cast(mix, tf.float32), num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
-        mix = pad_to_input(norm(mix_mag[..., edge : edge + shapes.input_time]), shapes)[..., None]
-        real = tf.cast(tf.stack([acc, voice], axis=1), tf.float32)  # [B, 2, real_length]
-        real_mag, _ = stft(real, num_fft, num_hop)  # [B, 2, 257, disc_time + 2 * edge]
-        real = to_disc(norm(real_mag[..., edge : edge + shapes.disc_time]), shapes)[..., None]
-        return mix, real[:, 0], real[:, 1]
+        mix = norm(_frame_mask(mix_mag[..., edge : edge + shapes.input_time], metas[0], 0))
+        reals = []
+        for wave, meta in ((acc, metas[1]), (voice, metas[2])):
+            mag, _ = stft(tf.cast(wave, tf.float32), num_fft, num_hop)  # [B, 257, disc_time + 2 * edge]
+            mag = norm(_frame_mask(mag[..., edge : edge + shapes.disc_time], meta, 0))
+            reals.append(to_disc(mag, shapes)[..., None])
+        return pad_to_input(mix, shapes)[..., None], reals[0], reals[1]
 
     # Same structure and reasons as make_paired_dataset: parallel generator shards -> batch raw waveforms ->
     # batched STFT in a parallel map -> prefetch.

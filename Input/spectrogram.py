@@ -1,4 +1,4 @@
-"""Short-time Fourier transform ops in TensorFlow, matching ``librosa.stft(center=True, pad_mode="constant")``.
+"""STFT ops in TensorFlow, matching ``librosa.stft(center=True, pad_mode="constant")`` and ``librosa.istft``.
 
 All functions are plain TF ops: they run eagerly or inside ``tf.function``, on CPU or GPU, and accept any
 number of leading batch dimensions. Layout conventions:
@@ -108,7 +108,7 @@ def istft(
 
 
 def fix_length(signal: tf.Tensor, length: int | tf.Tensor) -> tf.Tensor:
-    """Trims or zero-pads the last axis of ``signal`` ``[..., samples]`` to ``length`` samples (at the end)."""
+    """Trims or zero-pads (at the end) the last axis of ``signal`` ``[..., samples]`` to ``length``."""
     length = tf.cast(length, tf.int32)
     missing = tf.maximum(length - tf.shape(signal)[-1], 0)
     zeros = tf.zeros(tf.concat([tf.shape(signal)[:-1], [missing]], axis=0), dtype=signal.dtype)

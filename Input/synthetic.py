@@ -11,6 +11,7 @@ headroom before summing, so ``mixture == vocals + drums + bass + other`` exactly
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import multiprocessing
@@ -78,10 +79,12 @@ def _band_noise(rng: np.random.Generator, n: int, sr: int, low: float, high: flo
     return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-12)
 
 
-def _note(freq: float, dur: float, sr: int, amps: np.ndarray, attack: float, decay: float, release: float,
-          damp: float = 0.0, inharm: float = 0.0) -> np.ndarray:
+@functools.lru_cache(maxsize=128)  # progressions repeat, so most notes recur; results are read-only
+def _note(freq: float, dur: float, sr: int, amps: tuple[float, ...], attack: float, decay: float,
+          release: float, damp: float = 0.0, inharm: float = 0.0) -> np.ndarray:
     """Additive note [int(dur * sr)]: partial k has amplitude ``amps[k-1]`` and decays with time constant
     ``decay / (1 + damp * (k - 1))`` seconds; ``inharm`` stretches partials like a stiff string."""
+    amps = np.asarray(amps)
     t = np.arange(int(dur * sr)) / sr
     k = np.arange(1, len(amps) + 1)
     fk = freq * k * np.sqrt(1.0 + inharm * k ** 2)
@@ -89,20 +92,9 @@ def _note(freq: float, dur: float, sr: int, amps: np.ndarray, attack: float, dec
     decays = decay / (1.0 + damp * (k[keep] - 1))
     parts = amps[keep, None] * np.exp(-t / decays[:, None]) * np.sin(2 * np.pi * fk[keep, None] * t)
     env = np.minimum(1.0, t / attack) * np.clip((dur - t) / release, 0.0, 1.0)
-    return parts.sum(axis=0) * env
-
-
-class _NoteCache:
-    """Memoises :func:`_note` within one song: progressions repeat, so most notes recur."""
-
-    def __init__(self) -> None:
-        self._notes: dict[tuple, np.ndarray] = {}
-
-    def __call__(self, freq: float, dur: float, sr: int, amps: np.ndarray, *args: float, **kwargs: float):
-        key = (freq, dur, sr, amps.tobytes(), args, tuple(sorted(kwargs.items())))
-        if key not in self._notes:
-            self._notes[key] = _note(freq, dur, sr, amps, *args, **kwargs)
-        return self._notes[key]
+    note = parts.sum(axis=0) * env
+    note.flags.writeable = False
+    return note
 
 
 def _add(buf: np.ndarray, x: np.ndarray, start: int) -> None:
@@ -248,27 +240,27 @@ def _drums(rng: np.random.Generator, n: int, sr: int, beat: float, n_bars: int) 
 def _bass(rng: np.random.Generator, n: int, sr: int, eighth: float, roots: list[int]) -> np.ndarray:
     """Bass line [2, n] on the chord roots (MIDI 33-44) with a per-song rhythm pattern."""
     pattern = _BASS_PATTERNS[rng.integers(len(_BASS_PATTERNS))]
-    amps = np.arange(1, int(rng.integers(5, 11)) + 1) ** -rng.uniform(1.0, 2.0)
+    amps = tuple(np.arange(1, int(rng.integers(5, 11)) + 1) ** -rng.uniform(1.0, 2.0))
     decay = rng.uniform(0.2, 0.8)
-    out, note_of = np.zeros(n), _NoteCache()
+    out = np.zeros(n)
     for b, root in enumerate(roots):
         midi = 33 + (root - 33) % 12
         for on, length, interval in pattern:
-            note = note_of(float(_hz(midi + interval)), length * eighth * 0.92, sr, amps, 0.005, decay, 0.02)
+            note = _note(float(_hz(midi + interval)), length * eighth * 0.92, sr, amps, 0.005, decay, 0.02)
             _add(out, note, int(((8 * b + on) * eighth + rng.normal(0, 0.003)) * sr))
     return _pan(out, 0.0)
 
 
 def _chords(rng: np.random.Generator, n: int, sr: int, eighth: float, chords: list[list[int]]) -> np.ndarray:
     """Chords [2, n] voiced in MIDI 55-79 as a pad and/or piano comping, plus an optional arpeggio."""
-    out, note_of = np.zeros((2, n)), _NoteCache()
+    out = np.zeros((2, n))
     style = rng.choice(["pad", "piano", "both"])
     low = int(rng.integers(55, 63))
     arp = rng.random() < 0.5
     pattern = _COMP_PATTERNS[rng.integers(len(_COMP_PATTERNS))]
-    pad_amps = np.arange(1, 9) ** -rng.uniform(1.2, 2.2)
-    piano_amps = np.arange(1, 11) ** -rng.uniform(0.8, 1.5)
-    arp_amps = np.arange(1, 7) ** -rng.uniform(0.8, 1.6)
+    pad_amps = tuple(np.arange(1, 9) ** -rng.uniform(1.2, 2.2))
+    piano_amps = tuple(np.arange(1, 11) ** -rng.uniform(0.8, 1.5))
+    arp_amps = tuple(np.arange(1, 7) ** -rng.uniform(0.8, 1.6))
     for b, chord in enumerate(chords):
         voicing = [low + (m - low) % 12 for m in chord]
         start = 8 * b * eighth
@@ -276,17 +268,17 @@ def _chords(rng: np.random.Generator, n: int, sr: int, eighth: float, chords: li
             f = float(_hz(m))
             if style in ("pad", "both"):
                 for detune, pan in ((1.0, -0.5 + i * 0.3), (2 ** (7 / 1200), 0.5 - i * 0.3)):
-                    note = note_of(f * detune, 8 * eighth + 0.15, sr, pad_amps, 0.25, 30.0, 0.3) * 0.35
+                    note = _note(f * detune, 8 * eighth + 0.15, sr, pad_amps, 0.25, 30.0, 0.3) * 0.35
                     _add(out, _pan(note, pan), int(start * sr))
             if style in ("piano", "both"):
                 for on, length in pattern:
-                    note = note_of(f, length * eighth + 0.1, sr, piano_amps, 0.004, 0.8, 0.08, damp=0.35,
+                    note = _note(f, length * eighth + 0.1, sr, piano_amps, 0.004, 0.8, 0.08, damp=0.35,
                                  inharm=2e-4)
                     _add(out, _pan(note, -0.3 + 0.2 * i), int((start + on * eighth) * sr))
         if arp:
             for j in range(8):
                 m = voicing[j % len(voicing)] + 12 * (j % 4 == 3)
-                note = note_of(float(_hz(m)), eighth * 0.9, sr, arp_amps, 0.003, 0.25, 0.03) * 0.6
+                note = _note(float(_hz(m)), eighth * 0.9, sr, arp_amps, 0.003, 0.25, 0.03) * 0.6
                 _add(out, _pan(note, 0.4), int((start + j * eighth) * sr))
     return _reverb(rng, out, sr, rng.uniform(0.6, 2.0), rng.uniform(0.1, 0.3))
 

@@ -40,7 +40,7 @@ def get_padding(
     """Input and output sizes of the U-Net for a desired output size.
 
     Per axis, with bottleneck size ``b`` (the feature map after the last down-step), the decoder gives
-    ``out = 2**L * (b - 2) + 2`` (each up-step doubles, then a valid 3x3 conv removes 2), and the encoder needs
+    ``out = 2**L * (b - 2) + 2`` (each up-step doubles, then a valid 3x3 conv removes 2), the encoder needs
     ``in = 2 + e_0`` with ``e_L = b``, ``e_{i-1} = 2 * (e_i + 2)`` (each down-step halves, then removes 2), so
     every pooled map is even. ``b >= 2`` is required, and the smallest ``b`` with ``out >= desired`` is used.
 
@@ -59,7 +59,9 @@ def get_padding(
     for desired in desired_output_shape:
         desired = int(desired)
         if desired < 1:
-            raise ValueError(f"Unet: desired output shape must be positive, got {tuple(desired_output_shape)}")
+            raise ValueError(
+                f"Unet: desired output shape must be positive, got {tuple(desired_output_shape)}"
+            )
         bottom = _bottleneck_size(desired, num_layers)
         size_in, size_out = bottom, bottom
         for _ in range(num_layers):
@@ -71,7 +73,7 @@ def get_padding(
 
 
 def get_output_shape(input_shape: Sequence[int], num_layers: int = 4) -> tuple[int, int]:
-    """Output ``(freq, time)`` of the U-Net for an input ``(freq, time)``; ValueError if that input is invalid.
+    """Output ``(freq, time)`` of the U-Net for input ``(freq, time)``; ValueError if the input is invalid.
 
     Runs the shape arithmetic forwards: first conv ``-2``, each down-step ``/2`` (size must be even) then
     ``-2``, each up-step ``*2`` then ``-2``. Valid inputs are exactly those of the form :func:`get_padding`
@@ -82,8 +84,10 @@ def get_output_shape(input_shape: Sequence[int], num_layers: int = 4) -> tuple[i
         size = int(size_in) - 2
         for _ in range(num_layers):
             if size < 2 or size % 2:
-                raise ValueError(f"Unet: input shape {tuple(input_shape)} invalid for {num_layers} layers "
-                                 f"(pooling an odd or too small map); use get_padding")
+                raise ValueError(
+                    f"Unet: input shape {tuple(input_shape)} invalid for {num_layers} layers "
+                    f"(pooling an odd or too small map); use get_padding"
+                )
             size = size // 2 - 2
         if size < 2:
             raise ValueError(f"Unet: input shape {tuple(input_shape)} too small for {num_layers} layers")
@@ -141,21 +145,42 @@ class Unet(keras.Model):
         self.num_layers = int(num_layers)
         self.num_initial_filters = int(num_initial_filters)
         self.output_activation = output_activation
-        self.desired_output_shape = None if desired_output_shape is None else tuple(map(int, desired_output_shape))
+        self.desired_output_shape = (
+            None if desired_output_shape is None else tuple(map(int, desired_output_shape))
+        )
 
         filters = self.num_initial_filters
         conv = keras.layers.Conv2D
         self.first_conv = conv(filters, 3, padding="valid", activation="relu", name="enc_conv_0")
-        self.pools = [keras.layers.MaxPool2D(2, strides=2, padding="valid", name=f"pool_{i + 1}")
-                      for i in range(self.num_layers)]
-        self.down_convs = [conv(filters * 2 ** (i + 1), 3, padding="valid", activation="relu", name=f"enc_conv_{i + 1}")
-                           for i in range(self.num_layers)]
-        self.up_convs = [keras.layers.Conv2DTranspose(filters * 2 ** (self.num_layers - i - 1), 2, strides=2,
-                                                      padding="valid", activation="relu", name=f"upconv_{i + 1}")
-                         for i in range(self.num_layers)]
-        self.dec_convs = [conv(filters * 2 ** (self.num_layers - i - 1), 3, padding="valid", activation="relu",
-                               name=f"dec_conv_{i + 1}")
-                          for i in range(self.num_layers)]
+        self.pools = [
+            keras.layers.MaxPool2D(2, strides=2, padding="valid", name=f"pool_{i + 1}")
+            for i in range(self.num_layers)
+        ]
+        self.down_convs = [
+            conv(filters * 2 ** (i + 1), 3, padding="valid", activation="relu", name=f"enc_conv_{i + 1}")
+            for i in range(self.num_layers)
+        ]
+        self.up_convs = [
+            keras.layers.Conv2DTranspose(
+                filters * 2 ** (self.num_layers - i - 1),
+                2,
+                strides=2,
+                padding="valid",
+                activation="relu",
+                name=f"upconv_{i + 1}",
+            )
+            for i in range(self.num_layers)
+        ]
+        self.dec_convs = [
+            conv(
+                filters * 2 ** (self.num_layers - i - 1),
+                3,
+                padding="valid",
+                activation="relu",
+                name=f"dec_conv_{i + 1}",
+            )
+            for i in range(self.num_layers)
+        ]
         self.concat = keras.layers.Concatenate(axis=-1)
         self.acc_conv = conv(1, 1, padding="valid", activation=output_activation, name="accompaniment")
         self.voice_conv = conv(1, 1, padding="valid", activation=output_activation, name="voice")
@@ -163,12 +188,17 @@ class Unet(keras.Model):
         self.model_input_shape: tuple[int, int] | None = None
         self.model_output_shape: tuple[int, int] | None = None
         if self.desired_output_shape is not None:
-            self.model_input_shape, self.model_output_shape = get_padding(self.desired_output_shape, self.num_layers)
+            self.model_input_shape, self.model_output_shape = get_padding(
+                self.desired_output_shape, self.num_layers
+            )
             self.build((None, *self.model_input_shape, 1))
             logger.debug("Built Unet: input %s -> output %s", self.model_input_shape, self.model_output_shape)
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-        """``[batch, freq_in, time_in, 1]`` -> ``(accompaniment, voice)``, each ``[batch, freq_out, time_out, 1]``."""
+        """``[batch, freq_in, time_in, 1]`` -> ``(acc, voice)``, each ``[batch, freq_out, time_out, 1]``.
+
+        ``training`` is unused (no dropout or normalisation layers).
+        """
         if inputs.shape.rank != 4:
             raise ValueError(f"Unet: expected input [batch, freq, time, channels], got shape {inputs.shape}")
         if inputs.shape[1] is not None and inputs.shape[2] is not None:
@@ -186,13 +216,15 @@ class Unet(keras.Model):
         return self.acc_conv(x), self.voice_conv(x)
 
     def get_config(self) -> dict:
-        """Constructor arguments (JSON-serialisable); ``Unet.from_config(cfg)`` rebuilds the same architecture."""
+        """Constructor arguments (JSON-serialisable); ``Unet.from_config(cfg)`` rebuilds the architecture."""
         return {
             "name": self.name,
             "num_layers": self.num_layers,
             "num_initial_filters": self.num_initial_filters,
             "output_activation": self.output_activation,
-            "desired_output_shape": None if self.desired_output_shape is None else list(self.desired_output_shape),
+            "desired_output_shape": None
+            if self.desired_output_shape is None
+            else list(self.desired_output_shape),
         }
 
     @classmethod

@@ -21,10 +21,11 @@ LEAKY_SLOPE = 0.2
 class WGANCritic(keras.Model):
     """DCGAN-style critic for a fixed input size ``(freq, time)``.
 
-    Layers: a 4x4 stride-2 "same" conv with ``initial_filters`` filters and LeakyReLU(0.2); further such convs,
-    doubling the filters each time, while both axes are longer than 4; then 4x2-kernel convs with stride
-    ``(2, 1)`` (same filters) while the frequency axis is longer than 4; flatten; dense 32 with LeakyReLU(0.2);
-    dense 1 without activation or bias (as in the original code; a bias cancels in every WGAN loss).
+    Layers: a 4x4 stride-2 "same" conv with ``initial_filters`` filters and LeakyReLU(0.2); further such
+    convs, doubling the filters each time, while both axes are longer than 4; then 4x2-kernel convs with
+    stride ``(2, 1)`` (same filters) while the frequency axis is longer than 4; flatten; dense 32 with
+    LeakyReLU(0.2); dense 1 without activation or bias (as in the original code; a bias cancels in every
+    WGAN loss).
     For 256 x 64 inputs the conv maps are 128x32x32, 64x16x64, 32x8x128, 16x4x256, 8x4x256, 4x4x256.
 
     Call: ``critic(x)`` with ``x`` ``[batch, freq, time, 1]`` returns ``[batch, 1]`` scores.
@@ -35,7 +36,9 @@ class WGANCritic(keras.Model):
         super().__init__(**kwargs)
         freq, time = (int(s) for s in input_size)
         if freq < 1 or time < 1 or initial_filters < 1:
-            raise ValueError(f"WGANCritic: invalid input_size {tuple(input_size)} or filters {initial_filters}")
+            raise ValueError(
+                f"WGANCritic: invalid input_size {tuple(input_size)} or filters {initial_filters}"
+            )
         self.input_size = (freq, time)
         self.initial_filters = int(initial_filters)
 
@@ -44,8 +47,9 @@ class WGANCritic(keras.Model):
 
         def add_conv(kernel: tuple[int, int], strides: tuple[int, int]) -> None:
             index = len(self.convs) // 2 + 1
-            self.convs.append(keras.layers.Conv2D(filters, kernel, strides=strides, padding="same",
-                                                  name=f"conv_{index}"))
+            self.convs.append(
+                keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", name=f"conv_{index}")
+            )
             self.convs.append(keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"lrelu_{index}"))
 
         add_conv((4, 4), (2, 2))
@@ -67,8 +71,10 @@ class WGANCritic(keras.Model):
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         """``[batch, freq, time, 1]`` log-normalised magnitude -> ``[batch, 1]`` critic scores."""
         if inputs.shape.rank != 4 or tuple(inputs.shape[1:3]) != self.input_size:
-            raise ValueError(f"WGANCritic: expected input [batch, {self.input_size[0]}, {self.input_size[1]}, "
-                             f"channels], got shape {inputs.shape}")
+            raise ValueError(
+                f"WGANCritic: expected input [batch, {self.input_size[0]}, {self.input_size[1]}, "
+                f"channels], got shape {inputs.shape}"
+            )
         x = inputs
         for layer in self.convs:
             x = layer(x)
@@ -76,7 +82,11 @@ class WGANCritic(keras.Model):
 
     def get_config(self) -> dict:
         """Constructor arguments; ``WGANCritic.from_config(cfg)`` rebuilds the same architecture."""
-        return {"name": self.name, "input_size": list(self.input_size), "initial_filters": self.initial_filters}
+        return {
+            "name": self.name,
+            "input_size": list(self.input_size),
+            "initial_filters": self.initial_filters,
+        }
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> WGANCritic:

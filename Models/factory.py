@@ -64,7 +64,9 @@ def get_shapes(model_config: Mapping) -> ModelShapes:
     num_frames = int(_require(model_config, "num_frames"))
     num_layers = int(_require(model_config, "num_layers"))
     if num_fft < 2 or num_fft % 2 or num_frames < 1:
-        raise ValueError(f"model_config: need an even num_fft >= 2 and num_frames >= 1, got {num_fft}, {num_frames}")
+        raise ValueError(
+            f"model_config: need an even num_fft >= 2 and num_frames >= 1, got {num_fft}, {num_frames}"
+        )
     num_bins = num_fft // 2 + 1
     (input_freq, input_time), (output_freq, output_time) = get_padding((num_bins, num_frames), num_layers)
     pad_lo = (input_freq - output_freq) // 2
@@ -85,7 +87,7 @@ def get_shapes(model_config: Mapping) -> ModelShapes:
 def build_separator(model_config: Mapping) -> Unet:
     """The U-Net, built for inputs ``[batch, input_freq, input_time, 1]`` (see :func:`get_shapes`).
 
-    Returns a model whose call gives ``(accompaniment, voice)``, each ``[batch, output_freq, output_time, 1]``.
+    Calling it gives ``(accompaniment, voice)``, each ``[batch, output_freq, output_time, 1]``.
     """
     shapes = get_shapes(model_config)
     model = Unet(
@@ -95,8 +97,14 @@ def build_separator(model_config: Mapping) -> Unet:
         desired_output_shape=(shapes.num_bins, int(_require(model_config, "num_frames"))),
         name="separator",
     )
-    logger.info("Separator: input %dx%d -> output %dx%d, %d parameters", shapes.input_freq, shapes.input_time,
-                shapes.output_freq, shapes.output_time, model.count_params())
+    logger.info(
+        "Separator: input %dx%d -> output %dx%d, %d parameters",
+        shapes.input_freq,
+        shapes.input_time,
+        shapes.output_freq,
+        shapes.output_time,
+        model.count_params(),
+    )
     return model
 
 
@@ -111,7 +119,8 @@ def pad_freq(mag: tf.Tensor, target_bins: int, offset: int) -> tf.Tensor:
     """Zero-pads the frequency axis of ``mag`` ``[..., bins, time]`` to ``[..., target_bins, time]``.
 
     ``offset`` zero rows go below bin 0 and ``target_bins - bins - offset`` above the last bin, so bin ``k``
-    lands on row ``k + offset``. For the U-Net input use ``pad_freq(x, shapes.input_freq, shapes.freq_pad_lo)``.
+    lands on row ``k + offset``. For the U-Net input:
+    ``pad_freq(x, shapes.input_freq, shapes.freq_pad_lo)``.
     Works on tensors or arrays, inside ``tf.function``; the rank must be static.
     """
     mag = tf.convert_to_tensor(mag)
@@ -123,4 +132,3 @@ def pad_freq(mag: tf.Tensor, target_bins: int, offset: int) -> tf.Tensor:
     if offset < 0 or above < 0:
         raise ValueError(f"pad_freq: cannot place {bins} bins at offset {offset} in {target_bins} rows")
     return tf.pad(mag, [[0, 0]] * (rank - 2) + [[offset, above], [0, 0]])
-

@@ -100,7 +100,9 @@ def test_filters_double_and_halve():
 
 
 def test_from_config_rebuild_gives_identical_outputs():
-    model = Unet(num_layers=2, num_initial_filters=4, output_activation="softplus", desired_output_shape=(20, 10))
+    model = Unet(
+        num_layers=2, num_initial_filters=4, output_activation="softplus", desired_output_shape=(20, 10)
+    )
     config = model.get_config()
     assert config["output_activation"] == "softplus" and config["num_layers"] == 2
     clone = Unet.from_config(config)
@@ -118,12 +120,14 @@ def test_relu_outputs_non_negative_and_linear_can_be_negative():
     for out in relu_model(x):
         assert np.all(out.numpy() >= 0.0)
     tf.random.set_seed(0)
-    linear_model = Unet(num_layers=1, num_initial_filters=4, output_activation=None, desired_output_shape=(16, 16))
+    linear_model = Unet(
+        num_layers=1, num_initial_filters=4, output_activation=None, desired_output_shape=(16, 16)
+    )
     assert min(float(tf.reduce_min(out)) for out in linear_model(x)) < 0.0
 
 
 def test_input_skip_aligns_output_row_with_centre_of_input():
-    """With every conv weight zero except the final 1x1 on the input channel, output == centre-cropped input."""
+    """All weights zero except the final 1x1 on the input channel: output == centre-cropped input."""
     model = Unet(num_layers=2, num_initial_filters=4, output_activation=None, desired_output_shape=(20, 12))
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])
     for conv in (model.acc_conv, model.voice_conv):
@@ -148,7 +152,12 @@ PAPER_CONFIG = {
 
 def test_get_shapes_paper_config():
     shapes = get_shapes(PAPER_CONFIG)
-    assert (shapes.input_freq, shapes.input_time, shapes.output_freq, shapes.output_time) == (350, 158, 258, 66)
+    assert (shapes.input_freq, shapes.input_time, shapes.output_freq, shapes.output_time) == (
+        350,
+        158,
+        258,
+        66,
+    )
     assert shapes.num_bins == 257 and shapes.context_frames == 46
     assert (shapes.freq_pad_lo, shapes.freq_pad_hi) == (46, 47)
     assert shapes.freq_pad_lo + shapes.num_bins + shapes.freq_pad_hi == shapes.input_freq
@@ -163,8 +172,14 @@ def test_get_shapes_cover_every_stft_bin(num_layers):
 
 
 def test_build_small_separator_and_critic():
-    config = {**PAPER_CONFIG, "num_fft": 64, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
-              "critic_initial_filters": 4}
+    config = {
+        **PAPER_CONFIG,
+        "num_fft": 64,
+        "num_frames": 8,
+        "num_layers": 1,
+        "num_initial_filters": 2,
+        "critic_initial_filters": 4,
+    }
     shapes = get_shapes(config)
     separator = build_separator(config)
     acc, voice = separator(tf.zeros((2, shapes.input_freq, shapes.input_time, 1)))

@@ -1,0 +1,148 @@
+"""Unpaired training data (``dataset["train_unsup"]``): mixtures, accompaniments and voices, independently.
+
+Sources, all optional (``model_config`` keys):
+
+* ``moisesdb_path`` (default ``datasets/MoisesDB``; ``None`` disables it): a MoisesDB folder, see
+  :mod:`Input.moisesdb`. Skipped with an info line when the folder does not exist.
+* ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``, ``unsup_voice_dirs``: lists of folders of arbitrary
+  audio files (any format of ``Input.audio.AUDIO_EXTENSIONS``, sample rate, channel count or length), scanned
+  recursively. A folder that does not exist is an error.
+
+Files are only probed here (no decoding); the pipeline loads, resamples and samples excerpts later. Unreadable
+files are skipped with a warning naming them, and files shorter than one network input excerpt are skipped
+(their number is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from Input.audio import AudioError, find_audio_files
+from Input.datasets import DatasetError
+from Input.moisesdb import load_moisesdb
+from Sample import Sample
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MOISESDB_PATH = "datasets/MoisesDB"
+FOLDER_KEYS = ("unsup_mixture_dirs", "unsup_accompaniment_dirs", "unsup_voice_dirs")  # order of the lists
+LIST_NAMES = ("mixtures", "accompaniments", "voices")
+SHAPE_DEFAULTS = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
+PROBE_WORKERS = 8  # ffprobe runs as a subprocess, so threads overlap well
+
+
+def min_excerpt_seconds(model_config: Mapping) -> float:
+    """Duration in seconds of one network input excerpt, ``((input_time - 1) * num_hop + num_fft) / expected_sr``.
+
+    ``input_time`` (frames) comes from ``Models.factory.get_shapes``; when that module cannot be imported,
+    ``num_frames`` is used instead. Missing keys take the defaults of ``SHAPE_DEFAULTS``.
+    """
+    config = {**SHAPE_DEFAULTS, **model_config}
+    try:
+        from Models.factory import get_shapes  # deferred: imports TensorFlow
+    except ImportError as e:
+        logger.debug("Models.factory unavailable (%s): using num_frames as the excerpt length", e)
+        input_time = int(config["num_frames"])
+    else:
+        input_time = get_shapes(config).input_time
+    return ((input_time - 1) * int(config["num_hop"]) + int(config["num_fft"])) / float(config["expected_sr"])
+
+
+def _folders(model_config: Mapping, key: str) -> list[Path]:
+    """The folders listed under ``key`` (a single string counts as one); DatasetError if one does not exist."""
+    value = model_config.get(key) or []
+    if isinstance(value, (str, os.PathLike)):
+        value = [value]
+    if not isinstance(value, Iterable):
+        raise DatasetError(f"{key}: expected a list of folders, got {type(value).__name__}")
+    folders = [Path(v) for v in value]
+    for folder in folders:
+        if not folder.exists():
+            raise DatasetError(f"{key}: folder {folder} does not exist")
+    return folders
+
+
+def _probe(path: Path) -> Sample | None:
+    try:
+        return Sample.from_path(path)
+    except AudioError as e:
+        logger.warning("skipped unreadable file %s", e)
+        return None
+
+
+def scan_folders(folders: Iterable[str | os.PathLike], min_seconds: float = 0.0, name: str = "files",
+                 workers: int = PROBE_WORKERS) -> list[Sample]:
+    """Probe every audio file below ``folders`` (recursive) into a :class:`Sample` list, sorted by path.
+
+    Args:
+        folders: folders (or single files) to scan.
+        min_seconds: files shorter than this (seconds) are skipped; their number is logged.
+        name: what the files are, for log messages (e.g. the config key).
+        workers: files probed in parallel.
+
+    Returns:
+        One Sample per readable file at least ``min_seconds`` long. Unreadable files are skipped with a warning.
+    """
+    folders = list(folders)
+    if not folders:
+        return []
+    files = find_audio_files(folders)
+    if not files:
+        logger.warning("%s: no audio files found in %s", name, ", ".join(map(str, folders)))
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        probed = [s for s in pool.map(_probe, files) if s is not None]
+    return _drop_short(probed, min_seconds, name)
+
+
+def _drop_short(samples: list[Sample], min_seconds: float, name: str) -> list[Sample]:
+    kept = [s for s in samples if s.duration >= min_seconds]
+    if len(kept) < len(samples):
+        logger.info("%s: skipped %d of %d files shorter than one excerpt (%.2f s)", name, len(samples) - len(kept),
+                    len(samples), min_seconds)
+    return kept
+
+
+def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> list[list[Sample]]:
+    """``[mixtures, accompaniments, voices]``: the unpaired data of MoisesDB plus the configured folders.
+
+    Args:
+        model_config: reads ``moisesdb_path``, ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``,
+            ``unsup_voice_dirs``, ``num_workers`` and (for the default ``min_seconds``) the shape keys
+            ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames``, ``num_layers``.
+        min_seconds: minimum track length in seconds; default :func:`min_excerpt_seconds` of ``model_config``.
+
+    Returns:
+        Three independent lists of :class:`Sample`: MoisesDB tracks first (by track folder), then each folder
+        list's files (sorted by path).
+
+    Raises:
+        DatasetError: a configured folder does not exist, or the MoisesDB export cannot be written.
+    """
+    folders = [_folders(model_config, key) for key in FOLDER_KEYS]
+    moisesdb_path = model_config.get("moisesdb_path", DEFAULT_MOISESDB_PATH)
+    use_moisesdb = bool(moisesdb_path) and Path(moisesdb_path).is_dir()
+    if moisesdb_path and not use_moisesdb:
+        logger.info("no MoisesDB at %s: not used", moisesdb_path)
+    if not use_moisesdb and not any(folders):
+        logger.info("no unpaired data configured")
+        return [[], [], []]
+    if min_seconds is None:
+        min_seconds = min_excerpt_seconds(model_config)
+
+    lists: list[list[Sample]] = [[], [], []]
+    if use_moisesdb:
+        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config.get("num_workers", 2)))
+        for i, samples in enumerate(moises):
+            lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {LIST_NAMES[i]}")
+    for i, key in enumerate(FOLDER_KEYS):
+        lists[i] += scan_folders(folders[i], min_seconds, name=key)
+
+    hours = [sum(s.duration for s in lst) / 3600.0 for lst in lists]
+    logger.info("unpaired data: %s; total %.2f h", ", ".join(
+        f"{len(lst)} {n} ({h:.2f} h)" for lst, n, h in zip(lists, LIST_NAMES, hours, strict=True)), sum(hours))
+    return lists

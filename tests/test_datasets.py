@@ -1,0 +1,188 @@
+"""Dataset dict validation, custom loaders and load_dataset dispatch (real musdb on a tiny HQ layout)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from Input import datasets
+from Input.datasets import DatasetError, describe, load_dataset, resolve_loader, validate_dataset
+from Sample import Sample
+
+SR = 22050
+
+
+def wav(path: Path, seconds: float = 1.0, channels: int = 2) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = 0.1 * np.random.default_rng(0).standard_normal((int(SR * seconds), channels))
+    sf.write(path, data.astype(np.float32), SR, subtype="FLOAT")
+    return path
+
+
+def sample(tmp_path: Path, name: str, seconds: float = 1.0) -> Sample:
+    return Sample.from_path(wav(tmp_path / f"{name}.wav", seconds))
+
+
+def small_dict(tmp_path: Path) -> dict:
+    mix, acc, voice = (sample(tmp_path, n, 2.0) for n in ("mix", "acc", "voice"))
+    return {"train_sup": [(mix, acc, voice)], "train_valid": [[mix, acc, voice]], "train_test": [],
+            "train_unsup": [[mix], [acc, acc], []]}
+
+
+def write_module(tmp_path: Path, monkeypatch, name: str, source: str) -> None:
+    """Make ``name`` importable from tmp_path for this test only."""
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def write_hq(root: Path) -> Path:
+    """Tiny MUSDB18-HQ layout: 1 train and 2 test tracks of 1 s."""
+    for subset, name in (("train", "A - Train"), ("test", "B - Test"), ("test", "C - Test")):
+        for stem in ("mixture", "drums", "bass", "other", "vocals"):
+            wav(root / subset / name / f"{stem}.wav")
+    return root
+
+
+# --- validate_dataset / describe ----------------------------------------------------------------------
+
+
+def test_validate_normalises_lists_to_tuples(tmp_path: Path) -> None:
+    d = small_dict(tmp_path)
+    out = validate_dataset(d)
+    assert out["train_valid"] == [tuple(d["train_valid"][0])]
+    assert isinstance(out["train_valid"][0], tuple)
+    assert out["train_unsup"] == d["train_unsup"]
+    assert set(out) == set(datasets.PARTITIONS)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("train_test"), r"missing keys \['train_test'\]"),
+    (lambda d: d.update(extra=[]), r"unknown keys \['extra'\]"),
+    (lambda d: d.update(train_sup=[d["train_sup"][0][:2]]), r"train_sup\[0\] must be a \(mix, acc, voice\) "
+                                                            r"tuple of 3 Samples, got length 2"),
+    (lambda d: d.update(train_valid=[(d["train_sup"][0][0], "acc.wav", d["train_sup"][0][2])]),
+     r"train_valid\[0\]\[1\] \(acc\) is str, expected Sample"),
+    (lambda d: d.update(train_test="x"), r"train_test must be a list"),
+    (lambda d: d.update(train_unsup=[[], []]), r"train_unsup must be \[mixtures, accompaniments, voices\]"),
+    (lambda d: d.update(train_unsup=[[], [], ["v.wav"]]), r"train_unsup\[2\]\[0\] \(voice\) is str"),
+])
+def test_validate_rejects_malformed(tmp_path: Path, mutate, message: str) -> None:
+    d = small_dict(tmp_path)
+    mutate(d)
+    with pytest.raises(DatasetError, match=r"^my source: " + message):
+        validate_dataset(d, source="my source")
+
+
+def test_validate_rejects_non_dict() -> None:
+    with pytest.raises(DatasetError, match="expected a dict"):
+        validate_dataset([1, 2, 3])
+
+
+def test_describe_counts(tmp_path: Path) -> None:
+    text = describe(validate_dataset(small_dict(tmp_path)))
+    assert "train_sup: 1 tracks" in text and "train_valid: 1 tracks" in text and "train_test: 0 tracks" in text
+    assert "train_unsup: 1 mixtures, 2 accompaniments, 0 voices" in text
+    assert "\n" not in text
+
+
+# --- custom loaders -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("no_such_module_for_tests:load", "cannot import module 'no_such_module_for_tests'"),
+    ("json:no_such_function", "module 'json' has no attribute 'no_such_function'"),
+    ("json", "expected 'module:function'"),
+    ("json:", "expected 'module:function'"),
+    ("a:b:c", "expected 'module:function'"),
+    ("json:__doc__", "is not callable"),
+])
+def test_bad_loader_spec(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as err:
+        load_dataset({"dataset_loader": spec})
+    assert "\n" not in str(err.value) and repr(spec) in str(err.value)
+
+
+def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
+    write_module(tmp_path, monkeypatch, "custom_loader_ok", """
+        from Sample import Sample
+
+        def load(model_config):
+            s = [Sample.from_path(p) for p in model_config["files"]]
+            return {"train_sup": [tuple(s)], "train_valid": [], "train_test": [tuple(s)],
+                    "train_unsup": [[s[0]], [], [s[2]]]}
+    """)
+    files = [str(wav(tmp_path / f"{n}.wav")) for n in ("m", "a", "v")]
+    cfg = {"dataset_loader": "custom_loader_ok:load", "files": files,
+           "musdb_path": str(tmp_path / "no_musdb_here")}
+    d = load_dataset(cfg)
+    triple = tuple(Sample.from_path(f) for f in files)
+    assert d == {"train_sup": [triple], "train_valid": [], "train_test": [triple],
+                 "train_unsup": [[triple[0]], [], [triple[2]]]}
+    assert resolve_loader("custom_loader_ok:load").__module__ == "custom_loader_ok"
+
+
+def test_custom_loader_returning_malformed_dict(tmp_path: Path, monkeypatch) -> None:
+    write_module(tmp_path, monkeypatch, "custom_loader_bad", """
+        def load(model_config):
+            return {"train_sup": [("mix.wav", "acc.wav", "voice.wav")], "train_valid": [], "train_test": [],
+                    "train_unsup": [[], [], []]}
+    """)
+    with pytest.raises(DatasetError, match=r"dataset_loader 'custom_loader_bad:load': train_sup\[0\]\[0\] "
+                                           r"\(mix\) is str, expected Sample"):
+        load_dataset({"dataset_loader": "custom_loader_bad:load"})
+
+
+# --- MUSDB + unpaired hook ----------------------------------------------------------------------------
+
+
+def musdb_config(tmp_path: Path) -> dict:
+    return {"musdb_path": str(write_hq(tmp_path / "hq")), "is_wav": True,
+            "dataset_cache": str(tmp_path / "dataset.pkl"), "num_workers": 1}
+
+
+def test_load_dataset_musdb_without_unpaired_module(tmp_path: Path, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "Input.no_such_unpaired_module")
+    cfg = musdb_config(tmp_path)
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        d = load_dataset(cfg)
+        assert load_dataset(cfg) == d
+    assert [len(d[k]) for k in datasets.PAIRED_PARTITIONS] == [1, 1, 1]
+    assert d["train_unsup"] == [[], [], []]
+    assert "loaded dataset cache" in caplog.text
+
+
+def test_load_dataset_fills_train_unsup_from_hook(tmp_path: Path, monkeypatch) -> None:
+    voice = wav(tmp_path / "unpaired" / "voice.wav", 3.0)
+    write_module(tmp_path, monkeypatch, "fake_unpaired_hook", f"""
+        from Sample import Sample
+
+        def load_unpaired(model_config):
+            assert model_config["is_wav"] is True
+            return [[], [], [Sample.from_path({str(voice)!r})]]
+    """)
+    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "fake_unpaired_hook")
+    d = load_dataset(musdb_config(tmp_path))
+    assert d["train_unsup"] == [[], [], [Sample.from_path(voice)]]
+    assert len(d["train_sup"]) == 1
+
+
+def test_load_dataset_rejects_bad_unpaired_hook(tmp_path: Path, monkeypatch) -> None:
+    write_module(tmp_path, monkeypatch, "fake_unpaired_bad", """
+        def load_unpaired(model_config):
+            return [[], []]
+    """)
+    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "fake_unpaired_bad")
+    with pytest.raises(DatasetError, match="fake_unpaired_bad: train_unsup must be"):
+        load_dataset(musdb_config(tmp_path))
+
+
+def test_load_dataset_missing_musdb(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="MUSDB18 not found in .*nothing.*with demo"):
+        load_dataset({"musdb_path": str(tmp_path / "nothing"), "dataset_cache": str(tmp_path / "d.pkl")})

@@ -1,0 +1,268 @@
+"""MUSDB18 loading on tiny generated data sets in both layouts (real musdb, stempeg, ffmpeg, soundfile)."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+import subprocess
+from pathlib import Path
+
+import musdb
+import numpy as np
+import pytest
+import soundfile as sf
+import stempeg
+
+from Input import audio, musdb_data
+from Input.datasets import DatasetError
+from Input.musdb_data import load_musdb
+from Sample import Sample
+
+SR = 22050
+SECONDS = 1.0
+TRAIN = ("Beta - Two", "Alpha - One")
+TEST = ("Delta - Four", "Alpha - Three", "Gamma - Five", "Beta - Six")
+SOURCES = ("drums", "bass", "other", "vocals")
+FREQS = {"drums": 110.0, "bass": 55.0, "other": 440.0, "vocals": 880.0}
+
+
+def make_stems(seed: int, sr: int = SR, seconds: float = SECONDS) -> dict[str, np.ndarray]:
+    """Stereo float32 stems [2, samples] (a sine per source plus a little noise) and their mixture."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    stems = {}
+    for k, name in enumerate(SOURCES):
+        tone = 0.2 * np.sin(2 * np.pi * FREQS[name] * (1 + 0.01 * seed) * t + k)
+        stems[name] = np.stack([tone, 0.8 * tone]) + 0.01 * rng.standard_normal((2, t.size))
+        stems[name] = stems[name].astype(np.float32)
+    stems["mixture"] = sum(stems[s] for s in SOURCES)
+    return stems
+
+
+def write_hq(root: Path, train=TRAIN, test=TEST, sr: int = SR) -> Path:
+    """MUSDB18-HQ layout: root/{train,test}/<name>/{mixture,drums,bass,other,vocals}.wav."""
+    for seed, (subset, name) in enumerate([("train", n) for n in train] + [("test", n) for n in test]):
+        folder = root / subset / name
+        folder.mkdir(parents=True)
+        for stem, data in make_stems(seed, sr).items():
+            sf.write(folder / f"{stem}.wav", data.T, sr, subtype="FLOAT")
+    return root
+
+
+def config(root: Path, tmp_path: Path, **extra) -> dict:
+    return {"musdb_path": str(root), "is_wav": True, "dataset_cache": str(tmp_path / "cache" / "dataset.pkl"),
+            "num_workers": 2, **extra}
+
+
+def names(triples) -> list[str]:
+    return [Path(t[0].path).parent.name for t in triples]
+
+
+@pytest.fixture
+def hq(tmp_path: Path) -> Path:
+    return write_hq(tmp_path / "MUSDB18-HQ")
+
+
+def test_hq_partitions_exports_and_samples(hq: Path, tmp_path: Path) -> None:
+    d = load_musdb(config(hq, tmp_path))
+    assert set(d) == {"train_sup", "train_valid", "train_test", "train_unsup"}
+    assert d["train_unsup"] == [[], [], []]
+    assert names(d["train_sup"]) == sorted(TRAIN)
+    # test tracks sorted by name alternate valid/test: Alpha, Beta, Delta, Gamma
+    assert names(d["train_valid"]) == ["Alpha - Three", "Delta - Four"]
+    assert names(d["train_test"]) == ["Beta - Six", "Gamma - Five"]
+    for mix, acc, voice in d["train_sup"] + d["train_valid"] + d["train_test"]:
+        folder = Path(mix.path).parent
+        assert folder.is_absolute() and folder.parent.parent == hq.resolve()
+        assert (Path(mix.path).name, Path(acc.path).name, Path(voice.path).name) == \
+            ("mixture.wav", "accompaniment.wav", "vocals.wav")
+        for s in (mix, acc, voice):
+            assert isinstance(s, Sample)
+            assert (s.sample_rate, s.channels) == (SR, 2)
+            assert s.duration == pytest.approx(SECONDS)
+        stems = [sf.read(folder / f"{n}.wav", dtype="float32")[0] for n in ("drums", "bass", "other")]
+        exported, sr = sf.read(acc.path, dtype="float32")
+        assert sr == SR and sf.info(acc.path).subtype == "FLOAT"
+        np.testing.assert_allclose(exported, stems[0] + stems[1] + stems[2], atol=1e-6)
+    assert Path(tmp_path / "cache" / "dataset.pkl").is_file()
+
+
+def test_second_start_uses_cache_without_musdb_or_decoding(hq: Path, tmp_path: Path, monkeypatch,
+                                                           caplog) -> None:
+    first = load_musdb(config(hq, tmp_path))
+    for folder in hq.glob("*/*"):
+        for stem in ("drums", "bass", "other"):
+            (folder / f"{stem}.wav").unlink()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("must not be called when the cache is valid")
+
+    monkeypatch.setattr(musdb, "DB", forbidden)
+    monkeypatch.setattr(stempeg, "read_stems", forbidden)
+    monkeypatch.setattr(audio, "load", forbidden)
+    monkeypatch.setattr(musdb_data, "build_musdb_dataset", forbidden)
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        second = load_musdb(config(hq, tmp_path))
+    assert second == first
+    assert "loaded dataset cache" in caplog.text
+
+
+def test_existing_exports_are_not_rewritten(hq: Path, tmp_path: Path) -> None:
+    acc = hq / "train" / "Alpha - One" / "accompaniment.wav"
+    sf.write(acc, np.zeros((int(SR * SECONDS), 2), np.float32), SR, subtype="FLOAT")
+    d = load_musdb(config(hq, tmp_path))
+    assert np.all(sf.read(acc)[0] == 0)
+    assert d["train_sup"][0][1].path == str(acc.resolve())
+
+
+def test_cache_rebuilt_for_other_root(hq: Path, tmp_path: Path, caplog) -> None:
+    load_musdb(config(hq, tmp_path))
+    other = tmp_path / "copy"
+    shutil.copytree(hq, other)
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        d = load_musdb(config(other, tmp_path))
+    assert f"was made for {hq.resolve()}" in caplog.text
+    assert all(Path(t[0].path).is_relative_to(other.resolve()) for t in d["train_sup"] + d["train_test"])
+    with open(tmp_path / "cache" / "dataset.pkl", "rb") as fh:
+        assert pickle.load(fh)["root"] == str(other.resolve())
+
+
+def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, caplog) -> None:
+    first = load_musdb(config(hq, tmp_path))
+    monkeypatch.setattr(musdb_data, "CACHE_VERSION", musdb_data.CACHE_VERSION + 1)
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        second = load_musdb(config(hq, tmp_path))
+    assert "has format version" in caplog.text and "rebuilding" in caplog.text
+    assert second == first
+    with open(tmp_path / "cache" / "dataset.pkl", "rb") as fh:
+        assert pickle.load(fh)["version"] == musdb_data.CACHE_VERSION
+
+
+def test_corrupt_cache_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
+    cfg = config(hq, tmp_path)
+    Path(cfg["dataset_cache"]).parent.mkdir()
+    Path(cfg["dataset_cache"]).write_bytes(b"\x80\x05garbage, not a pickle")
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        d = load_musdb(cfg)
+    assert "unreadable" in caplog.text and "rebuilding" in caplog.text
+    assert len(d["train_sup"]) == 2
+    with open(cfg["dataset_cache"], "rb") as fh:
+        assert pickle.load(fh)["dataset"] == d
+
+
+def test_cache_naming_deleted_files_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
+    load_musdb(config(hq, tmp_path))
+    gone = hq / "train" / "Alpha - One" / "accompaniment.wav"
+    gone.unlink()
+    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+        d = load_musdb(config(hq, tmp_path))
+    assert "no longer exists" in caplog.text
+    assert gone.is_file() and len(d["train_sup"]) == 2
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty"])
+def test_missing_musdb_error(tmp_path: Path, setup: str) -> None:
+    root = tmp_path / "nowhere" / "MUSDB18"
+    if setup == "empty":
+        (root / "train").mkdir(parents=True)
+    with pytest.raises(DatasetError) as err:
+        load_musdb(config(root, tmp_path, is_wav=False))
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert str(root) in msg
+    assert musdb_data.MUSDB_URL in msg
+    assert "model_config.musdb_path=" in msg and "model_config.is_wav=True" in msg
+    assert "python Training.py with demo" in msg
+    assert ("does not exist" if setup == "missing" else "no tracks") in msg
+    assert not Path(tmp_path / "cache" / "dataset.pkl").exists()
+
+
+def test_wrong_variant_hint(hq: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="set model_config.is_wav=True"):
+        load_musdb(config(hq, tmp_path, is_wav=False))
+
+
+def test_track_lacking_a_stem_is_skipped(hq: Path, tmp_path: Path, caplog) -> None:
+    (hq / "test" / "Beta - Six" / "other.wav").unlink()
+    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+        d = load_musdb(config(hq, tmp_path))
+    assert "Beta - Six" in caplog.text and "lacks other.wav" in caplog.text
+    assert names(d["train_valid"]) == ["Alpha - Three", "Delta - Four"]  # split is not shifted
+    assert names(d["train_test"]) == ["Gamma - Five"]
+    assert len(d["train_sup"]) == 2
+
+
+def test_unreadable_track_is_skipped(hq: Path, tmp_path: Path, caplog) -> None:
+    (hq / "train" / "Beta - Two" / "mixture.wav").write_bytes(b"RIFF this is not audio at all" * 10)
+    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+        d = load_musdb(config(hq, tmp_path))
+    assert "'Beta - Two'" in caplog.text
+    assert names(d["train_sup"]) == ["Alpha - One"]
+    assert len(d["train_valid"]) == 2 and len(d["train_test"]) == 2
+
+
+# --- MUSDB18 (.stem.mp4) -------------------------------------------------------------------------------
+
+STEM_SR = 44100
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                                  reason="ffmpeg/ffprobe not installed")
+
+
+def write_stem_file(path: Path, stems: dict[str, np.ndarray], sr: int, order=musdb_data.STEM_ORDER) -> None:
+    """A real .stem.mp4: one AAC stream per stem in ``order`` (MUSDB18: mixture, drums, bass, other, vocals)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = path.parent / "src"
+    src.mkdir(exist_ok=True)
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    for name in order:
+        sf.write(src / f"{name}.wav", stems[name].T, sr, subtype="FLOAT")
+        cmd += ["-i", str(src / f"{name}.wav")]
+    for i in range(len(order)):
+        cmd += ["-map", str(i)]
+    subprocess.run(cmd + ["-c:a", "aac", "-b:a", "256k", str(path)], check=True)
+    shutil.rmtree(src)
+
+
+@needs_ffmpeg
+def test_stem_mp4_export(tmp_path: Path, caplog) -> None:
+    root = tmp_path / "MUSDB18"
+    tracks = {("train", "Alpha - One"): 0, ("test", "Beta - Two"): 1, ("test", "Gamma - Three"): 2}
+    originals = {}
+    for (subset, name), seed in tracks.items():
+        originals[name] = make_stems(seed, STEM_SR)
+        write_stem_file(root / subset / f"{name}.stem.mp4", originals[name], STEM_SR)
+    write_stem_file(root / "test" / "Broken - Stem.stem.mp4", make_stems(3, STEM_SR), STEM_SR,
+                    order=("mixture", "vocals"))
+
+    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+        d = load_musdb(config(root, tmp_path, is_wav=False))
+    assert "Broken - Stem" in caplog.text and "has 2 audio streams, expected 5" in caplog.text
+    assert names(d["train_sup"]) == ["Alpha - One"]
+    # sorted test names: Beta, Broken, Gamma -> valid gets positions 0 and 2, the broken one is dropped
+    assert names(d["train_valid"]) == ["Beta - Two", "Gamma - Three"]
+    assert d["train_test"] == []
+
+    n = int(STEM_SR * SECONDS)
+    for mix, acc, voice in d["train_sup"] + d["train_valid"]:
+        folder = Path(mix.path).parent
+        assert folder.parent.parent == root.resolve() and (folder.parent / f"{folder.name}.stem.mp4").is_file()
+        orig = originals[folder.name]
+        expected = {"mixture": orig["mixture"], "vocals": orig["vocals"],
+                    "accompaniment": orig["drums"] + orig["bass"] + orig["other"]}
+        for sample, role in ((mix, "mixture"), (acc, "accompaniment"), (voice, "vocals")):
+            assert Path(sample.path) == folder / f"{role}.wav"
+            assert (sample.sample_rate, sample.channels) == (STEM_SR, 2)
+            data, sr = audio.load(sample.path)
+            assert sr == STEM_SR and sf.info(sample.path).subtype == "FLOAT"
+            assert abs(data.shape[1] - n) <= 1024  # AAC padding
+            m = min(n, data.shape[1])
+            ref = expected[role][:, :m]
+            err = np.sqrt(np.mean((data[:, :m] - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))
+            assert err < 0.1, (folder.name, role, err)
+            assert sample.duration == pytest.approx(data.shape[1] / STEM_SR)
+
+    # the second start reads the cache even when the stem files are gone
+    for f in root.glob("*/*.stem.mp4"):
+        f.unlink()
+    assert load_musdb(config(root, tmp_path, is_wav=False)) == d

@@ -1,0 +1,265 @@
+"""Tests for Input/pipeline.py: batch shapes, exact frame alignment against whole-track STFTs, uniform offsets,
+determinism and independence of the unpaired draws. Tracks are tiny noise signals written as float wavs."""
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow as tf
+
+from Input.audio_cache import AudioCache
+from Input.pipeline import (
+    crop_output_to_stft,
+    make_paired_dataset,
+    make_unpaired_dataset,
+    pad_to_input,
+    pad_to_output,
+    to_disc,
+    whole_track_magnitudes,
+)
+from Input.spectrogram import denorm
+from Models.factory import get_shapes
+from Sample import Sample
+
+SR = 8192
+BINS = 257
+
+
+def _config(tmp_path: Path, **overrides) -> dict:
+    config = {"num_fft": 512, "num_hop": 256, "expected_sr": SR, "num_frames": 16, "num_layers": 2,
+              "mono_downmix": True, "batch_size": 4, "num_workers": 2, "seed": 7,
+              "audio_cache_dir": str(tmp_path / "cache")}
+    config.update(overrides)
+    return config
+
+
+def _noise(rng: np.random.Generator, seconds: float, channels: int = 1) -> np.ndarray:
+    """[samples, channels] band-limited-ish noise with a slowly varying envelope (every frame differs)."""
+    n = int(seconds * SR)
+    envelope = 0.2 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * np.arange(n) / SR)[:, None]
+    return (envelope * rng.standard_normal((n, channels)) * 0.3).astype(np.float32)
+
+
+def _write(path: Path, data: np.ndarray) -> Sample:
+    sf.write(path, data, SR, subtype="FLOAT")
+    return Sample.from_path(path)
+
+
+def _song(folder: Path, name: str, seconds: float, seed: int, silent_acc: bool = False) -> tuple:
+    """(mix, acc, voice) Samples with mix = acc + voice; acc is zero when ``silent_acc``."""
+    rng = np.random.default_rng(seed)
+    voice = _noise(rng, seconds)
+    acc = np.zeros_like(voice) if silent_acc else _noise(rng, seconds)
+    return (_write(folder / f"{name}_mix.wav", acc + voice), _write(folder / f"{name}_acc.wav", acc),
+            _write(folder / f"{name}_voice.wav", voice))
+
+
+def _take(dataset: tf.data.Dataset, batches: int) -> list[list[np.ndarray]]:
+    return [[t.numpy() for t in batch] for batch in dataset.take(batches)]
+
+
+def _locate(frames: np.ndarray, whole: np.ndarray) -> int:
+    """Start t of ``frames`` [F <= 257, n] in ``whole`` [257, T] (best match of the first frame, bins < F)."""
+    errors = np.abs(whole[: frames.shape[0]] - frames[:, :1]).max(axis=0)
+    return int(np.argmin(errors))
+
+
+def _with_context(whole: np.ndarray, context: int, span: int) -> np.ndarray:
+    """Whole-track [257, T] padded with zero frames: ``context`` before, enough after for ``span`` frames."""
+    return np.pad(whole, ((0, 0), (context, context + span)))
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    d = tmp_path_factory.mktemp("songs")
+    return {"a": _song(d, "a", 2.0, 1), "b": _song(d, "b", 1.3, 2), "short": _song(d, "short", 0.05, 3),
+            "silent": _song(d, "silent", 1.5, 4, silent_acc=True)}
+
+
+def test_paired_shapes_and_exact_alignment(tmp_path, songs):
+    config = _config(tmp_path)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    triples = [songs["a"], songs["b"]]
+    dataset = make_paired_dataset(triples, config, shapes, cache, seed=11)
+    assert dataset.element_spec[0].shape == (4, shapes.input_freq, shapes.input_time, 1)
+    wholes = [whole_track_magnitudes(t, cache, config) for t in triples]
+    lo = shapes.freq_pad_lo
+    for mix, acc, voice in _take(dataset, 5):
+        assert mix.shape == (4, shapes.input_freq, shapes.input_time, 1) and mix.dtype == np.float32
+        assert acc.shape == voice.shape == (4, shapes.output_freq, shapes.output_time, 1)
+        assert not mix[:, :lo].any() and not mix[:, lo + BINS:].any()  # zero frequency padding
+        assert not acc[:, BINS:].any() and not voice[:, BINS:].any()
+        for b in range(4):
+            v = denorm(voice[b, :BINS, :, 0]).numpy()
+            a = denorm(acc[b, :BINS, :, 0]).numpy()
+            m = denorm(mix[b, lo : lo + BINS, :, 0]).numpy()
+            # Which song and where: locate the voice target in each song's whole-track STFT.
+            fits = []
+            for mix_w, acc_w, voice_w in wholes:
+                t0 = _locate(v, voice_w)
+                padded = _with_context(voice_w, 0, shapes.output_time)
+                fits.append((np.abs(padded[:, t0 : t0 + shapes.output_time] - v).max(), t0, mix_w, acc_w))
+            err, t0, mix_w, acc_w = min(fits, key=lambda f: f[0])
+            assert err < 1e-4  # voice target == whole-track frames t0 .. t0 + output_time - 1
+            acc_pad = _with_context(acc_w, 0, shapes.output_time)
+            np.testing.assert_allclose(a, acc_pad[:, t0 : t0 + shapes.output_time], atol=1e-4)
+            # The mixture covers frames t0 - context .. (zeros outside the track), same offset as the targets.
+            mix_pad = _with_context(mix_w, shapes.context_frames, shapes.input_time)
+            np.testing.assert_allclose(m, mix_pad[:, t0 : t0 + shapes.input_time], atol=1e-4)
+
+
+def test_targets_are_centre_frames_of_mixture(tmp_path, songs):
+    # Silent accompaniment: the voice target must equal the mixture input's centre frames, unpadded bins.
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    assert shapes.context_frames > 0
+    dataset = make_paired_dataset([songs["silent"]], config, shapes, AudioCache.from_config(config))
+    for mix, acc, voice in _take(dataset, 3):
+        centre = mix[:, shapes.freq_pad_lo : shapes.freq_pad_lo + BINS,
+                     shapes.context_frames : shapes.context_frames + shapes.output_time]
+        np.testing.assert_allclose(voice[:, :BINS], centre, atol=1e-6)
+        assert voice[:, :BINS].max() > 0.01
+        assert not acc.any()
+
+
+def test_offsets_cover_whole_track_uniformly(tmp_path, songs):
+    config = _config(tmp_path, num_layers=1, num_frames=8, batch_size=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    _, _, voice_w = whole_track_magnitudes(songs["a"], cache, config)
+    positions = voice_w.shape[1] - shapes.output_time + 1  # 65 frames - 8 + 1 = 58 possible starts
+    starts = [_locate(denorm(v[:BINS, :, 0]).numpy(), voice_w)
+              for _, _, voices in _take(make_paired_dataset([songs["a"]], config, shapes, cache), 30)
+              for v in voices]
+    assert len(starts) == 240
+    assert min(starts) <= 2 and max(starts) >= positions - 3  # beginning and end both drawn
+    assert max(starts) <= positions - 1
+    counts = np.histogram(starts, bins=4, range=(0, positions))[0]
+    assert counts.min() >= 35  # ~60 expected per quarter
+
+
+def test_short_track_is_zero_padded(tmp_path, songs):
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    _, _, voice_w = whole_track_magnitudes(songs["short"], cache, config)
+    frames = voice_w.shape[1]
+    assert frames < shapes.output_time
+    _, _, voice = _take(make_paired_dataset([songs["short"]], config, shapes, cache), 1)[0]
+    for v in voice[..., 0]:
+        np.testing.assert_allclose(denorm(v[:BINS, :frames]).numpy(), voice_w, atol=1e-4)
+        assert not v[:, frames:].any()
+
+
+def test_paired_is_deterministic_per_seed(tmp_path, songs):
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    triples = [songs["a"], songs["b"]]
+    first = _take(make_paired_dataset(triples, config, shapes, cache, seed=5), 3)
+    second = _take(make_paired_dataset(triples, config, shapes, cache, seed=5), 3)
+    other = _take(make_paired_dataset(triples, config, shapes, cache, seed=6), 3)
+    for x, y in zip(first, second, strict=True):
+        for a, b in zip(x, y, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0][0], other[0][0])
+    with pytest.raises(ValueError, match="no"):
+        make_paired_dataset([], config, shapes, cache)
+
+
+def test_unpaired_shapes_and_independent_draws(tmp_path, songs):
+    config = _config(tmp_path)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    mix_s, acc_s, voice_s = songs["a"]
+    dataset = make_unpaired_dataset([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=3)
+    batches = _take(dataset, 4)
+    mix_w, acc_w, voice_w = whole_track_magnitudes(songs["a"], cache, config)
+    offsets = []
+    for mix, acc, voice in batches:
+        assert mix.shape == (4, shapes.input_freq, shapes.input_time, 1)
+        assert acc.shape == voice.shape == (4, shapes.disc_freq, shapes.disc_time, 1)
+        for b in range(4):
+            # Each excerpt is exact whole-track frames of its own track, at its own offset.
+            m = denorm(mix[b, shapes.freq_pad_lo : shapes.freq_pad_lo + BINS, :, 0]).numpy()
+            t_mix = _locate(m[:, shapes.context_frames :], mix_w)
+            mix_pad = _with_context(mix_w, shapes.context_frames, shapes.input_time)
+            np.testing.assert_allclose(m, mix_pad[:, t_mix : t_mix + shapes.input_time], atol=1e-4)
+            found = []
+            for real, whole in ((acc[b, :, :, 0], acc_w), (voice[b, :, :, 0], voice_w)):
+                r = denorm(real).numpy()
+                t = _locate(r, whole)
+                np.testing.assert_allclose(r, whole[: shapes.disc_freq, t : t + shapes.disc_time], atol=1e-4)
+                found.append(t)
+            offsets.append((t_mix, *found))
+    offsets = np.array(offsets)
+    assert len({tuple(o) for o in offsets}) == len(offsets)
+    assert np.mean(offsets[:, 0] == offsets[:, 1]) < 0.3 and np.mean(offsets[:, 1] == offsets[:, 2]) < 0.3
+
+    # Each list has its own random stream: adding voices changes neither the mixtures nor the accompaniments.
+    more = make_unpaired_dataset([mix_s], [acc_s], [voice_s, songs["b"][2]], config, shapes, cache, seed=3)
+    for (m1, a1, _), (m2, a2, _) in zip(batches, _take(more, 4), strict=True):
+        np.testing.assert_array_equal(m1, m2)
+        np.testing.assert_array_equal(a1, a2)
+    with pytest.raises(ValueError, match="voices"):
+        make_unpaired_dataset([mix_s], [acc_s], [], config, shapes, cache)
+
+
+def test_stereo_without_downmix_uses_single_channels(tmp_path):
+    rng = np.random.default_rng(9)
+    stereo = np.concatenate([_noise(rng, 1.0), _noise(rng, 1.0)], axis=1)
+    sample = _write(tmp_path / "stereo.wav", stereo)
+    config = _config(tmp_path, num_layers=1, num_frames=8, mono_downmix=False, batch_size=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    assert cache.get(sample).shape[0] == 2
+    per_channel = [np.abs(librosa.stft(cache.get(sample)[c].astype(np.float32), n_fft=512, hop_length=256,
+                                       center=True, pad_mode="constant")) for c in range(2)]
+    used = set()
+    for _, _, voice in _take(make_paired_dataset([(sample, sample, sample)], config, shapes, cache), 2):
+        for v in voice[..., 0]:
+            v = denorm(v[:BINS]).numpy()
+            errors = [np.abs(_with_context(w, 0, 8)[:, t : t + 8] - v).max()
+                      for w in per_channel for t in [_locate(v, w)]]
+            assert min(errors) < 1e-3
+            used.add(int(np.argmin(errors)))
+    assert used == {0, 1}
+    # Whole-track magnitudes average the channels.
+    mix_w, _, _ = whole_track_magnitudes((sample, sample, sample), cache, config)
+    mean = cache.get(sample).astype(np.float32).mean(axis=0)
+    expected = np.abs(librosa.stft(mean, n_fft=512, hop_length=256, center=True, pad_mode="constant"))
+    np.testing.assert_allclose(mix_w, expected, atol=1e-3)
+
+
+def test_whole_track_magnitudes_match_librosa_and_mixture_length(tmp_path, songs):
+    config = _config(tmp_path)
+    cache = AudioCache.from_config(config)
+    mix, acc, voice = songs["a"]
+    shorter_voice = _write(tmp_path / "short_voice.wav", sf.read(voice.path, dtype="float32")[0][: SR // 2])
+    mags = whole_track_magnitudes((mix, acc, shorter_voice), cache, config)
+    n = cache.get(mix).shape[1]
+    assert all(m.shape == (BINS, 1 + n // 256) and m.dtype == np.float32 for m in mags)
+    ref = np.abs(librosa.stft(cache.get(mix)[0].astype(np.float32), n_fft=512, hop_length=256, center=True,
+                              pad_mode="constant"))
+    np.testing.assert_allclose(mags[0], ref, atol=1e-3)
+    assert not mags[2][:, SR // 2 // 256 + 2 :].any()  # the shorter source is zero-padded
+
+
+def test_padding_helpers_round_trip(tmp_path):
+    shapes = get_shapes(_config(tmp_path))
+    x = np.random.default_rng(0).random((2, BINS, shapes.output_time)).astype(np.float32)
+    inp = pad_to_input(x, shapes).numpy()
+    assert inp.shape == (2, shapes.input_freq, shapes.output_time)
+    np.testing.assert_array_equal(inp[:, shapes.freq_pad_lo : shapes.freq_pad_lo + BINS], x)
+    out = pad_to_output(x, shapes).numpy()
+    assert out.shape == (2, shapes.output_freq, shapes.output_time) and not out[:, BINS:].any()
+    np.testing.assert_array_equal(crop_output_to_stft(out, shapes).numpy(), x)
+    disc = to_disc(out, shapes).numpy()
+    start = (shapes.output_time - shapes.disc_time) // 2
+    assert start > 0 and disc.shape == (2, shapes.disc_freq, shapes.disc_time)
+    np.testing.assert_array_equal(disc, x[:, :256, start : start + shapes.disc_time])
+    with pytest.raises(ValueError, match="257"):
+        pad_to_input(x[:, :256], shapes)

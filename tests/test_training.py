@@ -1,0 +1,138 @@
+"""Sacred smoke runs of Training.py with a tiny config: checkpoints, reload, resume, both phases, fallback."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from Input.synthetic import generate_dataset, generate_unpaired
+from Models.factory import build_separator, get_shapes
+from Models.supervised import make_supervised_step
+
+TINY = {
+    "num_layers": 1,
+    "num_initial_filters": 2,
+    "critic_initial_filters": 2,
+    "num_frames": 8,
+    "batch_size": 2,
+    "epoch_it": 3,
+    "max_epochs": 2,
+    "patience": 1,
+    "num_workers": 1,
+    "log_every": 1,
+    "summary_seconds": 1.0,
+    "num_disc": 2,
+    "init_sup_sep_lr": 1e-3,
+    "init_unsup_sep_lr": 1e-3,
+    "init_disc_lr": 1e-3,
+}
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> Path:
+    """Two train and four test demo songs of 3 s, plus unpaired songs in three disjoint groups."""
+    root = tmp_path_factory.mktemp("songs")
+    generate_dataset(root, num_train=2, num_test=4, seconds=3.0, seed=3, sr=8192)
+    generate_unpaired(root / "unpaired", num_tracks=3, seconds=3.0, seed=4, sr=8192)
+    return root
+
+
+def _config(songs: Path, tmp: Path, unpaired: bool, **extra) -> dict:
+    config = dict(TINY)
+    config.update({
+        "musdb_path": str(songs),
+        "is_wav": True,
+        "dataset_cache": str(tmp / "dataset.pkl"),
+        "audio_cache_dir": str(tmp / "cache"),
+        "moisesdb_path": str(tmp / "no_moisesdb"),
+        "model_base_dir": str(tmp / "checkpoints"),
+        "log_dir": str(tmp / "logs"),
+        "results_dir": str(tmp / "results"),
+        "unsup_mixture_dirs": [str(songs / "unpaired" / "mixtures")] if unpaired else [],
+        "unsup_voice_dirs": [str(songs / "unpaired" / "voices")] if unpaired else [],
+        "unsup_accompaniment_dirs": [str(songs / "unpaired" / "accompaniments")] if unpaired else [],
+    })
+    config.update(extra)
+    return config
+
+
+def _run(config: dict, experiment_id: int, tmp: Path, monkeypatch, **updates):
+    from Training import ex
+
+    monkeypatch.chdir(tmp)  # the Sacred observer writes logs/sacred relative to the working directory
+    return ex.run(config_updates={"model_config": config, "experiment_id": experiment_id, **updates},
+                  options={"--loglevel": "ERROR"})
+
+
+def _probe_input(config: dict) -> np.ndarray:
+    shapes = get_shapes(config)
+    rng = np.random.default_rng(0)
+    return rng.random((2, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
+
+
+def test_both_phases_write_checkpoints_that_reload_identically(songs, tmp_path, monkeypatch):
+    config = _config(songs, tmp_path, unpaired=True, evaluate=True)
+    run = _run(config, 7, tmp_path, monkeypatch)
+    results = run.result
+    for phase in ("sup", "semisup"):
+        folder = tmp_path / "checkpoints" / f"7_{phase}"
+        best = json.loads((folder / "best.json").read_text())
+        prefix = folder / best["checkpoint"]
+        assert best["checkpoint"].startswith(f"7_{phase}-")
+        assert Path(f"{prefix}.index").is_file()
+        assert results[phase]["best_checkpoint"] == str(prefix)
+        assert np.isfinite(results[phase]["test_loss"])
+        assert np.isfinite(results[phase]["bss"]["median"]["voice"]["SDR"])
+        stored = json.loads((folder / "model_config.json").read_text())
+        model = build_separator(stored)
+        tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial()
+        again = build_separator(stored)
+        tf.train.Checkpoint(model=again).restore(str(prefix)).expect_partial()
+        x = _probe_input(stored)
+        for a, b in zip(model(x), again(x), strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert (tmp_path / "logs" / "7_semisup").is_dir()
+    assert list((tmp_path / "results").glob("7_*_results.pkl"))
+    assert (tmp_path / "logs" / "sacred").is_dir()
+
+
+def test_supervised_only_without_unpaired_data(songs, tmp_path, monkeypatch, caplog):
+    config = _config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=1)
+    with caplog.at_level(logging.INFO):
+        run = _run(config, 8, tmp_path, monkeypatch)
+    assert "sup" in run.result and "semisup" not in run.result
+    assert "supervised-only" in caplog.text
+    assert not (tmp_path / "checkpoints" / "8_semisup").exists()
+
+
+def test_resume_continues_from_the_checkpoint(songs, tmp_path, monkeypatch):
+    first = _run(_config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=1, patience=5), 9,
+                 tmp_path, monkeypatch).result["sup"]
+    assert first["steps"] == TINY["epoch_it"] and first["epochs"] == 1
+    second = _run(_config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=2, patience=5), 9,
+                  tmp_path, monkeypatch, load_model=first["best_checkpoint"]).result["sup"]
+    assert second["epochs"] == 2
+    assert second["steps"] == 2 * TINY["epoch_it"]
+
+
+def test_training_loss_goes_down_on_a_fixed_batch():
+    config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu")
+    shapes = get_shapes(config)
+    rng = np.random.default_rng(1)
+    mix = rng.random((4, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
+    acc = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
+    voice = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
+    batches = tf.data.Dataset.from_tensors((mix, acc, voice)).repeat()
+    model = build_separator(config)
+    import tf_keras as keras
+
+    step = make_supervised_step(model, keras.optimizers.Adam(1e-2), batches)
+    first = float(step()["loss"])
+    for _ in range(40):
+        last = float(step()["loss"])
+    assert last < 0.5 * first

@@ -1,0 +1,154 @@
+"""Tests of Input/unpaired.py with real audio files (mp3/m4a written by the real ffmpeg)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from Input.datasets import DatasetError, load_unpaired_hook
+from Input.unpaired import load_unpaired, min_excerpt_seconds, scan_folders
+from Sample import Sample
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+def _tone(sr: int, channels: int, seconds: float) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    return np.stack([0.3 * np.sin(2 * np.pi * (220 + 110 * c) * t) for c in range(channels)], axis=1)
+
+
+def _write(path: Path, sr: int, channels: int, seconds: float) -> Path:
+    """Write a tone; mp3/m4a are encoded by ffmpeg from a temporary wav."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = _tone(sr, channels, seconds).astype(np.float32)
+    if path.suffix in (".mp3", ".m4a"):
+        tmp = path.with_suffix(".src.wav")
+        sf.write(tmp, audio, sr)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(tmp), str(path)], check=True)
+        tmp.unlink()
+    else:
+        sf.write(path, audio, sr)
+    return path
+
+
+def _write_moisesdb(root: Path) -> Path:
+    """Three MoisesDB tracks (stems only; data.json is optional): two with vocals, one without."""
+    layout = {"t1": {"vocals": 1.2, "bass": 1.2}, "t2": {"guitar": 0.9, "piano": 1.0},
+              "t3": {"vocals": 1.5, "drums": 1.4}}
+    for track, stems in layout.items():
+        for stem, seconds in stems.items():
+            _write(root / "moisesdb_v0.1" / track / stem / "src.wav", 16000, 1, seconds)
+    return root
+
+
+@pytest.fixture()
+def folders(tmp_path: Path) -> dict[str, Path]:
+    """Mixtures in odd formats/rates (nested), voices with a short and a broken file, accompaniments."""
+    mix, voc, acc = tmp_path / "mix", tmp_path / "voc", tmp_path / "acc"
+    if shutil.which("ffmpeg"):
+        _write(mix / "a_song.mp3", 44100, 2, 2.0)
+        _write(mix / "nested" / "deeper" / "e_song.m4a", 22050, 2, 2.0)
+    _write(mix / "b_song.ogg", 48000, 1, 2.0)
+    _write(mix / "nested" / "c_song.wav", 8000, 1, 2.5)
+    _write(mix / "nested" / "d_song.flac", 32000, 2, 2.0)
+    (mix / "notes.txt").write_text("not audio")
+    _write(voc / "voice1.wav", 16000, 1, 2.0)
+    _write(voc / "short.wav", 16000, 1, 0.5)
+    _write(voc / "short2.flac", 16000, 1, 0.8)
+    (voc / "broken.wav").write_bytes(b"RIFF1234WAVEnonsense")
+    _write(acc / "inst.flac", 44100, 2, 3.0)
+    return {"mix": mix, "voc": voc, "acc": acc}
+
+
+def _config(folders: dict[str, Path], **extra) -> dict:
+    return {"moisesdb_path": None, "unsup_mixture_dirs": [str(folders["mix"])],
+            "unsup_voice_dirs": [str(folders["voc"])], "unsup_accompaniment_dirs": [str(folders["acc"])], **extra}
+
+
+@needs_ffmpeg
+def test_folders_any_format(folders: dict[str, Path]) -> None:
+    mixtures, accs, voices = load_unpaired(_config(folders), min_seconds=1.0)
+    names = [Path(s.path).name for s in mixtures]
+    assert names == ["a_song.mp3", "b_song.ogg", "c_song.wav", "d_song.flac", "e_song.m4a"]
+    info = {Path(s.path).name: (s.sample_rate, s.channels) for s in mixtures}
+    assert info == {"a_song.mp3": (44100, 2), "b_song.ogg": (48000, 1), "c_song.wav": (8000, 1),
+                    "d_song.flac": (32000, 2), "e_song.m4a": (22050, 2)}
+    durations = {Path(s.path).name: s.duration for s in mixtures}
+    assert durations["c_song.wav"] == pytest.approx(2.5)
+    assert durations["a_song.mp3"] == pytest.approx(2.0, abs=0.06)
+    assert all(isinstance(s, Sample) for s in mixtures + accs + voices)
+    assert [Path(s.path).name for s in voices] == ["voice1.wav"]
+    assert [(Path(s.path).name, s.channels, s.duration) for s in accs] == [("inst.flac", 2, pytest.approx(3.0))]
+
+
+def test_short_and_unreadable_skipped(folders: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        voices = scan_folders([folders["voc"]], min_seconds=1.0, name="unsup_voice_dirs")
+    assert [Path(s.path).name for s in voices] == ["voice1.wav"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(folders["voc"] / "broken.wav") in warnings[0]
+    assert "unsup_voice_dirs: skipped 2 of 3 files shorter than one excerpt (1.00 s)" in caplog.text
+
+
+def test_missing_folder_names_key_and_path(tmp_path: Path) -> None:
+    missing = tmp_path / "does_not_exist"
+    config = {"moisesdb_path": None, "unsup_voice_dirs": [str(missing)]}
+    with pytest.raises(DatasetError, match=rf"unsup_voice_dirs: folder {missing} does not exist"):
+        load_unpaired(config, min_seconds=1.0)
+
+
+def test_empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)  # the default datasets/MoisesDB does not exist here
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        assert load_unpaired({}) == [[], [], []]
+    assert "no MoisesDB at datasets/MoisesDB" in caplog.text
+    assert load_unpaired_hook({}) == [[], [], []]
+
+
+def test_empty_folder_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    with caplog.at_level(logging.WARNING, logger="Input.unpaired"):
+        lists = load_unpaired({"moisesdb_path": None, "unsup_mixture_dirs": [str(tmp_path / "empty")]},
+                              min_seconds=1.0)
+    assert lists == [[], [], []]
+    assert "unsup_mixture_dirs: no audio files found" in caplog.text
+
+
+def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    root = _write_moisesdb(tmp_path / "MoisesDB")
+    config = _config(folders, moisesdb_path=str(root), num_workers=2)
+    config["unsup_mixture_dirs"] = [str(folders["mix"] / "nested")]
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        mixtures, accs, voices = load_unpaired(config, min_seconds=0.95)
+    # MoisesDB first (track t2's 0.9 s guitar + 1.0 s piano accompaniment is 1.0 s long, so kept).
+    assert [Path(s.path).name for s in mixtures][:2] == ["mixture.wav", "mixture.wav"]
+    assert [Path(s.path).name for s in accs] == ["accompaniment.wav"] * 3 + ["inst.flac"]
+    assert [Path(s.path).name for s in voices] == ["voice.wav", "voice.wav", "voice1.wav"]
+    assert all(str(root) in s.path for s in mixtures[:2])
+    expected_mix = 3 if shutil.which("ffmpeg") else 2  # nested: c_song.wav, d_song.flac (+ e_song.m4a)
+    assert len(mixtures) == 2 + expected_mix
+    hours = sum(s.duration for lst in (mixtures, accs, voices) for s in lst) / 3600
+    assert f"total {hours:.2f} h" in caplog.text
+    assert f"{len(mixtures)} mixtures" in caplog.text
+    # Short MoisesDB exports are filtered as well, with a count.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        _, accs_long, _ = load_unpaired(config, min_seconds=1.1)
+    assert len(accs_long) == 3 and "MoisesDB accompaniments: skipped 1 of 3" in caplog.text
+
+
+def test_min_excerpt_seconds() -> None:
+    # Default model: input_time 158 frames -> (157 * 256 + 512) / 8192 s.
+    assert min_excerpt_seconds({}) == pytest.approx((157 * 256 + 512) / 8192)
+    config = {"num_fft": 1024, "num_hop": 512, "expected_sr": 16000, "num_frames": 32, "num_layers": 3}
+    from Models.factory import get_shapes
+
+    input_time = get_shapes(config).input_time
+    assert min_excerpt_seconds(config) == pytest.approx(((input_time - 1) * 512 + 1024) / 16000)
