@@ -121,7 +121,7 @@ def _melody(rng: np.random.Generator, seconds: float, eighth: float, chords: lis
     total = int(seconds / eighth)
     steps = np.arange(140)
     midis = key + 12 * (steps // 7) + scale[steps % 7]
-    centre = int(np.argmin(np.abs(midis - rng.uniform(55.0, 70.0))))
+    centre = int(np.argmin(np.abs(midis - rng.uniform(50.0, 69.0))))
     pos = min(int(rng.choice([0, 4, 8, 16])), total // 4)
     step, notes = centre, []
     while pos < total:
@@ -166,8 +166,8 @@ def _vocals(rng: np.random.Generator, notes: list[tuple[float, float, float]], n
     vib_rate, vib_cents = rng.uniform(5.0, 6.5), rng.uniform(20.0, 60.0)
     vib_phase = 2 * np.pi * np.cumsum(vib_rate * (1 + 0.05 * _one_pole(rng.standard_normal(nf), 200))) * _HOP / sr
     vib_env = np.clip((since - rng.uniform(0.1, 0.3)) / 0.25, 0.0, 1.0)
-    jitter = _one_pole(rng.standard_normal(nf), 0.05 * sr / _HOP) * 0.6
-    f0 = _hz(midi + vib_cents / 100.0 * vib_env * np.sin(vib_phase) + jitter * 0.05)
+    drift = 0.6 * _one_pole(rng.standard_normal(nf), 0.1 * sr / _HOP)  # slow pitch drift, ~7 cents rms
+    f0 = _hz(midi + vib_cents / 100.0 * vib_env * np.sin(vib_phase) + drift)
     # Harmonic amplitudes [frames, K]: glottal roll-off times a smoothly moving vowel formant envelope.
     num_k = int(min(48, 0.45 * sr / f0.min()))
     k = np.arange(1, num_k + 1)

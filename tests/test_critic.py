@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from Models.WGAN_Critic import WGANCritic, critic_loss, gradient_penalty
+from Models.WGAN_Critic import MaxLeakyReLU, WGANCritic, critic_loss, gradient_penalty
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,18 @@ def test_critic_paper_layer_sequence():
     assert (
         critic.hidden.units == 32 and critic.score.units == 1 and critic.score.activation.__name__ == "linear"
     )
-    lrelus = [layer for layer in critic.convs if isinstance(layer, keras.layers.LeakyReLU)]
-    assert len(lrelus) == 6 and all(abs(float(layer.alpha) - 0.2) < 1e-7 for layer in lrelus)
+    lrelus = [layer for layer in critic.convs if isinstance(layer, MaxLeakyReLU)]
+    assert len(lrelus) == 6 and all(layer.alpha == 0.2 for layer in lrelus) and critic.hidden_act.alpha == 0.2
+
+
+def test_max_leaky_relu_matches_keras():
+    x = tf.constant([[-3.0, -0.5, 0.0, 0.25, 4.0]])
+    expected = keras.layers.LeakyReLU(0.2)(x).numpy()
+    np.testing.assert_allclose(MaxLeakyReLU(0.2)(x).numpy(), expected, rtol=1e-6)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(MaxLeakyReLU(0.2)(x))
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [[0.2, 0.2, 1.0, 1.0, 1.0]])
 
 
 def test_critic_rejects_wrong_input_size_and_rebuilds_from_config():

@@ -46,14 +46,16 @@ def _frames(x: np.ndarray, size: int = 1024, hop: int = 512) -> np.ndarray:
     return np.stack([x[i * hop: i * hop + size] for i in range(n)])
 
 
-def _acf_pitch(frame: np.ndarray, sr: int) -> tuple[float, float]:
-    """(f0 Hz, normalised autocorrelation peak) searched over 70-1100 Hz."""
-    frame = (frame - frame.mean()) * np.hanning(len(frame))
-    acf = np.fft.irfft(np.abs(np.fft.rfft(frame, 2 * len(frame))) ** 2)[: len(frame)]
-    acf /= acf[0] * (1 - np.arange(len(frame)) / len(frame))  # unbias
+def _pitch(frame: np.ndarray, sr: int, width: int = 512) -> tuple[float, float]:
+    """(f0 Hz, normalised cross-correlation at that lag) of ``frame``, searched over 70-1100 Hz."""
     lo, hi = int(sr / 1100), int(sr / 70)
-    lag = lo + int(np.argmax(acf[lo:hi]))
-    return sr / lag, float(acf[lag])
+    ref = frame[:width]
+    segments = np.lib.stride_tricks.sliding_window_view(frame, width)[lo: hi + 1]
+    nccf = segments @ ref / np.sqrt((segments ** 2).sum(axis=1) * (ref ** 2).sum() + 1e-12)
+    i = int(np.flatnonzero(nccf >= 0.9 * nccf.max())[0])  # first strong peak: avoids sub-harmonics
+    while i + 1 < len(nccf) and nccf[i + 1] > nccf[i]:
+        i += 1
+    return sr / (lo + i), float(nccf[i])
 
 
 def _band_fraction(x: np.ndarray, sr: int, low: float, high: float) -> float:
@@ -120,17 +122,21 @@ def test_musdb_reads_dataset(dataset):
 
 
 def test_vocals_are_pitched_with_rests_and_overlap_accompaniment():
-    for seed in (1, 2, 3):
+    for seed in (1, 3, 5):
         song = generate_song(seed, 6.0, SR)
         vocals = song["vocals"].mean(axis=0)
         frames = _frames(vocals)
         rms = np.sqrt(np.mean(frames ** 2, axis=1))
         assert np.mean(rms < 0.05 * rms.max()) > 0.05, "vocal line needs rests"
-        voiced = frames[rms > 0.4 * rms.max()]
-        pitches = np.array([_acf_pitch(f, SR) for f in voiced])
-        assert np.median(pitches[:, 1]) > 0.8, "vocal must be periodic (harmonic)"
-        assert 80 <= np.median(pitches[:, 0]) <= 1000
-        assert len(np.unique(np.round(12 * np.log2(pitches[:, 0] / 440)))) >= 3, "melody needs several notes"
+        voiced = frames[rms > 0.25 * rms.max()]
+        pitches = np.array([_pitch(f, SR) for f in voiced])
+        assert np.median(pitches[:, 1]) > 0.95, "vocal must be periodic (harmonic)"
+        assert np.mean((pitches[:, 0] >= 80) & (pitches[:, 0] <= 1000)) > 0.95
+        semitones = np.round(12 * np.log2(pitches[:, 0] / 440)).astype(int)
+        assert len(np.unique(semitones)) >= 3, "melody needs several notes"
+        major = np.array([0, 2, 4, 5, 7, 9, 11])
+        in_key = max(np.mean(np.isin(semitones % 12, (major + k) % 12)) for k in range(12))
+        assert in_key > 0.8, "melody must stay in one (diatonic) key"
         # many partials: energy well above 1.5 kHz in voiced frames
         assert _band_fraction(voiced.ravel(), SR, 1500, SR / 2) > 1e-3
         accompaniment = (song["drums"] + song["bass"] + song["other"]).mean(axis=0)

@@ -65,8 +65,7 @@ def _run(config: dict, experiment_id: int, tmp: Path, monkeypatch, **updates):
     from Training import ex
 
     monkeypatch.chdir(tmp)  # the Sacred observer writes logs/sacred relative to the working directory
-    return ex.run(config_updates={"model_config": config, "experiment_id": experiment_id, **updates},
-                  options={"--loglevel": "ERROR"})
+    return ex.run(config_updates={"model_config": config, "experiment_id": experiment_id, **updates})
 
 
 def _probe_input(config: dict) -> np.ndarray:

@@ -1,0 +1,144 @@
+"""Block-wise reading of audio files, so that arbitrarily long files are processed in bounded memory.
+
+wav/flac/ogg/aiff are read with soundfile (seeking to the excerpt); mp3/m4a/mp4 are decoded by an ``ffmpeg``
+process whose float32 output is read from a pipe. Excerpts (``offset``/``duration``) and lengths match
+``Input.audio.load`` on the same file: the same pre-roll is decoded and dropped before an mp3/AAC excerpt, and
+the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import soundfile as sf
+
+from Input.audio import FFMPEG_EXTENSIONS, FFMPEG_MISSING, FFMPEG_PREROLL, AudioError, probe
+
+logger = logging.getLogger(__name__)
+
+
+class AudioReader:
+    """Reads an audio file, or the excerpt ``[offset, offset + duration)`` seconds of it, block by block.
+
+    Attributes (after construction, which probes the file and raises ``AudioError`` if it is not usable):
+        sample_rate: Hz. channels: channel count. duration: seconds that will be read (from the header; an
+        estimate for mp3).
+
+    Use as a context manager; :meth:`blocks` yields float32 ``[channels, n]`` arrays.
+    """
+
+    def __init__(self, path: str | os.PathLike, offset: float = 0.0, duration: float | None = None) -> None:
+        if not (math.isfinite(offset) and offset >= 0):
+            raise ValueError(f"offset must be a finite number >= 0 seconds, got {offset}")
+        if duration is not None and not (math.isfinite(duration) and duration > 0):
+            raise ValueError(f"duration must be a finite number > 0 seconds or None, got {duration}")
+        self.path = Path(path)
+        self.sample_rate, self.channels, total = probe(self.path)
+        if offset > 0 and offset >= total:
+            raise AudioError(self.path, f"offset {offset:g} s is beyond the end of the file ({total:g} s)")
+        self.offset = offset
+        self.start = int(round(offset * self.sample_rate))
+        self.limit = None if duration is None else int(round(duration * self.sample_rate))
+        self.duration = max(0.0, total - offset) if duration is None else min(duration, max(0.0, total - offset))
+        self._total_seconds = total
+        self._ffmpeg = self.path.suffix.lower() in FFMPEG_EXTENSIONS
+        self._file: sf.SoundFile | None = None
+        self._proc: subprocess.Popen | None = None
+        self._stderr = None
+
+    def __enter__(self) -> AudioReader:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file or stop the decoder."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc.stdout.close()
+            self._proc = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def blocks(self, frames: int) -> Iterator[np.ndarray]:
+        """Yield float32 ``[channels, n]`` blocks of at most ``frames`` samples until the excerpt ends."""
+        frames = max(1, int(frames))
+        yield from (self._ffmpeg_blocks(frames) if self._ffmpeg else self._soundfile_blocks(frames))
+
+    def _soundfile_blocks(self, frames: int) -> Iterator[np.ndarray]:
+        try:
+            self._file = sf.SoundFile(os.fspath(self.path))
+            if self.start > 0:
+                self._file.seek(min(self.start, self._file.frames))
+            remaining = self._file.frames - min(self.start, self._file.frames)
+            if self.limit is not None:
+                remaining = min(remaining, self.limit)
+            while remaining > 0:
+                data = self._file.read(min(frames, remaining), dtype="float32", always_2d=True)
+                if data.shape[0] == 0:
+                    break
+                remaining -= data.shape[0]
+                yield np.ascontiguousarray(data.T)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+            reason = getattr(err, "error_string", None) or str(err)
+            raise AudioError(self.path, f"not a readable audio file ({reason.strip()})") from err
+
+    def _ffmpeg_blocks(self, frames: int) -> Iterator[np.ndarray]:
+        sr, channels = self.sample_rate, self.channels
+        first = max(0, self.start - FFMPEG_PREROLL)
+        skip = self.start - first
+        cmd = ["ffmpeg", "-nostdin", "-v", "error"]
+        if first > 0:
+            cmd += ["-ss", f"{first / sr:.9f}"]
+        if self.limit is not None:
+            cmd += ["-t", f"{(skip + self.limit + 16) / sr:.9f}"]
+        cmd += ["-i", os.fspath(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-"]
+        remaining = self.limit
+        if self.path.suffix.lower() in (".m4a", ".mp4"):  # drop the AAC end padding, as Input.audio.load does
+            stated = max(int(round(self._total_seconds * sr)) - self.start, 0)
+            remaining = stated if remaining is None else min(remaining, stated)
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=self._stderr)
+        except FileNotFoundError as err:
+            raise AudioError(self.path, FFMPEG_MISSING) from err
+        frame_bytes = 4 * channels
+        leftover = b""
+        while remaining is None or remaining > 0:
+            chunk = self._proc.stdout.read(frames * frame_bytes)
+            if not chunk:
+                break
+            chunk = leftover + chunk
+            usable = len(chunk) // frame_bytes * frame_bytes
+            leftover = chunk[usable:]
+            data = np.frombuffer(chunk[:usable], dtype="<f4").reshape(-1, channels)
+            if skip:
+                dropped = min(skip, data.shape[0])
+                data, skip = data[dropped:], skip - dropped
+            if remaining is not None:
+                data = data[:remaining]
+                remaining -= data.shape[0]
+            if data.shape[0]:
+                yield np.ascontiguousarray(data.T, dtype=np.float32)
+        if remaining is None or remaining > 0:  # the decoder ended by itself: check it succeeded
+            if self._proc.wait() != 0:
+                self._stderr.seek(0)
+                lines = [line.strip() for line in self._stderr.read().decode("utf-8", "replace").splitlines()]
+                detail = "; ".join(dict.fromkeys(line for line in lines if line))[:300] or "unknown error"
+                raise AudioError(self.path, f"ffmpeg could not decode the audio ({detail})")

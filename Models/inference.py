@@ -1,0 +1,307 @@
+"""Separation of audio at any sample rate and channel count, in memory (:func:`separate`) or streamed from file
+to file (:func:`separate_file`), and the one way to load a trained separator (:func:`load_separator`).
+
+The model works on mono audio at ``expected_sr``. Each input channel is resampled to ``expected_sr`` (soxr HQ,
+streaming, identical to a one-shot resample), separated on its own with soft masks
+(:class:`Models.separator.StreamingSeparator` in ``"mask"`` mode: ``m_v = v^2 / (v^2 + a^2 + eps)`` from
+the estimated magnitudes, applied to the channel's STFT with its phase), inverted, and resampled back to the
+input rate. The vocals estimate is therefore band-limited to ``expected_sr / 2``. The accompaniment is, by
+default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band, so it keeps the
+mixture's high frequencies and the two outputs add up to the input exactly; ``accompaniment="model"`` uses the
+model's own estimate (masked and resampled like the vocals). Outputs have the input's rate, channel count and
+length. Long input is processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+import tensorflow as tf
+import tf_keras as keras
+
+from Input.audio import AudioError
+from Input.audio_stream import AudioReader
+from Models.factory import build_separator
+from Models.separator import StreamingSeparator
+from Utils import CheckpointError, resolve_checkpoint
+
+logger = logging.getLogger(__name__)
+
+ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
+OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
+    "wav": ("WAV", {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}),
+    "flac": ("FLAC", {16: "PCM_16", 24: "PCM_24"}),
+    "mp3": ("MP3", {16: "MPEG_LAYER_III", 24: "MPEG_LAYER_III", 32: "MPEG_LAYER_III"}),
+}
+OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
+DEFAULT_CHUNK_SECONDS = 30.0
+
+
+def _one_line(text: object, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def load_separator(checkpoint: str | os.PathLike) -> tuple[keras.Model, dict, str]:
+    """Rebuild and restore a trained separator.
+
+    Args:
+        checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``) or a run folder (its best
+            checkpoint, else its latest).
+
+    Returns:
+        ``(model, model_config, prefix)``: the restored ``Models.factory.build_separator`` model, the
+        configuration read from the run's ``model_config.json``, and the checkpoint prefix used.
+
+    Raises:
+        CheckpointError: (one line, naming the checkpoint) nothing there, no config, or weights that do not fit
+            the model the config describes.
+    """
+    prefix, model_config = resolve_checkpoint(checkpoint)
+    try:
+        model = build_separator(model_config)
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{prefix}: cannot build the model of its model_config.json ({_one_line(err)})") \
+            from err
+    try:
+        status = tf.train.Checkpoint(model=model).restore(prefix)
+        status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        raise CheckpointError(f"{prefix}: weights do not match the model of its model_config.json "
+                              f"({_one_line(err, 200)})") from err
+    logger.info("loaded separator from %s", prefix)
+    return model, model_config, prefix
+
+
+class TrackSeparator:
+    """Streaming separation at the input's rate (see the module docstring).
+
+    Args:
+        model, model_config: the separator and its configuration.
+        sample_rate: rate of the audio pushed, Hz.
+        channels: its channel count.
+        accompaniment: ``"residual"`` (mixture - vocals, full band) or ``"model"``.
+        chunk_seconds: model-rate chunk length (``None``: whole track at once).
+        batch_size: patches per model call.
+        mode: ``"mask"`` (default, soft masks) or ``"direct"`` (estimated magnitude with the mixture phase).
+
+    ``push([channels, n])`` and ``finish()`` return ``{"vocals": [channels, m], "accompaniment": [channels, m]}``
+    float32; all pieces together are exactly as long as the input.
+    """
+
+    def __init__(self, model: keras.Model, model_config: dict, sample_rate: int, channels: int,
+                 accompaniment: str = "residual", chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+                 batch_size: int | None = None, mode: str = "mask") -> None:
+        if accompaniment not in ACCOMPANIMENT_MODES:
+            raise ValueError(f"accompaniment must be one of {ACCOMPANIMENT_MODES}, got {accompaniment!r}")
+        if sample_rate <= 0 or channels <= 0:
+            raise ValueError(f"need a positive sample rate and channel count, got {sample_rate}, {channels}")
+        self.residual = accompaniment == "residual"
+        self.channels = int(channels)
+        model_rate = int(model_config["expected_sr"])
+        sources = ("voice",) if self.residual else ("voice", "accompaniment")
+        self._names = {"voice": "vocals", "accompaniment": "accompaniment"}
+        self.core = StreamingSeparator(model, model_config, channels, chunk_seconds, batch_size, mode, sources)
+        resample = int(sample_rate) != model_rate
+
+        def stream(a: int, b: int) -> soxr.ResampleStream | None:
+            return soxr.ResampleStream(a, b, self.channels, dtype="float32", quality="HQ") if resample else None
+
+        self._down = stream(int(sample_rate), model_rate)
+        self._up = {s: stream(model_rate, int(sample_rate)) for s in sources}
+        self._mix = np.zeros((self.channels, 0), dtype=np.float32)  # input not yet matched by estimates
+        self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in sources}
+
+    def push(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+        """Add ``[channels, n]`` input samples; returns the output samples that are ready."""
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 2 or audio.shape[0] != self.channels:
+            raise ValueError(f"expected audio [{self.channels}, samples], got shape {audio.shape}")
+        self._mix = np.concatenate([self._mix, audio], axis=1)
+        low = audio if self._down is None else self._down.resample_chunk(np.ascontiguousarray(audio.T)).T
+        self._collect(self.core.push(low), last=False)
+        return self._emit(final=False)
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """Flush the resamplers and the separator; returns the remaining output samples."""
+        estimates = []
+        if self._down is not None:
+            tail = self._down.resample_chunk(np.zeros((0, self.channels), dtype=np.float32), last=True).T
+            estimates.append(self.core.push(tail))
+        estimates.append(self.core.finish())
+        self._collect({s: np.concatenate([e[s] for e in estimates], axis=1) for s in self._pending}, last=True)
+        return self._emit(final=True)
+
+    def _collect(self, estimates: Mapping[str, np.ndarray], last: bool) -> None:
+        for source, low in estimates.items():
+            up = self._up[source]
+            full = low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last=last).T
+            self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
+
+    def _emit(self, final: bool) -> dict[str, np.ndarray]:
+        n = self._mix.shape[1] if final else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
+        out = {}
+        for source, pending in self._pending.items():
+            if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
+                pending = np.pad(pending, ((0, 0), (0, n - pending.shape[1])))
+            out[self._names[source]] = pending[:, :n]
+            self._pending[source] = pending[:, n:]
+        if self.residual:
+            out["accompaniment"] = self._mix[:, :n] - out["vocals"]
+        self._mix = self._mix[:, n:]
+        return out
+
+
+def separate(audio: np.ndarray, sr: int, model: keras.Model, model_config: dict, *,
+             accompaniment: str = "residual", chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+             batch_size: int | None = None, mode: str = "mask") -> dict[str, np.ndarray]:
+    """Separate vocals and accompaniment of an in-memory signal.
+
+    Args:
+        audio: ``[channels, samples]`` float mixture (nominally in [-1, 1]); a 1-D array is one channel.
+        sr: its sample rate in Hz (any; resampled to the model's rate and back).
+        model, model_config: from :func:`load_separator`.
+        accompaniment: ``"residual"`` (mixture - vocals at full band, default) or ``"model"``.
+        chunk_seconds: chunk length of the model-rate processing (``None``: one pass; same result).
+        batch_size: patches per model call (default ``model_config["inference_batch_size"]``).
+        mode: ``"mask"`` (soft masks, default) or ``"direct"`` (paper: estimate with the mixture phase).
+
+    Returns:
+        ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` float32, same shape as
+        ``audio`` and at rate ``sr``.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2 or audio.shape[0] == 0 or audio.shape[1] == 0:
+        raise ValueError(f"audio must be [channels, samples] with samples > 0, got shape {audio.shape}")
+    if not np.all(np.isfinite(audio)):
+        raise ValueError("audio contains NaN or infinite samples")
+    sep = TrackSeparator(model, model_config, int(sr), audio.shape[0], accompaniment, chunk_seconds, batch_size,
+                         mode)
+    block = audio.shape[1] if chunk_seconds is None else max(1, int(chunk_seconds * sr))
+    parts = [sep.push(audio[:, i : i + block]) for i in range(0, audio.shape[1], block)]
+    parts.append(sep.finish())
+    return {name: np.concatenate([p[name] for p in parts], axis=1) for name in OUTPUT_SOURCES}
+
+
+class AudioWriter:
+    """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` renames it into place.
+
+    ``fmt`` is ``"wav"``, ``"flac"`` or ``"mp3"``; ``bit_depth`` 16 or 24 (PCM) or 32 (float, wav only; ignored
+    for mp3). Samples outside [-1, 1] are clipped (except for float wav) and counted in ``clipped``.
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int, channels: int, fmt: str = "wav",
+                 bit_depth: int = 16) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"format must be one of {tuple(OUTPUT_FORMATS)}, got {fmt!r}")
+        major, subtypes = OUTPUT_FORMATS[fmt]
+        if bit_depth not in subtypes:
+            raise ValueError(f"{fmt} cannot store {bit_depth}-bit samples (use one of {sorted(subtypes)})")
+        self.path = Path(path)
+        self.clip = subtypes[bit_depth] != "FLOAT"
+        self.clipped = 0
+        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            self._file = sf.SoundFile(self._tmp, "w", samplerate=int(sample_rate), channels=int(channels),
+                                      subtype=subtypes[bit_depth], format=major)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
+            self._tmp.unlink(missing_ok=True)
+            raise AudioError(self.path, f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
+                                        f"({_one_line(getattr(err, 'error_string', None) or err)})") from err
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``[channels, n]`` float samples."""
+        data = np.asarray(block, dtype=np.float32).T
+        if self.clip:
+            over = np.abs(data) > 1.0
+            count = int(np.count_nonzero(over))
+            if count:
+                self.clipped += count
+                data = np.clip(data, -1.0, 1.0)
+        try:
+            self._file.write(np.ascontiguousarray(data))
+        except (sf.LibsndfileError, RuntimeError, OSError) as err:
+            raise AudioError(self.path, f"cannot write audio ({_one_line(err)})") from err
+
+    def commit(self) -> None:
+        """Close the file and move it onto ``path``."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        if self.clipped:
+            logger.warning("%s: clipped %d samples to [-1, 1]", self.path, self.clipped)
+
+    def abort(self) -> None:
+        """Close and delete the temporary file."""
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+
+def separate_file(path: str | os.PathLike, outputs: Mapping[str, str | os.PathLike], model: keras.Model,
+                  model_config: dict, *, offset: float = 0.0, duration: float | None = None, fmt: str = "wav",
+                  bit_depth: int = 16, accompaniment: str = "residual",
+                  chunk_seconds: float = DEFAULT_CHUNK_SECONDS, batch_size: int | None = None,
+                  progress: Callable[[float], None] | None = None) -> dict:
+    """Separate an audio file into output files, streaming (memory independent of the file's length).
+
+    Args:
+        path: input audio (wav, flac, ogg, aiff, mp3, m4a, mp4: first audio stream).
+        outputs: ``{"vocals": path, "accompaniment": path}`` (either may be left out); written atomically with the
+            input's rate and channel count and the length of the excerpt read.
+        model, model_config: from :func:`load_separator`.
+        offset, duration: excerpt of the input to separate, seconds (``None``: to the end).
+        fmt, bit_depth: output format (see :class:`AudioWriter`).
+        accompaniment, chunk_seconds, batch_size: as for :func:`separate`.
+        progress: called with the seconds of input just processed.
+
+    Returns:
+        ``{"sample_rate": Hz, "channels": int, "samples": int, "clipped": {source: samples clipped}}``.
+
+    Raises:
+        AudioError: the input is missing, unreadable, not audio or empty, or an output cannot be written.
+    """
+    unknown = set(outputs) - set(OUTPUT_SOURCES)
+    if unknown:
+        raise ValueError(f"outputs may only name {OUTPUT_SOURCES}, got {sorted(unknown)}")
+    with AudioReader(path, offset=offset, duration=duration) as reader:
+        sep = TrackSeparator(model, model_config, reader.sample_rate, reader.channels, accompaniment,
+                             chunk_seconds, batch_size)
+        writers: dict[str, AudioWriter] = {}
+        try:
+            for name, out in outputs.items():
+                writers[name] = AudioWriter(out, reader.sample_rate, reader.channels, fmt, bit_depth)
+            samples = 0
+            for block in reader.blocks(max(1, int(min(chunk_seconds, 10.0) * reader.sample_rate))):
+                samples += block.shape[1]
+                _write(writers, sep.push(block))
+                if progress is not None:
+                    progress(block.shape[1] / reader.sample_rate)
+            if samples == 0:
+                raise AudioError(path, "contains no audio samples" if not offset
+                                 else f"offset {offset:g} s is beyond the end of the audio")
+            _write(writers, sep.finish())
+            for writer in writers.values():
+                writer.commit()
+        except BaseException:
+            for writer in writers.values():
+                writer.abort()
+            raise
+    return {"sample_rate": reader.sample_rate, "channels": reader.channels, "samples": samples,
+            "clipped": {name: w.clipped for name, w in writers.items()}}
+
+
+def _write(writers: Mapping[str, AudioWriter], blocks: Mapping[str, np.ndarray]) -> None:
+    for name, writer in writers.items():
+        if blocks[name].shape[1]:
+            writer.write(blocks[name])
