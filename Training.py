@@ -10,14 +10,17 @@ early stopping, then a BSS evaluation of both on the test partition.
 from __future__ import annotations
 
 import logging
+import os
 import random
 
-import numpy as np
-import tensorflow as tf
-from sacred import Experiment
-from sacred.observers import FileStorageObserver
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no C++ start-up chatter
 
-from Utils import setup_logging
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sacred import Experiment  # noqa: E402
+from sacred.observers import FileStorageObserver  # noqa: E402
+
+from Utils import setup_logging  # noqa: E402
 
 ex = Experiment("Adversarial_Source_Separation")
 ex.observers.append(FileStorageObserver("logs/sacred"))
@@ -100,13 +103,15 @@ def demo():
         "num_layers": 3,
         "num_initial_filters": 8,
         "num_frames": 32,
+        "critic_initial_filters": 8,
+        "num_disc": 2,
         "batch_size": 16,
         "init_sup_sep_lr": 1e-3,
         "init_unsup_sep_lr": 1e-3,
         "init_disc_lr": 1e-4,
         "epoch_it": 100,
         "patience": 2,
-        "max_epochs": 6,
+        "max_epochs": 5,
     }
 
 

@@ -36,6 +36,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     # TensorFlow's C++ and Python chatter is not useful to users of the CLIs.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.WARNING)
 
 
 @contextmanager

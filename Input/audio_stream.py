@@ -2,8 +2,9 @@
 
 wav/flac/ogg/aiff are read with soundfile (seeking to the excerpt); mp3/m4a/mp4 are decoded by an ``ffmpeg``
 process whose float32 output is read from a pipe. Excerpts (``offset``/``duration``) and lengths match
-``Input.audio.load`` on the same file: the same pre-roll is decoded and dropped before an mp3/AAC excerpt, and
-the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming the file.
+``Input.audio.load`` on the same file: the same pre-roll is decoded and dropped before an mp3/AAC excerpt,
+and the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming
+the file.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class AudioReader:
         self.offset = offset
         self.start = int(round(offset * self.sample_rate))
         self.limit = None if duration is None else int(round(duration * self.sample_rate))
-        self.duration = max(0.0, total - offset) if duration is None else min(duration, max(0.0, total - offset))
+        self.duration = (
+            max(0.0, total - offset) if duration is None else min(duration, max(0.0, total - offset))
+        )
         self._total_seconds = total
         self._ffmpeg = self.path.suffix.lower() in FFMPEG_EXTENSIONS
         self._file: sf.SoundFile | None = None
@@ -114,8 +117,9 @@ class AudioReader:
             remaining = stated if remaining is None else min(remaining, stated)
         self._stderr = tempfile.TemporaryFile()
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=self._stderr)
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr
+            )
         except FileNotFoundError as err:
             raise AudioError(self.path, FFMPEG_MISSING) from err
         frame_bytes = 4 * channels

@@ -51,7 +51,7 @@ Triple = tuple["Sample", "Sample", "Sample"]
 
 
 def _stft_bins(shapes: ModelShapes) -> int:
-    """Number of STFT bins (``num_fft // 2 + 1``) implied by the input padding."""
+    """Number of STFT bins, ``num_fft // 2 + 1``."""
     return int(shapes.num_bins)
 
 
@@ -151,17 +151,20 @@ def _sharded(generator: Callable[[int], Iterator], signature: object, num_worker
     """Infinite dataset drawing from ``num_workers`` independent generator shards in turn.
 
     Each shard is a Python generator (own RNG, seeded by the shard index). ``interleave`` with
-    ``num_parallel_calls`` runs the shards in parallel threads (memmap reads release the GIL while the OS pages
-    data in) and ``deterministic=True`` with ``block_length=1`` takes one element from each shard in a fixed
-    round-robin, so the sequence depends on the seed and ``num_workers`` only.
+    ``num_parallel_calls`` runs the shards in parallel threads: the per-example work is a few small numpy
+    copies, and parallel shards overlap waiting for memmap pages that are not in memory yet.
+    ``deterministic=True`` with ``block_length=1`` takes one element from each shard in a fixed round-robin, so
+    the sequence depends on the seed and ``num_workers`` only.
     """
     shards = max(1, int(num_workers))
+
+    def shard_dataset(shard: tf.Tensor) -> tf.data.Dataset:
+        return tf.data.Dataset.from_generator(generator, output_signature=signature, args=(shard,))
+
+    if shards == 1:
+        return shard_dataset(tf.constant(0, tf.int64))
     return tf.data.Dataset.range(shards).interleave(
-        lambda shard: tf.data.Dataset.from_generator(generator, output_signature=signature, args=(shard,)),
-        cycle_length=shards,
-        block_length=1,
-        num_parallel_calls=shards if shards > 1 else None,
-        deterministic=True,
+        shard_dataset, cycle_length=shards, block_length=1, num_parallel_calls=shards, deterministic=True
     )
 
 
@@ -330,6 +333,11 @@ def whole_track_magnitudes(triple: Triple, cache: AudioCache,
     signals = [np.asarray(cache.get(s), dtype=np.float32).mean(axis=0) for s in triple]
     length = signals[0].shape[0]
     signals = [np.pad(s[:length], (0, length - min(length, s.shape[0]))) for s in signals]
-    mag, _ = stft(np.stack(signals), int(model_config["num_fft"]), int(model_config["num_hop"]))
-    mag = mag.numpy()
+    mag = _magnitude(np.stack(signals), int(model_config["num_fft"]), int(model_config["num_hop"])).numpy()
     return mag[0], mag[1], mag[2]
+
+
+@tf.function(reduce_retracing=True)
+def _magnitude(audio: tf.Tensor, num_fft: int, num_hop: int) -> tf.Tensor:
+    """``stft`` magnitude ``[..., freq, time]`` of ``[..., samples]``; as a graph, the unused phase is pruned."""
+    return stft(audio, num_fft, num_hop)[0]

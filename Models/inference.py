@@ -1,5 +1,5 @@
-"""Separation of audio at any sample rate and channel count, in memory (:func:`separate`) or streamed from file
-to file (:func:`separate_file`), and the one way to load a trained separator (:func:`load_separator`).
+"""Separation of audio at any sample rate and channel count, in memory (:func:`separate`) or streamed from
+file to file (:func:`separate_file`), and the one way to load a trained separator (:func:`load_separator`).
 
 The model works on mono audio at ``expected_sr``. Each input channel is resampled to ``expected_sr`` (soxr HQ,
 streaming, identical to a one-shot resample), separated on its own with soft masks
@@ -61,22 +61,24 @@ def load_separator(checkpoint: str | os.PathLike) -> tuple[keras.Model, dict, st
         configuration read from the run's ``model_config.json``, and the checkpoint prefix used.
 
     Raises:
-        CheckpointError: (one line, naming the checkpoint) nothing there, no config, or weights that do not fit
-            the model the config describes.
+        CheckpointError: (one line, naming the checkpoint) nothing there, no config, or weights that do not
+            fit the model the config describes.
     """
     prefix, model_config = resolve_checkpoint(checkpoint)
     try:
         model = build_separator(model_config)
     except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{prefix}: cannot build the model of its model_config.json ({_one_line(err)})") \
-            from err
+        raise CheckpointError(
+            f"{prefix}: cannot build the model of its model_config.json ({_one_line(err)})"
+        ) from err
     try:
-        status = tf.train.Checkpoint(model=model).restore(prefix)
+        status = tf.train.Checkpoint(model=model).read(prefix)
         status.expect_partial()
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as err:
-        raise CheckpointError(f"{prefix}: weights do not match the model of its model_config.json "
-                              f"({_one_line(err, 200)})") from err
+        raise CheckpointError(
+            f"{prefix}: weights do not match the model of its model_config.json ({_one_line(err, 200)})"
+        ) from err
     logger.info("loaded separator from %s", prefix)
     return model, model_config, prefix
 
@@ -93,13 +95,22 @@ class TrackSeparator:
         batch_size: patches per model call.
         mode: ``"mask"`` (default, soft masks) or ``"direct"`` (estimated magnitude with the mixture phase).
 
-    ``push([channels, n])`` and ``finish()`` return ``{"vocals": [channels, m], "accompaniment": [channels, m]}``
-    float32; all pieces together are exactly as long as the input.
+    ``push([channels, n])`` and ``finish()`` return
+    ``{"vocals": [channels, m], "accompaniment": [channels, m]}`` float32; all pieces together are exactly
+    as long as the input.
     """
 
-    def __init__(self, model: keras.Model, model_config: dict, sample_rate: int, channels: int,
-                 accompaniment: str = "residual", chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
-                 batch_size: int | None = None, mode: str = "mask") -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        model_config: dict,
+        sample_rate: int,
+        channels: int,
+        accompaniment: str = "residual",
+        chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+        batch_size: int | None = None,
+        mode: str = "mask",
+    ) -> None:
         if accompaniment not in ACCOMPANIMENT_MODES:
             raise ValueError(f"accompaniment must be one of {ACCOMPANIMENT_MODES}, got {accompaniment!r}")
         if sample_rate <= 0 or channels <= 0:
@@ -109,11 +120,15 @@ class TrackSeparator:
         model_rate = int(model_config["expected_sr"])
         sources = ("voice",) if self.residual else ("voice", "accompaniment")
         self._names = {"voice": "vocals", "accompaniment": "accompaniment"}
-        self.core = StreamingSeparator(model, model_config, channels, chunk_seconds, batch_size, mode, sources)
+        self.core = StreamingSeparator(
+            model, model_config, channels, chunk_seconds, batch_size, mode, sources
+        )
         resample = int(sample_rate) != model_rate
 
         def stream(a: int, b: int) -> soxr.ResampleStream | None:
-            return soxr.ResampleStream(a, b, self.channels, dtype="float32", quality="HQ") if resample else None
+            return (
+                soxr.ResampleStream(a, b, self.channels, dtype="float32", quality="HQ") if resample else None
+            )
 
         self._down = stream(int(sample_rate), model_rate)
         self._up = {s: stream(model_rate, int(sample_rate)) for s in sources}
@@ -137,7 +152,9 @@ class TrackSeparator:
             tail = self._down.resample_chunk(np.zeros((0, self.channels), dtype=np.float32), last=True).T
             estimates.append(self.core.push(tail))
         estimates.append(self.core.finish())
-        self._collect({s: np.concatenate([e[s] for e in estimates], axis=1) for s in self._pending}, last=True)
+        self._collect(
+            {s: np.concatenate([e[s] for e in estimates], axis=1) for s in self._pending}, last=True
+        )
         return self._emit(final=True)
 
     def _collect(self, estimates: Mapping[str, np.ndarray], last: bool) -> None:
@@ -147,7 +164,11 @@ class TrackSeparator:
             self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
 
     def _emit(self, final: bool) -> dict[str, np.ndarray]:
-        n = self._mix.shape[1] if final else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
+        n = (
+            self._mix.shape[1]
+            if final
+            else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
+        )
         out = {}
         for source, pending in self._pending.items():
             if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
@@ -160,9 +181,17 @@ class TrackSeparator:
         return out
 
 
-def separate(audio: np.ndarray, sr: int, model: keras.Model, model_config: dict, *,
-             accompaniment: str = "residual", chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
-             batch_size: int | None = None, mode: str = "mask") -> dict[str, np.ndarray]:
+def separate(
+    audio: np.ndarray,
+    sr: int,
+    model: keras.Model,
+    model_config: dict,
+    *,
+    accompaniment: str = "residual",
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+    batch_size: int | None = None,
+    mode: str = "mask",
+) -> dict[str, np.ndarray]:
     """Separate vocals and accompaniment of an in-memory signal.
 
     Args:
@@ -185,8 +214,9 @@ def separate(audio: np.ndarray, sr: int, model: keras.Model, model_config: dict,
         raise ValueError(f"audio must be [channels, samples] with samples > 0, got shape {audio.shape}")
     if not np.all(np.isfinite(audio)):
         raise ValueError("audio contains NaN or infinite samples")
-    sep = TrackSeparator(model, model_config, int(sr), audio.shape[0], accompaniment, chunk_seconds, batch_size,
-                         mode)
+    sep = TrackSeparator(
+        model, model_config, int(sr), audio.shape[0], accompaniment, chunk_seconds, batch_size, mode
+    )
     block = audio.shape[1] if chunk_seconds is None else max(1, int(chunk_seconds * sr))
     parts = [sep.push(audio[:, i : i + block]) for i in range(0, audio.shape[1], block)]
     parts.append(sep.finish())
@@ -194,14 +224,15 @@ def separate(audio: np.ndarray, sr: int, model: keras.Model, model_config: dict,
 
 
 class AudioWriter:
-    """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` renames it into place.
+    """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` moves it there.
 
-    ``fmt`` is ``"wav"``, ``"flac"`` or ``"mp3"``; ``bit_depth`` 16 or 24 (PCM) or 32 (float, wav only; ignored
-    for mp3). Samples outside [-1, 1] are clipped (except for float wav) and counted in ``clipped``.
+    ``fmt`` is ``"wav"``, ``"flac"`` or ``"mp3"``; ``bit_depth`` 16 or 24 (PCM) or 32 (float, wav only;
+    ignored for mp3). Samples outside [-1, 1] are clipped (except for float wav) and counted in ``clipped``.
     """
 
-    def __init__(self, path: str | os.PathLike, sample_rate: int, channels: int, fmt: str = "wav",
-                 bit_depth: int = 16) -> None:
+    def __init__(
+        self, path: str | os.PathLike, sample_rate: int, channels: int, fmt: str = "wav", bit_depth: int = 16
+    ) -> None:
         if fmt not in OUTPUT_FORMATS:
             raise ValueError(f"format must be one of {tuple(OUTPUT_FORMATS)}, got {fmt!r}")
         major, subtypes = OUTPUT_FORMATS[fmt]
@@ -212,12 +243,21 @@ class AudioWriter:
         self.clipped = 0
         self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
         try:
-            self._file = sf.SoundFile(self._tmp, "w", samplerate=int(sample_rate), channels=int(channels),
-                                      subtype=subtypes[bit_depth], format=major)
+            self._file = sf.SoundFile(
+                self._tmp,
+                "w",
+                samplerate=int(sample_rate),
+                channels=int(channels),
+                subtype=subtypes[bit_depth],
+                format=major,
+            )
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
             self._tmp.unlink(missing_ok=True)
-            raise AudioError(self.path, f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
-                                        f"({_one_line(getattr(err, 'error_string', None) or err)})") from err
+            raise AudioError(
+                self.path,
+                f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
+                f"({_one_line(getattr(err, 'error_string', None) or err)})",
+            ) from err
 
     def write(self, block: np.ndarray) -> None:
         """Append ``[channels, n]`` float samples."""
@@ -248,17 +288,27 @@ class AudioWriter:
             self._tmp.unlink(missing_ok=True)
 
 
-def separate_file(path: str | os.PathLike, outputs: Mapping[str, str | os.PathLike], model: keras.Model,
-                  model_config: dict, *, offset: float = 0.0, duration: float | None = None, fmt: str = "wav",
-                  bit_depth: int = 16, accompaniment: str = "residual",
-                  chunk_seconds: float = DEFAULT_CHUNK_SECONDS, batch_size: int | None = None,
-                  progress: Callable[[float], None] | None = None) -> dict:
+def separate_file(
+    path: str | os.PathLike,
+    outputs: Mapping[str, str | os.PathLike],
+    model: keras.Model,
+    model_config: dict,
+    *,
+    offset: float = 0.0,
+    duration: float | None = None,
+    fmt: str = "wav",
+    bit_depth: int = 16,
+    accompaniment: str = "residual",
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    batch_size: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict:
     """Separate an audio file into output files, streaming (memory independent of the file's length).
 
     Args:
         path: input audio (wav, flac, ogg, aiff, mp3, m4a, mp4: first audio stream).
-        outputs: ``{"vocals": path, "accompaniment": path}`` (either may be left out); written atomically with the
-            input's rate and channel count and the length of the excerpt read.
+        outputs: ``{"vocals": path, "accompaniment": path}`` (either may be left out); written atomically
+            with the input's rate and channel count and the length of the excerpt read.
         model, model_config: from :func:`load_separator`.
         offset, duration: excerpt of the input to separate, seconds (``None``: to the end).
         fmt, bit_depth: output format (see :class:`AudioWriter`).
@@ -275,8 +325,9 @@ def separate_file(path: str | os.PathLike, outputs: Mapping[str, str | os.PathLi
     if unknown:
         raise ValueError(f"outputs may only name {OUTPUT_SOURCES}, got {sorted(unknown)}")
     with AudioReader(path, offset=offset, duration=duration) as reader:
-        sep = TrackSeparator(model, model_config, reader.sample_rate, reader.channels, accompaniment,
-                             chunk_seconds, batch_size)
+        sep = TrackSeparator(
+            model, model_config, reader.sample_rate, reader.channels, accompaniment, chunk_seconds, batch_size
+        )
         writers: dict[str, AudioWriter] = {}
         try:
             for name, out in outputs.items():
@@ -288,8 +339,12 @@ def separate_file(path: str | os.PathLike, outputs: Mapping[str, str | os.PathLi
                 if progress is not None:
                     progress(block.shape[1] / reader.sample_rate)
             if samples == 0:
-                raise AudioError(path, "contains no audio samples" if not offset
-                                 else f"offset {offset:g} s is beyond the end of the audio")
+                raise AudioError(
+                    path,
+                    "contains no audio samples"
+                    if not offset
+                    else f"offset {offset:g} s is beyond the end of the audio",
+                )
             _write(writers, sep.finish())
             for writer in writers.values():
                 writer.commit()
@@ -297,8 +352,12 @@ def separate_file(path: str | os.PathLike, outputs: Mapping[str, str | os.PathLi
             for writer in writers.values():
                 writer.abort()
             raise
-    return {"sample_rate": reader.sample_rate, "channels": reader.channels, "samples": samples,
-            "clipped": {name: w.clipped for name, w in writers.items()}}
+    return {
+        "sample_rate": reader.sample_rate,
+        "channels": reader.channels,
+        "samples": samples,
+        "clipped": {name: w.clipped for name, w in writers.items()},
+    }
 
 
 def _write(writers: Mapping[str, AudioWriter], blocks: Mapping[str, np.ndarray]) -> None:

@@ -61,15 +61,15 @@ def predict_frames(
 
     Args:
         model: separator from ``Models.factory.build_separator``.
-        mix_norm_ctx: ``[257, context + n + context]`` log1p mixture magnitude, ``context = shapes.context_frames``;
-            the first and last ``context`` frames are context only. Missing frames past the end (the last
-            patch may reach beyond it) are zeros.
+        mix_norm_ctx: ``[257, context + n + context]`` log1p mixture magnitude, with
+            ``context = shapes.context_frames``; the first and last ``context`` frames are context only.
+            Missing frames past the end (the last patch may reach beyond it) are zeros.
         shapes: the model's shapes.
         batch_size: patches per model call.
 
     Returns:
-        ``(acc_norm, voice_norm)``, each ``[257, n]`` float32 log1p magnitudes; patches start at frame 0 of the
-        ``n`` frames and step by ``output_time``.
+        ``(acc_norm, voice_norm)``, each ``[257, n]`` float32 log1p magnitudes; patches start at frame 0 of
+        the ``n`` frames and step by ``output_time``.
     """
     mix_norm_ctx = np.asarray(mix_norm_ctx, dtype=np.float32)
     ctx = shapes.context_frames
@@ -127,8 +127,9 @@ def hann_window(num_fft: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(num_fft) / num_fft)
 
 
-def overlap_add(frames: np.ndarray, window: np.ndarray, num_hop: int, first_frame: int, start: int,
-                stop: int) -> np.ndarray:
+def overlap_add(
+    frames: np.ndarray, window: np.ndarray, num_hop: int, first_frame: int, start: int, stop: int
+) -> np.ndarray:
     """Inverse STFT of some frames, returning samples ``[start, stop)`` of the track.
 
     Args:
@@ -169,8 +170,8 @@ class StreamingSeparator:
         model: separator from ``Models.factory.build_separator``.
         model_config: its configuration (``num_fft``, ``num_hop``, ``expected_sr`` and the model's sizes).
         channels: channels of the audio pushed; each is separated independently (mono model).
-        chunk_seconds: output length processed per chunk, rounded to whole patches; ``None`` processes the whole
-            track in :meth:`finish` (memory grows with the track).
+        chunk_seconds: output length processed per chunk, rounded to whole patches; ``None`` processes the
+            whole track in :meth:`finish` (memory grows with the track).
         batch_size: patches per model call (default ``model_config["inference_batch_size"]`` or 16).
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
@@ -180,8 +181,16 @@ class StreamingSeparator:
     estimate (``m`` may be 0). All returned pieces together have exactly as many samples as were pushed.
     """
 
-    def __init__(self, model: keras.Model, model_config: dict, channels: int = 1, chunk_seconds: float | None = 30.0,
-                 batch_size: int | None = None, mode: str = "direct", sources: Sequence[str] = SOURCES) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        model_config: dict,
+        channels: int = 1,
+        chunk_seconds: float | None = 30.0,
+        batch_size: int | None = None,
+        mode: str = "direct",
+        sources: Sequence[str] = SOURCES,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         unknown = set(sources) - set(SOURCES)
@@ -247,7 +256,7 @@ class StreamingSeparator:
         return {s: np.concatenate([p[s] for p in parts], axis=1) for s in self.sources}
 
     def _frames(self, f0: int, f1: int, num_frames: int | None) -> np.ndarray:
-        """Complex STFT ``[channels, 257, f1 - f0]`` of track frames ``[f0, f1)``; frames outside the track are 0."""
+        """Complex STFT ``[channels, 257, f1 - f0]`` of track frames ``[f0, f1)``; 0 outside the track."""
         half, hop = self.num_fft // 2, self.num_hop
         lo, hi = max(f0, 0), f1 if num_frames is None else min(f1, num_frames)
         spec = np.zeros((self.channels, self.num_fft // 2 + 1, f1 - f0), dtype=np.complex64)
@@ -258,13 +267,19 @@ class StreamingSeparator:
         a, b = max(s0, self._buffer_start), min(s1, self._received)
         if b > a:
             segment[:, a - s0 : b - s0] = self._buffer[:, a - self._buffer_start : b - self._buffer_start]
-        stft = tf.signal.stft(segment, frame_length=self.num_fft, frame_step=hop, fft_length=self.num_fft,
-                              window_fn=tf.signal.hann_window, pad_end=False)  # [channels, frames, bins]
+        stft = tf.signal.stft(
+            segment,
+            frame_length=self.num_fft,
+            frame_step=hop,
+            fft_length=self.num_fft,
+            window_fn=tf.signal.hann_window,
+            pad_end=False,
+        )  # [channels, frames, bins]
         spec[:, :, lo - f0 : hi - f0] = np.transpose(stft.numpy(), (0, 2, 1))
         return spec
 
     def _process(self, f1: int, total: int | None) -> dict[str, np.ndarray]:
-        """Estimate output frames ``[next_frame, f1)`` and return their samples; ``total`` set once finished."""
+        """Estimate output frames ``[next_frame, f1)``; returns their samples. ``total``: set at the end."""
         f0, ctx, hop = self._next_frame, self.shapes.context_frames, self.num_hop
         num_frames = None if total is None else 1 + total // hop
         g0 = max(0, f0 - self.margin)

@@ -142,7 +142,7 @@ def test_offsets_cover_whole_track_uniformly(tmp_path, songs):
 
 
 def test_short_track_is_zero_padded(tmp_path, songs):
-    config = _config(tmp_path, num_layers=1, num_frames=8)
+    config = _config(tmp_path, num_layers=1, num_frames=8, num_workers=1)  # also the single-shard path
     shapes = get_shapes(config)
     cache = AudioCache.from_config(config)
     _, _, voice_w = whole_track_magnitudes(songs["short"], cache, config)

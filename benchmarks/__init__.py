@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print one table each (``python -m benchmarks.<name>``). Not tests."""

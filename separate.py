@@ -1,0 +1,289 @@
+"""Separate songs into vocals and accompaniment with a trained model.
+
+    python separate.py --input song.mp3                  # newest checkpoint under checkpoints/ -> separated/
+    python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
+    python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
+
+For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
+``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
+the output folder. Outputs have the input's sample rate, channel count and length (see ``Models.inference``
+for how the model, which works at ``expected_sr`` mono, is applied). Exit status: 0 if every input was
+separated (or skipped because its outputs exist), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("separate")
+
+NO_CHECKPOINT = (
+    "no checkpoint found under checkpoints/: train one with `python Training.py with demo` "
+    "(a few minutes on a CPU) or pass --checkpoint PATH"
+)
+
+
+def separate(audio: Any, sr: int, model: Any, model_config: dict, **options: Any) -> dict:
+    """``Models.inference.separate``: ``audio`` ``[channels, samples]`` at ``sr`` Hz ->
+    ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` (same rate and length)."""
+    from Models.inference import separate as _separate
+
+    return _separate(audio, sr, model, model_config, **options)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """Command-line options of ``python separate.py``."""
+    p = argparse.ArgumentParser(
+        description="Separate vocals and accompaniment of songs with a trained model."
+    )
+    p.add_argument(
+        "--input",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="audio files (wav, flac, ogg, aiff, mp3, m4a, mp4) and/or folders, searched recursively",
+    )
+    p.add_argument("--output", default="separated", metavar="DIR", help="output folder (default: separated)")
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="checkpoint prefix (checkpoints/<id>_<phase>/<id>_<phase>-"
+        "<step>) or run folder; default: newest under checkpoints/",
+    )
+    p.add_argument(
+        "--format", default="wav", choices=("wav", "flac", "mp3"), help="output format (default: wav)"
+    )
+    p.add_argument(
+        "--bit-depth",
+        type=int,
+        default=16,
+        choices=(16, 24, 32),
+        help="output sample format: 16/24-bit PCM or 32-bit float (wav only); ignored for mp3",
+    )
+    p.add_argument(
+        "--accompaniment",
+        default="residual",
+        choices=("residual", "model"),
+        help="residual: mixture minus vocals at full band (default); model: the model's estimate",
+    )
+    p.add_argument(
+        "--offset", type=float, default=0.0, metavar="SECONDS", help="start of the part to separate"
+    )
+    p.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="length of the part to separate (default: all)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="model patches per call (default: the checkpoint's inference_batch_size)",
+    )
+    p.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="audio processed at once; bounds memory for long files (default: 30)",
+    )
+    p.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is available")
+    return p
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.format == "flac" and args.bit_depth == 32:
+        parser.error("--bit-depth 32 (float) needs --format wav; FLAC stores 16 or 24 bits")
+    if args.offset < 0:
+        parser.error("--offset must be >= 0")
+    if args.duration is not None and args.duration <= 0:
+        parser.error("--duration must be > 0")
+    if args.chunk_seconds <= 0:
+        parser.error("--chunk-seconds must be > 0")
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error("--batch-size must be >= 1")
+
+
+def collect_inputs(paths: list[str], errors: list[str]) -> list[tuple[Path, Path]]:
+    """``(file, sub-folder of the output)`` for every input; problems are appended to ``errors``."""
+    from Input.audio import find_audio_files
+
+    found: dict[Path, Path] = {}
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files = find_audio_files([path])
+            if not files:
+                errors.append(f"{path}: folder holds no audio files")
+            for file in files:
+                found.setdefault(file, file.parent.relative_to(path))
+        elif path.exists():
+            found.setdefault(path, Path())
+        else:
+            errors.append(f"{path}: no such file or directory")
+    return list(found.items())
+
+
+def plan_outputs(inputs: list[tuple[Path, Path]], output: Path, fmt: str) -> list[dict[str, Path]]:
+    """Output paths per input: ``{"input", "vocals", "accompaniment", "copy"}``.
+
+    Inputs that would share output names (``song.wav`` and ``song.mp3``) get their extension in the name.
+    """
+    names = [(sub, file.stem) for file, sub in inputs]
+    plans = []
+    for (file, sub), key in zip(inputs, names, strict=True):
+        stem = file.stem if names.count(key) == 1 else f"{file.stem}_{file.suffix.lstrip('.').lower()}"
+        folder = output / sub
+        plans.append(
+            {
+                "input": file,
+                "vocals": folder / f"{stem}_vocals.{fmt}",
+                "accompaniment": folder / f"{stem}_accompaniment.{fmt}",
+                "copy": folder / file.name,
+            }
+        )
+    return plans
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _copy_original(plan: dict[str, Path], protected: list[Path], overwrite: bool) -> None:
+    source, target = plan["input"], plan["copy"]
+    if _same_file(source, target):
+        logger.info("%s: not copied, the output folder is the input's own folder", source)
+    elif any(_same_file(target, p) for p in protected):
+        logger.warning("%s: not copied, %s is an input file", source, target)
+    elif target.exists() and not overwrite:
+        logger.info("%s: copy exists, skipped (use --overwrite to replace it)", target)
+    else:
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            shutil.copy2(source, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _separate_one(
+    plan: dict[str, Path],
+    args: argparse.Namespace,
+    model: Any,
+    model_config: dict,
+    protected: list[Path],
+    position: int,
+) -> None:
+    from tqdm import tqdm
+
+    from Input.audio import probe
+    from Models.inference import separate_file
+
+    outputs = {}
+    for name in ("vocals", "accompaniment"):
+        target = plan[name]
+        if any(_same_file(target, p) for p in protected):
+            logger.warning("%s: not written, it is an input file", target)
+        elif target.exists() and not args.overwrite:
+            logger.info("%s: exists, skipped (use --overwrite to replace it)", target)
+        else:
+            outputs[name] = target
+    if outputs:
+        _, _, seconds = probe(plan["input"])
+        total = max(0.0, seconds - args.offset) if args.duration is None else args.duration
+        plan["vocals"].parent.mkdir(parents=True, exist_ok=True)
+        with tqdm(
+            total=round(total, 1),
+            desc=plan["input"].name,
+            unit="s",
+            leave=False,
+            disable=None,
+            position=position,
+            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+        ) as bar:
+            separate_file(
+                plan["input"],
+                outputs,
+                model,
+                model_config,
+                offset=args.offset,
+                duration=args.duration,
+                fmt=args.format,
+                bit_depth=args.bit_depth,
+                accompaniment=args.accompaniment,
+                chunk_seconds=args.chunk_seconds,
+                batch_size=args.batch_size,
+                progress=lambda s: bar.update(min(s, bar.total - bar.n)),
+            )
+        logger.info("%s -> %s", plan["input"], ", ".join(str(p) for p in outputs.values()))
+    plan["copy"].parent.mkdir(parents=True, exist_ok=True)
+    _copy_original(plan, protected, args.overwrite)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    _validate(parser, args)
+    from Utils import CheckpointError, find_latest_checkpoint, setup_logging
+
+    setup_logging()
+    errors: list[str] = []
+
+    def report(message: str) -> None:
+        errors.append(message)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+
+    inputs = collect_inputs(args.input, errors)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+    checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
+    if checkpoint is None:
+        print(f"error: {NO_CHECKPOINT}", file=sys.stderr)
+        return 1
+    if not inputs:
+        return 1
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    from Input.audio import AudioError
+    from Models.inference import load_separator
+
+    if args.cpu:
+        tf.config.set_visible_devices([], "GPU")
+    try:
+        model, model_config, prefix = load_separator(checkpoint)
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    logger.info("using checkpoint %s", prefix)
+    protected = [file for file, _ in inputs]
+    plans = plan_outputs(inputs, Path(args.output), args.format)
+    try:
+        for plan in tqdm(plans, desc="files", unit="file", disable=None if len(plans) > 1 else True):
+            try:
+                _separate_one(plan, args, model, model_config, protected, position=1 if len(plans) > 1 else 0)
+            except AudioError as err:
+                report(str(err))
+            except OSError as err:
+                report(f"{plan['input']}: {err.strerror or err}")
+    except KeyboardInterrupt:
+        print("interrupted; unfinished outputs were not written", file=sys.stderr)
+        return 130
+    if errors:
+        print(f"{len(errors)} problem(s), see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""BSS evaluation: metrics of given estimates, silent references, IRM oracle, results files and the CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow as tf
+
+from Evaluate import bss_evaluate, score_estimates, track_name
+from Models.factory import build_separator
+from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
+from Sample import Sample
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {
+    "num_fft": 512,
+    "num_hop": 256,
+    "expected_sr": 8192,
+    "num_frames": 8,
+    "num_layers": 1,
+    "num_initial_filters": 2,
+    "output_activation": "relu",
+    "inference_batch_size": 8,
+    "mono_downmix": True,
+}
+
+
+def sources(seconds: float = 3.0, sr: int = 8192, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Accompaniment (low chords + noise) and voice (harmonic tone with vibrato), ``[samples]`` each."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    acc = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (110.0, 164.8, 220.0)) + 0.01 * rng.standard_normal(
+        t.size
+    )
+    f0 = 440.0 * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voice = sum(0.1 / k * np.sin(k * phase) for k in range(1, 6)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    return acc.astype(np.float32), voice.astype(np.float32)
+
+
+def write_track(folder: Path, acc: np.ndarray, voice: np.ndarray, sr: int, channels: int = 1) -> tuple:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, signal in (("accompaniment", acc), ("vocals", voice), ("mixture", acc + voice)):
+        sf.write(folder / f"{name}.wav", np.stack([signal] * channels, axis=1), sr, subtype="FLOAT")
+    return tuple(Sample.from_path(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+
+
+def write_checkpoint(folder: Path, config: dict) -> str:
+    """A run folder in the trainer's layout; the tiny model's weights are seeded (numpy) so results repeat."""
+    model = build_separator(config)
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(0.05, 0.3, size=weight.shape).astype(np.float32))
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{folder.name}-5"
+    tf.train.Checkpoint(model=model).write(str(prefix))
+    (folder / "model_config.json").write_text(json.dumps(config))
+    (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name}))
+    return str(prefix)
+
+
+def test_perfect_estimate_scores_very_high() -> None:
+    acc, voice = sources()
+    refs = {"accompaniment": acc, "voice": voice}
+    scores = score_estimates(refs, refs, acc + voice, 8192)
+    for source in ("accompaniment", "voice"):
+        assert scores[source]["SDR"] > 60 and scores[source]["SIR"] > 60 and scores[source]["SNR"] > 60
+        assert scores[source]["NSDR"] > 50
+
+
+def test_mixture_as_estimate_has_zero_improvement() -> None:
+    acc, voice = sources(seed=1)
+    mix = acc + voice
+    scores = score_estimates(
+        {"accompaniment": acc, "voice": voice}, {"accompaniment": mix, "voice": mix}, mix, 8192
+    )
+    for source in ("accompaniment", "voice"):
+        for metric in ("NSDR", "NSIR", "NSNR"):
+            assert scores[source][metric] == pytest.approx(0.0, abs=1e-9)
+        assert math.isfinite(scores[source]["SDR"])
+    # The louder source is closer to the mixture.
+    assert scores["accompaniment"]["SDR"] > scores["voice"]["SDR"]
+
+
+def test_irm_oracle_beats_the_mixture() -> None:
+    acc, voice = sources(seed=2)
+    mix = acc + voice
+    refs = {"accompaniment": acc, "voice": voice}
+    ideal = irm_estimates(mix, refs)
+    assert all(v.shape == mix.shape for v in ideal.values())
+    np.testing.assert_allclose(ideal["accompaniment"] + ideal["voice"], mix, atol=1e-4)
+    scores = score_estimates(refs, ideal, mix, 8192)
+    for source in ("accompaniment", "voice"):
+        assert scores[source]["NSDR"] > 5 and scores[source]["NSNR"] > 5
+
+
+def test_scale_optimised_snr() -> None:
+    rng = np.random.default_rng(3)
+    s, n = rng.standard_normal(10000), rng.standard_normal(10000)
+    n -= s * np.dot(s, n) / np.dot(s, s)  # orthogonal noise: alpha * (s + n) error is known in closed form
+    e = 3.0 * (s + 0.1 * n)
+    alpha = np.dot(s, e) / np.dot(e, e)
+    expected = 10 * np.log10(np.dot(s, s) / np.sum((s - alpha * e) ** 2))
+    assert scale_optimised_snr(s, e) == pytest.approx(expected)
+    assert scale_optimised_snr(s, 0.5 * s) == pytest.approx(300.0)  # scale-invariant, capped
+    assert math.isnan(scale_optimised_snr(s, np.zeros_like(s)))
+    assert math.isnan(scale_optimised_snr(np.zeros_like(s), s))
+
+
+def test_windows_partition_the_track() -> None:
+    spans = windows(8192 * 100, 8192, 30.0)
+    assert spans == [(0, 245760), (245760, 491520), (491520, 819200)]  # 10 s remainder joins the last
+    assert windows(8192 * 80, 8192, 30.0)[-1] == (491520, 655360)  # 20 s remainder stays on its own
+    assert windows(1000, 8192, None) == [(0, 1000)]
+
+
+def test_silent_reference_warns_and_is_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    acc, _ = sources(seed=4)
+    silent = np.zeros_like(acc)
+    with caplog.at_level(logging.WARNING):
+        scores = score_estimates(
+            {"accompaniment": acc, "voice": silent},
+            {"accompaniment": acc * 0.9, "voice": np.zeros_like(acc)},
+            acc,
+            8192,
+            track="Some Song",
+        )
+    assert any(
+        "Some Song" in r.getMessage() and "voice" in r.getMessage() and "silent" in r.getMessage()
+        for r in caplog.records
+    )
+    assert all(math.isnan(v) for v in scores["voice"].values())
+    assert math.isfinite(scores["accompaniment"]["SDR"]) and scores["accompaniment"]["SDR"] > 40
+    assert math.isnan(scores["accompaniment"]["SIR"])  # nothing can interfere
+    other = {"accompaniment": {"SDR": 2.0}, "voice": {"SDR": 4.0}}
+    summary = aggregate([scores, other])
+    assert summary["median"]["voice"]["SDR"] == 4.0 and summary["count"]["voice"]["SDR"] == 1
+
+
+def test_partly_silent_reference_and_silent_estimate_do_not_crash(caplog: pytest.LogCaptureFixture) -> None:
+    acc, voice = sources(seconds=8.0, seed=5)
+    voice[: 8192 * 4] = 0.0  # the first window (of 2 s) is silent
+    mix = acc + voice
+    with caplog.at_level(logging.WARNING):
+        scores = score_estimates(
+            {"accompaniment": acc, "voice": voice},
+            {"accompaniment": mix, "voice": np.zeros_like(mix)},
+            mix,
+            8192,
+            window_seconds=2.0,
+            track="T",
+        )
+    assert any("silent in 2 of 4 windows" in r.getMessage() for r in caplog.records)
+    assert (
+        math.isfinite(scores["voice"]["SDR"]) and scores["voice"]["SDR"] < -10
+    )  # silent estimate: a failure
+
+
+def test_museval_handles_silent_reference_and_estimate() -> None:
+    acc, voice = sources(seconds=3.0, sr=8000, seed=6)
+    refs = {"accompaniment": np.stack([acc, acc]), "voice": np.zeros((2, acc.size))}
+    ests = {"accompaniment": np.stack([acc, acc]) * 0.8, "voice": np.zeros((2, acc.size))}
+    scores = museval_scores(refs, ests, 8000)
+    assert scores["accompaniment"]["SDR"] == pytest.approx(20 * np.log10(1 / 0.2), abs=0.01)  # image gain
+    assert all(math.isnan(v) for v in scores["voice"].values())
+    refs["voice"] = np.stack([voice, voice])
+    scores = museval_scores(refs, ests, 8000)
+    assert math.isfinite(scores["voice"]["SDR"]) and scores["voice"]["SDR"] < 0
+
+
+def test_track_name() -> None:
+    assert (
+        track_name("datasets/MUSDB18/test/Al James - Schoolboy Facination/mixture.wav")
+        == "Al James - Schoolboy Facination"
+    )
+    assert track_name("x/song.flac") == "song"
+
+
+def test_bss_evaluate_end_to_end(tmp_path: Path) -> None:
+    triples = []
+    for i in range(2):
+        acc, voice = sources(seconds=2.5, sr=16000, seed=10 + i)
+        triples.append(write_track(tmp_path / "data" / f"track{i}", acc, voice, 16000, channels=2))
+    dataset = {"train_sup": [], "train_valid": [], "train_test": triples, "train_unsup": [[], [], []]}
+    prefix = write_checkpoint(tmp_path / "ck" / "3_sup", TINY)
+    config = {**TINY, "musdb_path": "datasets/Tiny", "dataset_loader": None}
+    results = bss_evaluate(
+        config, dataset, prefix, oracle="irm", museval=True, results_dir=tmp_path / "res", progress=False
+    )
+    assert len(results["tracks"]) == 2 and results["tracks"][0]["track"] == "track0"
+    for source in ("accompaniment", "voice"):
+        assert set(results["median"][source]) == {"SDR", "SIR", "SAR", "NSDR", "NSIR", "SNR", "NSNR"}
+        assert math.isfinite(results["mean"][source]["SDR"])
+        mixture_sdr = np.median([t["mixture"][source]["SDR"] for t in results["tracks"]])
+        assert results["oracle"]["median"][source]["SDR"] > mixture_sdr
+        assert set(results["museval"]["median"][source]) == {"SDR", "ISR", "SIR", "SAR"}
+    pickle_path, plot_path = Path(results["pickle"]), Path(results["plot"])
+    assert pickle_path.parent == tmp_path / "res" and "3_sup-5_Tiny_train_test" in pickle_path.name
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    stored = pickle.loads(pickle_path.read_bytes())
+    assert stored["tracks"][1]["scores"] == results["tracks"][1]["scores"]
+    again = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False)
+    again2 = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False)
+    assert len({results["pickle"], again["pickle"], again2["pickle"]}) == 3
+    assert all(Path(r["pickle"]).is_file() for r in (results, again, again2))
+    assert again["estimates"] == "mask" and "oracle" not in again and "museval" not in again
+
+
+def test_bss_evaluate_skips_unreadable_tracks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    acc, voice = sources(seconds=1.5, seed=12)
+    good = write_track(tmp_path / "good", acc, voice, 8192)
+    gone = tuple(Sample(str(tmp_path / "gone" / f"{n}.wav"), 8192, 1, 1.5) for n in ("mixture", "acc", "voc"))
+    prefix = write_checkpoint(tmp_path / "6_sup", TINY)
+    with caplog.at_level(logging.WARNING):
+        results = bss_evaluate(
+            TINY, {"train_test": [gone, good]}, prefix, results_dir=tmp_path, progress=False
+        )
+    assert [t["track"] for t in results["tracks"]] == ["good"] and len(results["skipped"]) == 1
+    assert any("gone" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ValueError, match="could be read"):
+        bss_evaluate(TINY, {"train_test": [gone]}, prefix, results_dir=tmp_path, progress=False)
+
+
+def test_bss_evaluate_rejects_empty_partition(tmp_path: Path) -> None:
+    prefix = write_checkpoint(tmp_path / "4_sup", TINY)
+    with pytest.raises(ValueError, match="empty"):
+        bss_evaluate(TINY, {"train_test": []}, prefix)
+
+
+LOADER = """
+from pathlib import Path
+from Sample import Sample
+
+def load(model_config):
+    root = Path(model_config["tiny_root"])
+    triple = tuple(Sample.from_path(root / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+    return {"train_sup": [], "train_valid": [], "train_test": [triple], "train_unsup": [[], [], []]}
+"""
+
+
+def test_cli_uses_the_checkpoint_config(tmp_path: Path) -> None:
+    acc, voice = sources(seconds=2.0, seed=7)
+    write_track(tmp_path / "song", acc, voice, 8192)
+    (tmp_path / "tiny_loader.py").write_text(LOADER)
+    config = {
+        **TINY,
+        "dataset_loader": "tiny_loader:load",
+        "tiny_root": str(tmp_path / "song"),
+        "results_dir": str(tmp_path / "results"),
+    }
+    prefix = write_checkpoint(tmp_path / "checkpoints" / "5_sup", config)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "Evaluate.py"), "--checkpoint", prefix, "--oracle", "irm"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PYTHONPATH": f"{REPO}:{tmp_path}",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "voice SDR" in result.stderr and "oracle median" in result.stderr
+    pickles = list((tmp_path / "results").glob("5_sup-5_tiny_loader_load_train_test_*.pkl"))
+    assert len(pickles) == 1 and pickles[0].with_suffix(".png").is_file()
+    missing = subprocess.run(
+        [sys.executable, str(REPO / "Evaluate.py"), "--checkpoint", str(tmp_path / "nope")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    assert missing.returncode == 1 and "nope" in missing.stderr.strip().splitlines()[-1]

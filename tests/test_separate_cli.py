@@ -1,0 +1,260 @@
+"""separate.py end to end: checkpoint auto-detection, formats, outputs matching the inputs, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow as tf
+
+import separate
+from Input.audio import load
+from Models.factory import build_separator
+from Utils import find_latest_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {
+    "num_fft": 512,
+    "num_hop": 256,
+    "expected_sr": 8192,
+    "num_frames": 8,
+    "num_layers": 1,
+    "num_initial_filters": 2,
+    "output_activation": "relu",
+    "inference_batch_size": 8,
+    "mono_downmix": True,
+}
+ENV = {
+    "PYTHONPATH": str(REPO),
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "CUDA_VISIBLE_DEVICES": "",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def write_run(base: Path, run: str, config: dict, step: int, age: float = 0.0) -> str:
+    """A checkpoint run folder in the trainer's layout; ``best.json`` is dated ``age`` seconds in the past."""
+    folder = base / run
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{run}-{step}"
+    tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
+    (folder / "model_config.json").write_text(json.dumps(config))
+    best = folder / "best.json"
+    best.write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 0.5}))
+    stamp = time.time() - age
+    os.utime(best, (stamp, stamp))
+    return str(prefix)
+
+
+def tone(sr: int, seconds: float, channels: int, seed: int = 0) -> np.ndarray:
+    """``[samples, channels]`` test signal: a tone plus noise, different per channel."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    return np.stack(
+        [
+            0.3 * np.sin(2 * np.pi * (300 + 100 * c) * t) + 0.02 * rng.standard_normal(t.size)
+            for c in range(channels)
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "separate.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=ENV,
+    )
+
+
+def test_auto_detection_picks_the_newest_best_checkpoint(tmp_path: Path) -> None:
+    write_run(tmp_path, "111_sup", TINY, 30, age=300)
+    newest = write_run(tmp_path, "222_semisup", TINY, 20, age=10)
+    write_run(tmp_path, "333_sup", TINY, 50, age=100)
+    (tmp_path / "999_sup").mkdir()  # no config, no checkpoint: ignored
+    assert find_latest_checkpoint(tmp_path) == newest
+    assert find_latest_checkpoint(tmp_path / "absent") is None
+
+
+def test_every_option_has_help() -> None:
+    parser = separate.get_parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert {a.dest for a in options} >= {
+        "input",
+        "output",
+        "checkpoint",
+        "format",
+        "bit_depth",
+        "offset",
+        "duration",
+        "overwrite",
+        "batch_size",
+        "chunk_seconds",
+        "cpu",
+        "accompaniment",
+    }
+    assert all(a.help for a in options)
+
+
+def test_importable_api_matches_the_input(tmp_path: Path) -> None:
+    from Models.inference import load_separator
+
+    model, config, _ = load_separator(write_run(tmp_path, "4_sup", TINY, 1))
+    audio = tone(48000, 0.4, 2).T
+    out = separate.separate(audio, 48000, model, config, accompaniment="model")
+    assert {k: v.shape for k, v in out.items()} == {"vocals": audio.shape, "accompaniment": audio.shape}
+
+
+def test_plan_outputs_keeps_colliding_names_apart(tmp_path: Path) -> None:
+    inputs = [(Path("a/song.wav"), Path()), (Path("b/song.mp3"), Path()), (Path("c/x.flac"), Path("sub"))]
+    plans = separate.plan_outputs(inputs, tmp_path, "flac")
+    assert [p["vocals"].name for p in plans] == [
+        "song_wav_vocals.flac",
+        "song_mp3_vocals.flac",
+        "x_vocals.flac",
+    ]
+    assert plans[2]["accompaniment"] == tmp_path / "sub" / "x_accompaniment.flac"
+    assert plans[1]["copy"] == tmp_path / "song.mp3"
+
+
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    base = tmp_path / "checkpoints"
+    write_run(base, "1_sup", TINY, 10, age=500)
+    newest = write_run(base, "2_semisup", TINY, 7, age=5)
+    sf.write(tmp_path / "stereo.wav", tone(22050, 1.3, 2), 22050)
+    (tmp_path / "album" / "cd1").mkdir(parents=True)
+    sf.write(tmp_path / "album" / "cd1" / "src.wav", tone(44100, 1.1, 1, seed=1), 44100)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(tmp_path / "album" / "cd1" / "src.wav"),
+            str(tmp_path / "album" / "cd1" / "mono.mp3"),
+        ],
+        check=True,
+    )
+    (tmp_path / "album" / "cd1" / "src.wav").unlink()
+    inputs = [tmp_path / "stereo.wav", tmp_path / "album" / "cd1" / "mono.mp3"]
+    before = {p: digest(p) for p in inputs}
+
+    result = run_cli(tmp_path, "--input", "stereo.wav", "album")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"using checkpoint {Path(newest).relative_to(tmp_path)}" in result.stderr
+    out = tmp_path / "separated"
+    expected = {
+        out / "stereo_vocals.wav": (22050, 2, int(22050 * 1.3)),
+        out / "cd1" / "mono_vocals.wav": (44100, 1, load(inputs[1])[0].shape[1]),
+    }
+    for vocals, (sr, channels, frames) in expected.items():
+        for path in (vocals, vocals.with_name(vocals.name.replace("vocals", "accompaniment"))):
+            info = sf.info(path)
+            assert (info.samplerate, info.channels, info.frames) == (sr, channels, frames), path
+    assert (
+        digest(out / "stereo.wav") == before[inputs[0]]
+        and digest(out / "cd1" / "mono.mp3") == before[inputs[1]]
+    )
+    mixture, _ = load(inputs[0])
+    vocals, _ = load(out / "stereo_vocals.wav")
+    accompaniment, _ = load(out / "stereo_accompaniment.wav")
+    np.testing.assert_allclose(vocals + accompaniment, mixture, atol=2e-4)  # 16-bit outputs of the residual
+
+    stamp = (out / "stereo_vocals.wav").stat().st_mtime_ns
+    again = run_cli(
+        tmp_path,
+        "--input",
+        "stereo.wav",
+        "--output",
+        ".",
+        "--format",
+        "flac",
+        "--bit-depth",
+        "24",
+        "--offset",
+        "0.2",
+        "--duration",
+        "0.5",
+        "--checkpoint",
+        "checkpoints/1_sup",
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "not copied, the output folder is the input's own folder" in again.stderr
+    info = sf.info(tmp_path / "stereo_vocals.flac")
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (22050, 2, 11025, "PCM_24")
+    skipped = run_cli(tmp_path, "--input", "stereo.wav")
+    assert skipped.returncode == 0 and "exists, skipped" in skipped.stderr
+    assert (out / "stereo_vocals.wav").stat().st_mtime_ns == stamp
+    assert all(digest(p) == before[p] for p in inputs)
+
+
+def test_cli_reports_every_bad_input_and_goes_on(tmp_path: Path) -> None:
+    write_run(tmp_path / "checkpoints", "1_sup", TINY, 3)
+    sf.write(tmp_path / "good.wav", tone(8000, 0.6, 1), 8000)
+    (tmp_path / "empty.wav").touch()
+    (tmp_path / "text.wav").write_text("this is not audio")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "nothing").mkdir()
+    result = run_cli(
+        tmp_path, "--input", "missing.wav", "empty.wav", "text.wav", "notes.txt", "good.wav", "nothing"
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    for name in ("missing.wav", "empty.wav", "text.wav", "notes.txt", "nothing"):
+        assert sum(name in line for line in errors) == 1, (name, errors)
+    assert len(errors) == 5
+    assert sf.info(tmp_path / "separated" / "good_vocals.wav").frames == 4800
+    assert sorted(p.name for p in (tmp_path / "separated").iterdir()) == [
+        "good.wav",
+        "good_accompaniment.wav",
+        "good_vocals.wav",
+    ]
+
+
+def test_cli_without_checkpoint_explains_how_to_train(tmp_path: Path) -> None:
+    sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
+    result = run_cli(tmp_path, "--input", "a.wav")
+    assert result.returncode == 1
+    assert "python Training.py with demo" in result.stderr
+    assert not (tmp_path / "separated").exists()
+
+
+def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -> None:
+    prefix = write_run(tmp_path / "checkpoints", "1_sup", TINY, 3)
+    (tmp_path / "checkpoints" / "1_sup" / "model_config.json").write_text(
+        json.dumps({**TINY, "num_layers": 2})
+    )
+    sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
+    result = run_cli(tmp_path, "--input", "a.wav", "--checkpoint", prefix)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and prefix in errors[0] and "do not match" in errors[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--input", "a.wav", "--format", "flac", "--bit-depth", "32"],
+        ["--input", "a.wav", "--chunk-seconds", "0"],
+        ["--format", "wav"],
+    ],
+)
+def test_cli_rejects_bad_options(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        separate.main(argv)
+    assert info.value.code == 2

@@ -1,0 +1,315 @@
+"""Whole-track separation: sliding window, chunks, soft masks, resampling, file streaming, memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow as tf
+import tf_keras as keras
+
+from Input.audio import AudioError, load
+from Input.audio_stream import AudioReader
+from Input.spectrogram import istft
+from Models.factory import build_separator, get_shapes
+from Models.inference import load_separator, separate, separate_file
+from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
+from Utils import CheckpointError
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {
+    "num_fft": 512,
+    "num_hop": 256,
+    "expected_sr": 8192,
+    "num_frames": 8,
+    "num_layers": 1,
+    "num_initial_filters": 2,
+    "output_activation": "relu",
+    "inference_batch_size": 4,
+    "mono_downmix": True,
+}
+
+
+def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) -> str:
+    """A run folder in the trainer's layout holding a fresh tiny separator; returns the prefix."""
+    tf.random.set_seed(seed)
+    model = build_separator(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{folder.name}-{step}"
+    tf.train.Checkpoint(model=model).write(str(prefix))
+    (folder / "model_config.json").write_text(json.dumps(config))
+    (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 1.0}))
+    return str(prefix)
+
+
+@pytest.fixture(scope="module")
+def model() -> keras.Model:
+    """Tiny U-Net with a linear output so every estimate depends on its input context."""
+    net = build_separator({**TINY, "output_activation": None})
+    rng = np.random.default_rng(3)
+    for weight in net.weights:
+        weight.assign(rng.normal(0.1, 0.4, size=weight.shape).astype(np.float32))
+    return net
+
+
+@pytest.fixture(scope="module")
+def identity() -> keras.Model:
+    """A real keras model whose outputs are the centre crop of its input: estimates = mixture spectrogram."""
+    shapes = get_shapes(TINY)
+    inputs = keras.Input((shapes.input_freq, shapes.input_time, 1))
+    above = shapes.input_freq - shapes.freq_pad_lo - shapes.output_freq
+    crop = keras.layers.Cropping2D(((shapes.freq_pad_lo, above), (shapes.context_frames,) * 2))(inputs)
+    return keras.Model(inputs, [crop, crop])
+
+
+def noise(shape: tuple[int, ...], seed: int = 0, scale: float = 0.1) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("num_frames", [1, 7, 8, 9, 64, 101])
+def test_patches_cover_every_frame_exactly_once(num_frames: int) -> None:
+    shapes = get_shapes(TINY)
+    starts = patch_starts(num_frames, shapes)
+    counts = np.zeros(int(starts[-1]) + shapes.output_time, dtype=int)
+    for s in starts:
+        counts[s : s + shapes.output_time] += 1
+    assert np.all(counts == 1)
+    assert len(counts) >= num_frames and len(counts) - num_frames < shapes.output_time
+
+
+@pytest.mark.parametrize("num_frames,batch_size", [(1, 1), (8, 3), (9, 1), (57, 4), (130, 64)])
+def test_identity_model_gives_back_the_spectrogram(
+    identity: keras.Model, num_frames: int, batch_size: int
+) -> None:
+    mix_norm = np.abs(noise((257, num_frames), seed=num_frames, scale=1.0))
+    acc, voice = predict_magnitudes(identity, mix_norm, get_shapes(TINY), batch_size)
+    assert acc.shape == voice.shape == mix_norm.shape
+    np.testing.assert_array_equal(acc, mix_norm)
+    np.testing.assert_array_equal(voice, mix_norm)
+
+
+def test_overlap_add_equals_istft() -> None:
+    rng = np.random.default_rng(1)
+    spec = rng.standard_normal((2, 257, 40)) + 1j * rng.standard_normal((2, 257, 40))
+    spec[:, 0].imag = spec[:, -1].imag = 0
+    length = 39 * 256 + 100
+    expected = istft(np.abs(spec), np.angle(spec), 512, 256, length=length).numpy()
+    got = overlap_add(spec, hann_window(512), 256, 0, 0, length)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(
+        overlap_add(spec[..., 5:20], hann_window(512), 256, 5, 6 * 256, 18 * 256),
+        expected[:, 6 * 256 : 18 * 256],
+        atol=1e-5,
+    )
+
+
+def _stream(model: keras.Model, audio: np.ndarray, chunk: float | None, pieces: int, mode: str) -> dict:
+    separator = StreamingSeparator(model, TINY, audio.shape[0], chunk, 3, mode)
+    parts = [separator.push(p) for p in np.array_split(audio, pieces, axis=1)] + [separator.finish()]
+    return {s: np.concatenate([p[s] for p in parts], axis=1) for s in parts[0]}
+
+
+@pytest.mark.parametrize("mode", ["direct", "mask"])
+def test_chunked_equals_unchunked(model: keras.Model, mode: str) -> None:
+    audio = noise((2, 3 * 8192 + 77))
+    whole = _stream(model, audio, None, 1, mode)
+    assert {s: v.shape for s, v in whole.items()} == {"accompaniment": audio.shape, "voice": audio.shape}
+    assert all(np.abs(v).max() > 1e-3 for v in whole.values())
+    for chunk, pieces in [(0.05, 9), (0.3, 1), (1.0, 31)]:
+        chunked = _stream(model, audio, chunk, pieces, mode)
+        for source in whole:
+            np.testing.assert_allclose(
+                chunked[source], whole[source], atol=1e-5 * np.abs(whole[source]).max(), rtol=0
+            )
+
+
+def test_identity_estimates_reconstruct_the_mixture(identity: keras.Model) -> None:
+    audio = noise((1, 8192 + 300), seed=2)
+    direct = _stream(identity, audio, 0.2, 4, "direct")
+    np.testing.assert_allclose(direct["voice"], audio, atol=1e-6)
+    masked = _stream(identity, audio, 0.2, 4, "mask")  # v = a: both masks are 1/2
+    np.testing.assert_allclose(masked["voice"], audio / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("sr", [8000, 22050, 44100, 48000])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_separate_keeps_rate_channels_and_length(model: keras.Model, sr: int, channels: int) -> None:
+    audio = noise((channels, int(sr * 0.7) + 3), seed=sr)
+    out = separate(audio, sr, model, TINY, chunk_seconds=0.25)
+    assert set(out) == {"vocals", "accompaniment"}
+    for estimate in out.values():
+        assert estimate.shape == audio.shape and estimate.dtype == np.float32
+    np.testing.assert_allclose(out["vocals"] + out["accompaniment"], audio, atol=1e-6)  # residual
+
+
+def test_separate_chunked_equals_unchunked_with_resampling(model: keras.Model) -> None:
+    audio = noise((2, 44100 * 2 + 11), seed=5)
+    whole = separate(audio, 44100, model, TINY, chunk_seconds=None, accompaniment="model")
+    chunked = separate(audio, 44100, model, TINY, chunk_seconds=0.1, accompaniment="model")
+    for name in whole:
+        scale = np.abs(whole[name]).max()
+        assert scale > 1e-4
+        np.testing.assert_allclose(chunked[name], whole[name], atol=1e-5 * scale, rtol=0)
+
+
+def test_separate_masks_with_identity_model(identity: keras.Model) -> None:
+    audio = noise((2, 8192), seed=6)
+    out = separate(audio, 8192, identity, TINY, accompaniment="model")
+    np.testing.assert_allclose(out["vocals"], audio / 2, atol=1e-6)
+    np.testing.assert_allclose(out["accompaniment"], audio / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="samples"):
+        separate(np.zeros((2, 0), np.float32), 8192, identity, TINY)
+
+
+def test_load_separator_restores_weights(tmp_path: Path) -> None:
+    prefix = write_checkpoint(tmp_path / "7_sup", TINY, seed=11)
+    reference = build_separator(TINY)
+    tf.train.Checkpoint(model=reference).read(prefix).assert_existing_objects_matched()
+    loaded, config, used = load_separator(tmp_path / "7_sup")
+    assert used == prefix and config == TINY
+    assert any(np.abs(w.numpy()).max() > 0 for w in loaded.weights)
+    for a, b in zip(loaded.weights, reference.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    fresh = build_separator(TINY)
+    assert any(
+        not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(loaded.weights, fresh.weights, strict=True)
+    )
+
+
+@pytest.mark.parametrize("change", [{"num_initial_filters": 3}, {"num_layers": 2}])
+def test_load_separator_rejects_mismatched_config(tmp_path: Path, change: dict) -> None:
+    prefix = write_checkpoint(tmp_path / "8_sup", TINY)
+    (tmp_path / "8_sup" / "model_config.json").write_text(json.dumps({**TINY, **change}))
+    with pytest.raises(CheckpointError, match="do not match") as info:
+        load_separator(prefix)
+    assert prefix in str(info.value) and "\n" not in str(info.value)
+
+
+def test_separate_file_matches_in_memory_separation(model: keras.Model, tmp_path: Path) -> None:
+    audio = noise((2, 22050 * 2), seed=7)
+    sf.write(tmp_path / "in.flac", audio.T, 22050, subtype="PCM_24")
+    decoded, _ = load(tmp_path / "in.flac")
+    outputs = {"vocals": tmp_path / "v.wav", "accompaniment": tmp_path / "a.wav"}
+    info = separate_file(
+        tmp_path / "in.flac", outputs, model, TINY, offset=0.5, duration=1.0, bit_depth=32, chunk_seconds=0.3
+    )
+    assert info["samples"] == 22050 and info["sample_rate"] == 22050 and info["channels"] == 2
+    expected = separate(decoded[:, 11025 : 11025 + 22050], 22050, model, TINY, chunk_seconds=None)
+    for name, path in outputs.items():
+        data, sr = sf.read(path, dtype="float32", always_2d=True)
+        assert sr == 22050 and sf.info(path).subtype == "FLOAT"
+        np.testing.assert_allclose(data.T, expected[name], atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "in.flac", "v.wav"]  # no temp files left
+
+
+@pytest.mark.parametrize(
+    "fmt,bits,subtype", [("wav", 16, "PCM_16"), ("flac", 24, "PCM_24"), ("mp3", 16, "MPEG_LAYER_III")]
+)
+def test_separate_file_formats(model: keras.Model, tmp_path: Path, fmt: str, bits: int, subtype: str) -> None:
+    sf.write(tmp_path / "in.wav", noise((8000, 1), seed=8), 16000)
+    out = tmp_path / f"v.{fmt}"
+    separate_file(tmp_path / "in.wav", {"vocals": out}, model, TINY, fmt=fmt, bit_depth=bits)
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 1, subtype)
+    if fmt != "mp3":  # mp3 frames pad the length
+        assert info.frames == 8000
+
+
+def test_separate_file_reads_compressed_input_with_its_decoded_length(
+    model: keras.Model, tmp_path: Path
+) -> None:
+    sf.write(tmp_path / "in.wav", noise((44100, 2), seed=9), 44100)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(tmp_path / "in.wav"), str(tmp_path / "in.m4a")], check=True
+    )
+    decoded, sr = load(tmp_path / "in.m4a")
+    separate_file(tmp_path / "in.m4a", {"vocals": tmp_path / "v.wav"}, model, TINY)
+    info = sf.info(tmp_path / "v.wav")
+    assert (info.samplerate, info.channels, info.frames) == (sr, 2, decoded.shape[1])
+
+
+@pytest.mark.parametrize("ext", ["mp3", "m4a", "flac"])
+def test_audio_reader_blocks_equal_load(tmp_path: Path, ext: str) -> None:
+    sf.write(tmp_path / "in.wav", noise((44100 * 3, 2), seed=10), 44100)
+    if ext == "flac":
+        sf.write(tmp_path / "in.flac", noise((44100 * 3, 2), seed=10), 44100)
+    else:
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(tmp_path / "in.wav"), str(tmp_path / f"in.{ext}")], check=True
+        )
+    for offset, duration in [(0.0, None), (1.1, 0.7), (2.5, None)]:
+        expected, sr = load(tmp_path / f"in.{ext}", offset=offset, duration=duration)
+        with AudioReader(tmp_path / f"in.{ext}", offset=offset, duration=duration) as reader:
+            assert (reader.sample_rate, reader.channels) == (sr, 2)
+            blocks = list(reader.blocks(10000))
+        assert all(b.shape[1] <= 10000 for b in blocks)
+        np.testing.assert_array_equal(np.concatenate(blocks, axis=1), expected)
+
+
+def test_separate_file_bad_input_and_no_partial_output(model: keras.Model, tmp_path: Path) -> None:
+    (tmp_path / "fake.wav").write_text("not audio at all")
+    with pytest.raises(AudioError, match="fake.wav"):
+        separate_file(tmp_path / "fake.wav", {"vocals": tmp_path / "v.wav"}, model, TINY)
+    sf.write(tmp_path / "short.wav", noise((100, 1)), 8000)
+    with pytest.raises(AudioError, match="beyond the end"):
+        separate_file(tmp_path / "short.wav", {"vocals": tmp_path / "v.wav"}, model, TINY, offset=5.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.wav", "short.wav"]
+
+
+MEMORY_SCRIPT = textwrap.dedent("""
+    import resource, sys, json
+    import numpy as np
+    from Models.inference import load_separator, separate_file
+    model, config, _ = load_separator(sys.argv[1])
+    separate_file(sys.argv[3], {"vocals": sys.argv[4] + "/w.wav"}, model, config, chunk_seconds=30)  # warm-up
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    separate_file(sys.argv[2], {"vocals": sys.argv[4] + "/v.wav", "accompaniment": sys.argv[4] + "/a.wav"},
+                  model, config, chunk_seconds=30)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"base_mb": base / 1024, "peak_mb": peak / 1024}))
+""")
+
+
+def test_long_input_memory_stays_bounded(tmp_path: Path) -> None:
+    """10 min of stereo 44.1 kHz (212 MB as float32 per signal) must not be held in memory: the peak grows far
+    less than one decoded copy; 1 h (about 1.3 GB per float32 signal) stays far below 2 GB peak RSS."""
+    prefix = write_checkpoint(tmp_path / "ckpt" / "1_sup", TINY)
+    seconds, sr = 600, 44100
+    with sf.SoundFile(tmp_path / "long.wav", "w", sr, 2, "PCM_16") as handle:
+        block = noise((sr * 10, 2), seed=1)
+        for _ in range(seconds // 10):
+            handle.write(block)
+    sf.write(tmp_path / "warm.wav", noise((sr * 40, 2)), sr)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEMORY_SCRIPT,
+            prefix,
+            str(tmp_path / "long.wav"),
+            str(tmp_path / "warm.wav"),
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PYTHONPATH": str(REPO),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    usage = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sf.info(tmp_path / "a.wav").frames == seconds * sr
+    one_copy_mb = seconds * sr * 2 * 4 / 2**20
+    assert usage["peak_mb"] - usage["base_mb"] < one_copy_mb / 3, usage
+    assert usage["peak_mb"] < 1500, usage
