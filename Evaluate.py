@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from Input.synthetic import DEMO_DATA_CONFIG
 from Models.metrics import (
     SOURCES,
     WINDOW_SECONDS,
@@ -48,18 +49,9 @@ __all__ = ["bss_evaluate", "score_estimates", "main", "get_parser"]
 
 ORACLES: tuple[str, ...] = ("irm",)
 PARTITIONS: tuple[str, ...] = ("train_sup", "train_valid", "train_test")
-DEMO_DATA: dict[str, Any] = {  # the data keys of Training.py's `demo` named config (unpaired data not needed)
-    "musdb_path": "datasets/demo",
-    "is_wav": True,
-    "dataset_cache": "datasets/demo/dataset.pkl",
-    "audio_cache_dir": "datasets/demo/cache",
-    "dataset_loader": None,
-    "demo_path": "datasets/demo",
-    "moisesdb_path": "datasets/demo/MoisesDB",
-    "unsup_mixture_dirs": [],
-    "unsup_voice_dirs": [],
-    "unsup_accompaniment_dirs": [],
-}
+# The demo songs' data keys (Training.py's `demo` named config); unpaired data is not needed to evaluate.
+DEMO_DATA: dict[str, Any] = {**DEMO_DATA_CONFIG, "unsup_mixture_dirs": [], "unsup_voice_dirs": [],
+                             "unsup_accompaniment_dirs": []}
 
 
 def track_name(path: str | os.PathLike) -> str:

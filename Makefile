@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint ffmpeg clean-demo
+.PHONY: demo test lint ffmpeg
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,10 @@ $(STAMP): $(PY) requirements.txt setup.py
 ffmpeg:
 	@bash .ci/ensure_ffmpeg.sh
 
+# Train both phases on generated songs (and evaluate them), then separate one demo test song with the result.
 demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
+	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
 test: ffmpeg $(STAMP)
 	$(PY) -m ruff check .

@@ -13,16 +13,21 @@ import logging
 import os
 import random
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no C++ start-up chatter
+from sacred import SETTINGS, Experiment
+from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from sacred import Experiment  # noqa: E402
-from sacred.observers import FileStorageObserver  # noqa: E402
+from Input.synthetic import DEMO_DATA_CONFIG
 
-from Utils import setup_logging  # noqa: E402
+# TensorFlow is imported inside the functions below: worker processes that re-import this script (the demo-song
+# generator's spawn pool) then start in a fraction of a second, and the C++ start-up chatter is switched off first.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Capture output at the Python level: the default file-descriptor tee stalls for a minute at exit with
+# TensorFlow's threads alive. Progress bars are reduced to their final state in the stored output.
+SETTINGS.CAPTURE_MODE = "sys"
 ex = Experiment("Adversarial_Source_Separation")
+ex.captured_out_filter = apply_backspaces_and_linefeeds
 ex.observers.append(FileStorageObserver("logs/sacred"))
 logger = logging.getLogger("Training")
 
@@ -91,15 +96,7 @@ def cfg():
 def demo():
     """Generated demo songs and a small model: the whole run takes a few minutes on 2 CPU cores."""
     model_config = {
-        "generate_demo": True,
-        "musdb_path": "datasets/demo",
-        "is_wav": True,
-        "dataset_cache": "datasets/demo/dataset.pkl",
-        "audio_cache_dir": "datasets/demo/cache",
-        "unsup_mixture_dirs": ["datasets/demo/unpaired/mixtures"],
-        "unsup_voice_dirs": ["datasets/demo/unpaired/voices"],
-        "unsup_accompaniment_dirs": ["datasets/demo/unpaired/accompaniments"],
-        "moisesdb_path": None,  # no MoisesDB in the demo; the unpaired songs come from folders
+        **DEMO_DATA_CONFIG,
         "num_layers": 3,
         "num_initial_filters": 8,
         "num_frames": 32,
@@ -134,6 +131,9 @@ def two_sided_gp():
 
 
 def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import tensorflow as tf
+
     random.seed(seed)
     np.random.seed(seed)
     tf.random.set_seed(seed)
@@ -142,11 +142,12 @@ def _seed_everything(seed: int) -> None:
 @ex.main
 def run(model_config: dict, experiment_id: int, load_model: str | None, _run) -> dict:
     """The whole run: dataset, supervised phase, semi-supervised phase, evaluation of both."""
-    from Models.experiment import run_experiment
+    from Models.experiment import compact_results, run_experiment
+    from Utils import setup_logging
 
     setup_logging()
     _seed_everything(model_config["seed"])
-    return run_experiment(model_config, experiment_id, load_model, _run)
+    return compact_results(run_experiment(model_config, experiment_id, load_model, _run))
 
 
 if __name__ == "__main__":

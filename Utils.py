@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import tensorflow as tf
-
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "model_config.json"
@@ -100,6 +98,8 @@ def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, dict]:
             if checkpoint_exists(candidate):
                 prefix = str(candidate)
         if prefix is None:
+            import tensorflow as tf  # lazily: the CLIs report bad paths without TensorFlow's start-up cost
+
             prefix = tf.train.latest_checkpoint(str(folder))
         if prefix is None:
             raise CheckpointError(f"{path}: folder holds no TensorFlow checkpoint")

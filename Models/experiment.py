@@ -10,7 +10,7 @@ from typing import Any
 
 from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
-from Models.factory import build_separator, get_shapes
+from Models.factory import get_shapes
 from Models.supervised import track_loss, train_supervised
 from Models.trainer import PhaseResult
 from Utils import write_pickle_atomic
@@ -38,11 +38,10 @@ def has_unpaired(dataset: dict) -> bool:
 
 def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
     """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
-    import tensorflow as tf
+    from Models.inference import load_separator
 
     shapes = get_shapes(model_config)
-    model = build_separator(model_config)
-    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    model, _, _ = load_separator(checkpoint)
     scores: dict[str, Any] = {"checkpoint": checkpoint}
     if dataset["train_test"]:
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
@@ -86,6 +85,19 @@ def run_experiment(model_config: dict, experiment_id: int, load_model: str | Non
     logger.info("results saved to %s", path)
     logger.info("\n%s", format_comparison(results))
     return results
+
+
+def compact_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of :func:`run_experiment`'s results (for the Sacred run's stored result): per phase
+    the best checkpoint, validation and test loss, and the median scores per source; no per-track lists."""
+    compact: dict[str, Any] = {"experiment_id": results["experiment_id"], "dataset": results["dataset"]}
+    for phase in ("sup", "semisup"):
+        if phase in results:
+            keep = ("best_checkpoint", "best_val_loss", "test_loss", "steps", "epochs", "stop_reason")
+            compact[phase] = {k: results[phase][k] for k in keep if k in results[phase]}
+            if "bss" in results[phase]:
+                compact[phase]["median"] = results[phase]["bss"]["median"]
+    return compact
 
 
 def format_comparison(results: dict[str, Any]) -> str:
