@@ -1,17 +1,25 @@
 """Whole-track separation with the U-Net at the model's rate: slide the model over a spectrogram so that every
 output frame is predicted exactly once, and turn the estimates back into audio, chunk by chunk.
 
-Sliding window. The mixture's log-normalised magnitude ``[257, frames]`` is padded with the model's time
-context at both ends (zeros, i.e. silence, as the original code did) and cut into patches of ``input_time``
-frames whose outputs (``output_time`` frames each) tile the track without overlap. Patches are batched so a
-long track costs a few large model calls.
+Sliding windows (:class:`WindowPredictor`). The mixture's log-normalised magnitude ``[257, frames]`` is padded
+with the model's time context at both ends (zeros, i.e. silence, as the original code did) and cut into
+windows whose outputs tile the track without overlap. The U-Net has only valid convolutions, so it accepts any
+input width of the form :func:`Models.Unet.get_padding` gives: inference uses windows far wider than the
+training patch (``step`` output frames kept per window, about 500 by default, instead of ``output_time`` = 66),
+which spends a smaller share of the work on the ``context_frames`` on both sides. Every window starts on a
+multiple of ``grid = 2**num_layers`` frames, where the network's pooling grid lines up with that of any other
+window: a frame's estimate is the same whichever window (or chunk) computes it. Windows are run in batches
+through one ``tf.function`` per (model, window shape) with a fixed input signature, so nothing retraces
+across tracks or chunks (:func:`trace_count`); ``jit_compile`` (config key) compiles it with XLA. Models
+that are not a ``Models.Unet.Unet`` are run on patches of their built size, ``input_time`` -> ``output_time``.
 
 Streaming (:class:`StreamingSeparator`). Audio at ``expected_sr`` is fed in pieces of any size; it is
-processed in chunks of ``chunk_frames`` output frames (a multiple of ``output_time``), so memory stays bounded
-for any track length. Each chunk also predicts ``margin`` frames on both sides (on the same patch grid) and
-reads ``context_frames`` more frames of input around those, so that every frame's estimate, and every
-overlap-added output sample, is computed from exactly the same numbers as in a single pass over the whole
-track: chunk borders are seamless (equal up to float rounding of differently sized batches).
+processed in chunks of ``chunk_frames`` output frames (a multiple of the grid), so memory stays bounded for any
+track length. Each chunk also predicts ``margin`` frames on both sides (on the grid) and reads
+``context_frames`` more frames of input around those, so that every frame's estimate, and every overlap-added
+output sample, is computed from exactly the same numbers as in a single pass over the whole track: chunk
+borders are seamless (equal up to float rounding of differently shaped model calls). All channels of a chunk
+share the model calls.
 
 Estimates (``mode``):
 
@@ -21,31 +29,34 @@ Estimates (``mode``):
   STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture.
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
-``Input.spectrogram.istft`` does, and the output has as many samples as the input.
+``Input.spectrogram.istft`` does, and the output has as many samples as the input (float32 arithmetic).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.pipeline import crop_output_to_stft, pad_to_input
 from Models.factory import ModelShapes, get_shapes
+from Models.Unet import Unet, get_padding
 
 logger = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = ("accompaniment", "voice")
 MODES: tuple[str, ...] = ("direct", "mask")
 MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
+MAX_WINDOW_FRAMES = 512  # widest inference window, output frames (memory ~ 60 MB per window for the paper's model)
 
 
 def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
-    """Start frames (in the context-padded spectrogram) of the patches covering ``num_frames`` output frames.
+    """Start frames (in the context-padded spectrogram) of training-size patches covering ``num_frames`` frames.
 
     Patch ``i`` reads padded frames ``[starts[i], starts[i] + input_time)`` and predicts track frames
     ``[starts[i], starts[i] + output_time)``: outputs tile ``[0, n * output_time)`` exactly once.
@@ -54,46 +65,165 @@ def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
     return np.arange(num_patches, dtype=np.int64) * shapes.output_time
 
 
+@dataclass(frozen=True)
+class Windows:
+    """How a model is slid over a spectrogram (all sizes in STFT frames)."""
+
+    step: int  # output frames kept per window: window j predicts frames [j * step, (j + 1) * step)
+    input_time: int  # frames each window reads (its first ``context_frames`` and last ones are context)
+    output_time: int  # frames the model returns per window (>= step; those past ``step`` are dropped)
+    grid: int  # window starts (and chunk borders) lie on multiples of this
+    per_call: int  # windows per model call
+
+
+def window_step(frames: int, grid: int, limit: int = MAX_WINDOW_FRAMES) -> int:
+    """Window step (a multiple of ``grid``, at most about ``limit``) that tiles ``frames`` frames with the fewest
+    windows and the least padding: ``frames = 992, grid = 16`` gives 496 (two windows)."""
+    count = max(1, -(-int(frames) // max(grid, int(limit))))
+    return grid * max(1, -(-int(frames) // (count * grid)))
+
+
+def plan_windows(model: keras.Model, shapes: ModelShapes, step: int | None = None, batch_size: int = 16) -> Windows:
+    """Window geometry for ``model``.
+
+    Args:
+        model: the separator. A ``Models.Unet.Unet`` gets windows of ``step`` output frames (rounded up to its
+            grid ``2**num_layers``; ``None``: :data:`MAX_WINDOW_FRAMES`); any other model gets its built patch
+            size (``shapes.input_time`` -> ``shapes.output_time``, grid ``output_time``).
+        shapes: the model's shapes.
+        step: output frames per window, see above.
+        batch_size: model work per call in training-size patches (``output_time`` frames each): a window of
+            ``step`` frames counts as ``step / output_time`` patches, and every call takes at least one window.
+    """
+    if isinstance(model, Unet):
+        grid = 2**model.num_layers
+        step = grid * max(1, -(-int(step or MAX_WINDOW_FRAMES) // grid))
+        (in_freq, in_time), (_, out_time) = get_padding((shapes.num_bins, step), model.num_layers)
+        if in_freq == shapes.input_freq and (in_time - out_time) // 2 == shapes.context_frames:
+            per_call = max(1, int(batch_size) * shapes.output_time // step)
+            return Windows(step, in_time, out_time, grid, per_call)
+        logger.warning("U-Net does not match its config's shapes; using training-size patches")
+    out = shapes.output_time
+    return Windows(out, shapes.input_time, out, out, max(1, int(batch_size)))
+
+
+class WindowPredictor:
+    """Runs a separator over spectrogram windows through one ``tf.function`` with a fixed input signature.
+
+    Get instances from :func:`get_predictor` (cached per model and window shape, so repeated tracks and chunks
+    reuse one traced graph). ``traces`` counts how often the function was traced.
+    """
+
+    def __init__(self, model: keras.Model, shapes: ModelShapes, windows: Windows, jit_compile: bool = False):
+        self._model = weakref.ref(model)  # the cache is keyed by the model: hold it weakly
+        self.shapes = shapes
+        self.windows = windows
+        self.jit_compile = bool(jit_compile)
+        self.traces = 0
+        batch = windows.per_call if self.jit_compile else None  # XLA compiles per shape: pad to a fixed batch
+        spec = tf.TensorSpec([batch, shapes.input_freq, windows.input_time, 1], tf.float32)
+        self.function = tf.function(self._forward, input_signature=[spec], jit_compile=self.jit_compile)
+
+    def _forward(self, windows: tf.Tensor) -> tf.Tensor:
+        """``[batch, input_freq, input_time, 1]`` -> ``[2, batch, 257, step]`` (accompaniment, voice)."""
+        self.traces += 1  # runs only while tracing
+        acc, voice = self._model()(windows, training=False)
+        estimates = tf.stack([acc[..., 0], voice[..., 0]])  # [2, batch, output_freq, output_time]
+        return estimates[:, :, : self.shapes.num_bins, : self.windows.step]
+
+    def predict(self, mix_norm_ctx: np.ndarray) -> np.ndarray:
+        """Estimates for the central frames of spectrograms that carry their own time context.
+
+        Args:
+            mix_norm_ctx: ``[channels, 257, context + n + context]`` log1p mixture magnitudes, ``context =
+                shapes.context_frames``; the first and last ``context`` frames are context only. Frames past
+                the end that a window reads are zeros. Frame 0 of the ``n`` frames must lie on the grid.
+
+        Returns:
+            ``[2, channels, 257, n]`` float32 log1p magnitudes: accompaniment, then voice.
+        """
+        mix = np.asarray(mix_norm_ctx, dtype=np.float32)
+        shapes, win = self.shapes, self.windows
+        channels, bins, width = mix.shape
+        if bins != shapes.num_bins:
+            raise ValueError(f"expected [channels, {shapes.num_bins}, frames], got shape {mix.shape}")
+        num_frames = width - 2 * shapes.context_frames
+        if num_frames <= 0:
+            return np.zeros((2, channels, bins, 0), dtype=np.float32)
+        count = -(-num_frames // win.step)  # windows per channel
+        total = (count - 1) * win.step + win.input_time
+        padded = np.zeros((channels, shapes.input_freq, total), dtype=np.float32)
+        used = min(total, width)
+        padded[:, shapes.freq_pad_lo : shapes.freq_pad_lo + bins, :used] = mix[:, :, :used]
+        views = np.lib.stride_tricks.sliding_window_view(padded, win.input_time, axis=2)[:, :, :: win.step]
+        batch = views.transpose(0, 2, 1, 3).reshape(channels * count, shapes.input_freq, win.input_time, 1)
+        parts = []
+        for begin in range(0, len(batch), win.per_call):
+            part = batch[begin : begin + win.per_call]
+            size = len(part)
+            if self.jit_compile and size < win.per_call:
+                part = np.concatenate([part, np.zeros((win.per_call - size, *part.shape[1:]), np.float32)])
+            parts.append(self.function(part).numpy()[:, :size])
+        estimates = np.concatenate(parts, axis=1).reshape(2, channels, count, bins, win.step)
+        estimates = estimates.transpose(0, 1, 3, 2, 4).reshape(2, channels, bins, count * win.step)
+        return estimates[..., :num_frames]
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {(shapes, windows, jit): ...}
+
+
+def get_predictor(
+    model: keras.Model,
+    shapes: ModelShapes,
+    step: int | None = None,
+    batch_size: int = 16,
+    jit_compile: bool = False,
+) -> WindowPredictor:
+    """The cached :class:`WindowPredictor` of ``model`` for :func:`plan_windows` ``(step, batch_size)``."""
+    windows = plan_windows(model, shapes, step, batch_size)
+    cache = _PREDICTORS.setdefault(model, {})
+    key = (shapes, windows, bool(jit_compile))
+    if key not in cache:
+        cache[key] = WindowPredictor(model, shapes, windows, jit_compile)
+        logger.debug("inference windows for %s: %s, jit_compile=%s", model.name, windows, jit_compile)
+    return cache[key]
+
+
+def trace_count(model: keras.Model) -> int:
+    """How many times the inference functions of ``model`` have been traced (one per window shape if all is well)."""
+    return sum(p.traces for p in _PREDICTORS.get(model, {}).values())
+
+
 def predict_frames(
-    model: keras.Model, mix_norm_ctx: np.ndarray, shapes: ModelShapes, batch_size: int = 16
+    model: keras.Model,
+    mix_norm_ctx: np.ndarray,
+    shapes: ModelShapes,
+    batch_size: int = 16,
+    step: int | None = None,
+    jit_compile: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Estimate the central frames of a spectrogram that carries its own time context.
 
     Args:
         model: separator from ``Models.factory.build_separator``.
-        mix_norm_ctx: ``[257, context + n + context]`` log1p mixture magnitude, with
-            ``context = shapes.context_frames``; the first and last ``context`` frames are context only.
-            Missing frames past the end (the last patch may reach beyond it) are zeros.
+        mix_norm_ctx: ``[..., 257, context + n + context]`` log1p mixture magnitude (any leading dimensions,
+            e.g. channels), with ``context = shapes.context_frames``; the first and last ``context`` frames are
+            context only. Missing frames past the end (the last window may reach beyond it) are zeros.
         shapes: the model's shapes.
-        batch_size: patches per model call.
+        batch_size: model work per call in training-size patches (see :func:`plan_windows`).
+        step: output frames per window (``None``: the default, see :func:`plan_windows`).
+        jit_compile: compile the model call with XLA.
 
     Returns:
-        ``(acc_norm, voice_norm)``, each ``[257, n]`` float32 log1p magnitudes; patches start at frame 0 of
-        the ``n`` frames and step by ``output_time``.
+        ``(acc_norm, voice_norm)``, each ``[..., 257, n]`` float32 log1p magnitudes; windows start at frame 0
+        of the ``n`` frames and step by the window step.
     """
-    mix_norm_ctx = np.asarray(mix_norm_ctx, dtype=np.float32)
-    ctx = shapes.context_frames
-    num_frames = mix_norm_ctx.shape[-1] - 2 * ctx
-    if num_frames <= 0:
-        empty = np.zeros((mix_norm_ctx.shape[0], 0), dtype=np.float32)
-        return empty, empty.copy()
-    starts = patch_starts(num_frames, shapes)
-    total = int(starts[-1]) + shapes.input_time
-    padded = np.zeros((mix_norm_ctx.shape[0], total), dtype=np.float32)
-    width = min(total, mix_norm_ctx.shape[-1])
-    padded[:, :width] = mix_norm_ctx[:, :width]
-    padded = np.asarray(pad_to_input(padded, shapes))  # [input_freq, total]
-    index = starts[:, None] + np.arange(shapes.input_time)[None, :]  # [patches, input_time]
-    acc_parts, voice_parts = [], []
-    for begin in range(0, len(starts), max(1, int(batch_size))):
-        patches = padded[:, index[begin : begin + batch_size]]  # [freq, n, time]
-        patches = np.transpose(patches, (1, 0, 2))[..., None]  # [n, freq, time, 1]
-        acc, voice = model(patches, training=False)
-        acc_parts.append(_tile(acc, shapes))
-        voice_parts.append(_tile(voice, shapes))
-    acc_norm = np.concatenate(acc_parts, axis=-1)[:, :num_frames]
-    voice_norm = np.concatenate(voice_parts, axis=-1)[:, :num_frames]
-    return acc_norm, voice_norm
+    mix = np.asarray(mix_norm_ctx, dtype=np.float32)
+    lead = mix.shape[:-2]
+    predictor = get_predictor(model, shapes, step, batch_size, jit_compile)
+    estimates = predictor.predict(mix.reshape(-1, *mix.shape[-2:]))
+    estimates = estimates.reshape(2, *lead, *estimates.shape[-2:])
+    return estimates[0], estimates[1]
 
 
 def predict_magnitudes(
@@ -103,23 +233,17 @@ def predict_magnitudes(
 
     Args:
         model: separator from ``Models.factory.build_separator``.
-        mix_norm: ``[257, frames]`` log1p mixture magnitude.
+        mix_norm: ``[..., 257, frames]`` log1p mixture magnitude.
         shapes: the model's shapes.
-        batch_size: patches per model call.
+        batch_size: model work per call in training-size patches (see :func:`plan_windows`).
 
     Returns:
-        ``(acc_norm, voice_norm)``, each ``[257, frames]`` float32 (log1p magnitudes).
+        ``(acc_norm, voice_norm)``, each ``[..., 257, frames]`` float32 (log1p magnitudes).
     """
     mix_norm = np.asarray(mix_norm, dtype=np.float32)
     ctx = shapes.context_frames
-    return predict_frames(model, np.pad(mix_norm, ((0, 0), (ctx, ctx))), shapes, batch_size)
-
-
-def _tile(estimate: tf.Tensor, shapes: ModelShapes) -> np.ndarray:
-    """``[n, output_freq, output_time, 1]`` -> ``[257, n * output_time]`` with patches laid end to end."""
-    est = crop_output_to_stft(estimate[..., 0], shapes)  # [n, 257, output_time]
-    est = np.asarray(est)
-    return np.transpose(est, (1, 0, 2)).reshape(est.shape[1], -1)
+    pad = [(0, 0)] * (mix_norm.ndim - 1) + [(ctx, ctx)]
+    return predict_frames(model, np.pad(mix_norm, pad), shapes, batch_size)
 
 
 def hann_window(num_fft: int) -> np.ndarray:
@@ -134,7 +258,7 @@ def overlap_add(
 
     Args:
         frames: ``[..., 257, k]`` complex spectrum of track frames ``first_frame .. first_frame + k - 1``
-            (frame ``t`` is centred on sample ``t * num_hop``).
+            (frame ``t`` is centred on sample ``t * num_hop``); complex64 is computed in float32, else float64.
         window: ``[num_fft]`` analysis/synthesis window.
         num_hop: hop in samples.
         first_frame: track index of ``frames[..., 0]``.
@@ -144,23 +268,28 @@ def overlap_add(
         ``[..., stop - start]`` float32: windowed inverse FFTs overlap-added and divided by the summed squared
         window where that exceeds 1e-10 (as ``Input.spectrogram.istft``).
     """
+    dtype = np.float32 if frames.dtype == np.complex64 else np.float64
+    window = np.asarray(window, dtype=dtype)
     num_fft = window.shape[0]
     k = frames.shape[-1]
     pieces = -(-num_fft // num_hop)  # hop-sized pieces per frame
     signal = np.fft.irfft(np.moveaxis(frames, -1, -2), n=num_fft, axis=-1) * window  # [..., k, num_fft]
-    signal = np.concatenate([signal, np.zeros((*signal.shape[:-1], pieces * num_hop - num_fft))], axis=-1)
+    if pieces * num_hop > num_fft:
+        signal = np.concatenate(
+            [signal, np.zeros((*signal.shape[:-1], pieces * num_hop - num_fft), dtype)], axis=-1
+        )
     signal = signal.reshape(*signal.shape[:-1], pieces, num_hop)  # [..., k, pieces, hop]
-    win_sq = np.concatenate([window**2, np.zeros(pieces * num_hop - num_fft)]).reshape(pieces, num_hop)
-    out = np.zeros((*signal.shape[:-3], k + pieces - 1, num_hop))
-    env = np.zeros((k + pieces - 1, num_hop))
+    win_sq = np.concatenate([window**2, np.zeros(pieces * num_hop - num_fft, dtype)]).reshape(pieces, num_hop)
+    out = np.zeros((*signal.shape[:-3], k + pieces - 1, num_hop), dtype)
+    env = np.zeros((k + pieces - 1, num_hop), dtype)
     for r in range(pieces):
         out[..., r : r + k, :] += signal[..., :, r, :]
         env[r : r + k] += win_sq[r]
     out = out.reshape(*out.shape[:-2], -1)
     env = env.reshape(-1)
-    out = np.where(env > 1e-10, out / np.where(env > 1e-10, env, 1.0), out)
     origin = first_frame * num_hop - num_fft // 2  # track sample of out[..., 0]
-    return out[..., start - origin : stop - origin].astype(np.float32)
+    out, env = out[..., start - origin : stop - origin], env[start - origin : stop - origin]
+    return np.where(env > 1e-10, out / np.where(env > 1e-10, env, 1), out).astype(np.float32, copy=False)
 
 
 class StreamingSeparator:
@@ -168,11 +297,13 @@ class StreamingSeparator:
 
     Args:
         model: separator from ``Models.factory.build_separator``.
-        model_config: its configuration (``num_fft``, ``num_hop``, ``expected_sr`` and the model's sizes).
-        channels: channels of the audio pushed; each is separated independently (mono model).
-        chunk_seconds: output length processed per chunk, rounded to whole patches; ``None`` processes the
+        model_config: its configuration (``num_fft``, ``num_hop``, ``expected_sr``, the model's sizes and
+            optionally ``inference_batch_size`` and ``jit_compile``).
+        channels: channels of the audio pushed; each is separated independently (mono model), in shared calls.
+        chunk_seconds: output length processed per chunk, rounded to the window grid; ``None`` processes the
             whole track in :meth:`finish` (memory grows with the track).
-        batch_size: patches per model call (default ``model_config["inference_batch_size"]`` or 16).
+        batch_size: model work per call in training-size patches (default ``model_config["inference_batch_size"]``
+            or 16; see :func:`plan_windows`).
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
 
@@ -204,17 +335,21 @@ class StreamingSeparator:
         self.mode = mode
         self.sources = tuple(sources)
         self.batch_size = int(batch_size or model_config.get("inference_batch_size", 16))
-        self.window = hann_window(self.num_fft)
-        out_t = self.shapes.output_time
+        self.window = hann_window(self.num_fft).astype(np.float32)
+        grid = plan_windows(model, self.shapes).grid
         self.edge = math.ceil(self.num_fft / 2 / self.num_hop)  # frames reaching a sample on either side
-        self.margin = out_t * math.ceil(self.edge / out_t)  # extra predicted frames per side, on the grid
+        self.margin = grid * math.ceil(self.edge / grid)  # extra predicted frames per side, on the grid
+        step = None
         if chunk_seconds is None:
             self.chunk_frames = None
         else:
             if not chunk_seconds > 0:
                 raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
             frames = chunk_seconds * int(model_config["expected_sr"]) / self.num_hop
-            self.chunk_frames = out_t * max(1, round(frames / out_t))
+            self.chunk_frames = grid * max(1, round(frames / grid))
+            step = window_step(self.chunk_frames + 2 * self.margin, grid)  # windows that tile a chunk
+        jit = bool(model_config.get("jit_compile", False))
+        self.predictor = get_predictor(model, self.shapes, step, self.batch_size, jit)
         self._buffer = np.zeros((self.channels, 0), dtype=np.float32)
         self._buffer_start = 0  # track sample index of self._buffer[:, 0]
         self._received = 0
@@ -267,15 +402,8 @@ class StreamingSeparator:
         a, b = max(s0, self._buffer_start), min(s1, self._received)
         if b > a:
             segment[:, a - s0 : b - s0] = self._buffer[:, a - self._buffer_start : b - self._buffer_start]
-        stft = tf.signal.stft(
-            segment,
-            frame_length=self.num_fft,
-            frame_step=hop,
-            fft_length=self.num_fft,
-            window_fn=tf.signal.hann_window,
-            pad_end=False,
-        )  # [channels, frames, bins]
-        spec[:, :, lo - f0 : hi - f0] = np.transpose(stft.numpy(), (0, 2, 1))
+        frames = np.lib.stride_tricks.sliding_window_view(segment, self.num_fft, axis=1)[:, ::hop]
+        spec[:, :, lo - f0 : hi - f0] = np.fft.rfft(frames * self.window, axis=-1).transpose(0, 2, 1)
         return spec
 
     def _process(self, f1: int, total: int | None) -> dict[str, np.ndarray]:
@@ -285,19 +413,16 @@ class StreamingSeparator:
         g0 = max(0, f0 - self.margin)
         g1 = f1 + self.margin if num_frames is None else min(f1 + self.margin, num_frames)
         mix = self._frames(g0 - ctx, g1 + ctx, num_frames)  # [channels, 257, ctx + (g1 - g0) + ctx]
-        mix_norm = np.log1p(np.abs(mix))
-        estimates: dict[str, list[np.ndarray]] = {"accompaniment": [], "voice": []}
-        for channel in range(self.channels):
-            acc_norm, voice_norm = predict_frames(self.model, mix_norm[channel], self.shapes, self.batch_size)
-            estimates["accompaniment"].append(acc_norm)
-            estimates["voice"].append(voice_norm)
-        mags = {s: np.maximum(np.expm1(np.stack(v).astype(np.float64)), 0.0) for s, v in estimates.items()}
-        mix = mix[..., ctx : ctx + (g1 - g0)].astype(np.complex128)
+        estimates = self.predictor.predict(np.log1p(np.abs(mix)))  # [2, channels, 257, g1 - g0]
+        mags = dict(zip(SOURCES, np.maximum(np.expm1(estimates), 0.0), strict=True))
+        mix = mix[..., ctx : ctx + (g1 - g0)]
         if self.mode == "direct":
-            spectra = {s: mags[s] * np.exp(1j * np.angle(mix)) for s in self.sources}
+            size = np.abs(mix)
+            phase = np.where(size > 0, mix / np.where(size > 0, size, 1), 1).astype(np.complex64)
+            spectra = {s: mags[s] * phase for s in self.sources}
         else:
-            power = mags["accompaniment"] ** 2 + mags["voice"] ** 2 + MASK_EPS
-            spectra = {s: mags[s] ** 2 / power * mix for s in self.sources}
+            power = mags["accompaniment"] ** 2 + mags["voice"] ** 2 + np.float32(MASK_EPS)
+            spectra = {s: (mags[s] ** 2 / power) * mix for s in self.sources}
         start = f0 * hop
         stop = f1 * hop if total is None else min(f1 * hop, total)
         out = {s: overlap_add(spectra[s], self.window, hop, g0, start, stop) for s in self.sources}
