@@ -1,0 +1,220 @@
+"""Inference speed of the paper's separator on this machine: U-Net cost and efficiency, model-only and
+end-to-end throughput, cold start and memory of ``python separate.py``.
+
+    python -m benchmarks.inference [--repeats 5] [--seconds 180] [--batch-size N] [--jit-compile 0|1]
+
+The model is the paper's (``Training.py``'s default ``model_config``: 4 layers, 16 filters, 64 frames),
+untrained, saved as a checkpoint in the trainer's layout in a temporary folder. Figures (each the median of
+``--repeats`` runs after a warm-up, all in one process so ratios compare like with like):
+
+* U-Net cost: float operations of the inference ``tf.function`` counted by the TensorFlow profiler on its
+  frozen graph, per second of mono audio (stereo costs twice that: channels are separated independently);
+* achieved GFLOP/s of that function on one batch of inference windows, and its share of a dense float32
+  ``tf.matmul`` (``--matmul`` square) measured in the same run;
+* model-only throughput: seconds of stereo audio per second that the U-Net alone sustains (window frames kept
+  per call / call time / 2 channels);
+* end to end: ``Models.inference.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
+  44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs;
+* cold start: ``python separate.py`` in a fresh process on a 10-second file, from process start until the
+  first output file exists, and peak RSS (of that run and of one on the 3-minute file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from Models.factory import build_separator, get_shapes
+from Models.inference import DEFAULT_CHUNK_SECONDS, load_separator, separate_file
+from Models.separator import StreamingSeparator, WindowPredictor
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def paper_config() -> dict:
+    """``Training.py``'s default ``model_config`` (the paper's model and the inference defaults)."""
+    import Training
+
+    return dict(Training.ex.configurations[0]()["model_config"])
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_gflops(size: int, repeats: int) -> float:
+    """Dense float32 ``tf.matmul`` of two ``[size, size]`` matrices, GFLOP/s (``2 size^3`` flops)."""
+    a = tf.random.uniform([size, size])
+    b = tf.random.uniform([size, size])
+    product = tf.function(tf.matmul)
+    seconds = median_time(lambda: product(a, b).numpy(), repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def graph_flops(function: tf.types.experimental.ConcreteFunction) -> int:
+    """Float operations of one call of ``function``, counted by the TF profiler on its frozen graph."""
+    graph_def = convert_variables_to_constants_v2(function).graph.as_graph_def()
+    with tf.Graph().as_default() as graph:
+        tf.graph_util.import_graph_def(graph_def, name="")
+        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        options["output"] = "none"
+        return int(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
+
+
+def write_checkpoint(folder: Path, config: dict) -> str:
+    """A run folder in the trainer's layout holding a fresh separator; returns the checkpoint prefix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{folder.name}-1"
+    tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
+    (folder / "model_config.json").write_text(json.dumps(config))
+    (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 1.0}))
+    return str(prefix)
+
+
+def write_song(path: Path, seconds: float, sr: int = 44100) -> None:
+    """A stereo 16-bit wav: a few tones and noise, different in each channel."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sr)) / sr
+    left = 0.2 * np.sin(2 * np.pi * 220 * t) + 0.1 * np.sin(2 * np.pi * 1375 * t)
+    right = 0.2 * np.sin(2 * np.pi * 330 * t) + 0.1 * np.sin(2 * np.pi * 2750 * t)
+    noise = 0.05 * rng.standard_normal((2, t.size))
+    sf.write(path, (np.stack([left, right]) + noise).T.astype(np.float32), sr, "PCM_16")
+
+
+def _peak_rss(pid: int) -> float:
+    """Peak resident memory (``VmHWM``) of a running process in MiB; 0 if it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, float, float]:
+    """``python separate.py`` on ``song`` in a fresh process: (seconds to the first output file, seconds to
+    exit, peak RSS in MiB, read from ``/proc`` every 5 ms: ``ru_maxrss`` of a child counts the parent's pages)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    outputs = [out / f"{song.stem}_vocals.wav", out / f"{song.stem}_accompaniment.wav"]
+    for path in outputs:
+        path.unlink(missing_ok=True)
+    command = [sys.executable, str(REPO / "separate.py"), "--input", str(song), "--output", str(out)]
+    log = out.parent / "separate.log"
+    start = time.perf_counter()
+    with open(log, "wb") as stderr:
+        proc = subprocess.Popen([*command, "--checkpoint", prefix, "--overwrite"], cwd=work, env=env, stderr=stderr)
+        first, peak = None, 0.0
+        while True:
+            if first is None and any(p.exists() for p in outputs):
+                first = time.perf_counter() - start
+            peak = _peak_rss(proc.pid) or peak
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.005)
+    total = time.perf_counter() - start
+    proc.returncode = status
+    if status != 0 or not all(p.exists() for p in outputs):
+        raise RuntimeError(f"separate.py failed ({status}): {log.read_text()[-2000:]}")
+    first = total if first is None else first
+    return first, total, peak
+
+
+def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Runs every measurement; returns the table rows ``(figure, value)``."""
+    config = paper_config()
+    if args.batch_size:
+        config["inference_batch_size"] = args.batch_size
+    if args.jit_compile is not None:
+        config["jit_compile"] = bool(args.jit_compile)
+    work = Path(tempfile.mkdtemp(prefix="inference_bench_"))
+    prefix = write_checkpoint(work / "1_sup", config)
+    model, config, _ = load_separator(prefix)
+    shapes = get_shapes(config)
+    rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                        f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]
+    frame_seconds = config["num_hop"] / config["expected_sr"]
+
+    # The predictor separate_file uses for stereo input in 30 s chunks.
+    predictor: WindowPredictor = StreamingSeparator(model, config, 2, DEFAULT_CHUNK_SECONDS).predictor
+    win = predictor.windows
+    batch = np.random.default_rng(0).random(
+        (win.per_call, shapes.input_freq, win.input_time, 1), dtype=np.float32
+    )
+    forward = tf.function(lambda x: model(x, training=False))
+    flops = graph_flops(forward.get_concrete_function(tf.TensorSpec(batch.shape, tf.float32)))
+    flops_per_second = flops / (win.per_call * win.step * frame_seconds)
+    patch = forward.get_concrete_function(tf.TensorSpec([1, shapes.input_freq, shapes.input_time, 1], tf.float32))
+    patch_per_second = graph_flops(patch) / (shapes.output_time * frame_seconds)
+    rows.append(("inference windows", f"{win.per_call} x {win.input_time} frames in -> {win.step} kept "
+                                      f"(training patch {shapes.input_time} -> {shapes.output_time})"))
+    rows.append(("U-Net cost, GFLOP per second of mono audio",
+                 f"{flops_per_second / 1e9:.3f} (training-size patches: {patch_per_second / 1e9:.3f})"))
+
+    call = median_time(lambda: predictor.function(batch).numpy(), args.repeats, warmup=2)
+    matmul = matmul_gflops(args.matmul, args.repeats)
+    achieved = flops / call / 1e9
+    rows.append((f"dense matmul {args.matmul}^2 float32, GFLOP/s", f"{matmul:.1f}"))
+    rows.append(("U-Net forward, GFLOP/s (share of matmul)", f"{achieved:.1f} ({achieved / matmul:.0%})"))
+    model_only = win.per_call * win.step * frame_seconds / call / 2
+    rows.append(("model-only throughput, s of stereo audio per s", f"{model_only:.1f}"))
+
+    song = work / "song.wav"
+    write_song(song, args.seconds)
+    outputs = {"vocals": work / "vocals.wav", "accompaniment": work / "accompaniment.wav"}
+    e2e = median_time(lambda: separate_file(song, outputs, model, config), args.repeats)
+    rows.append((f"end to end, {args.seconds:g} s stereo 44.1 kHz wav, s", f"{e2e:.2f}"))
+    rows.append(("end-to-end throughput, x real time (share of model-only)",
+                 f"{args.seconds / e2e:.1f} ({args.seconds / e2e / model_only:.0%})"))
+
+    short = work / "short.wav"
+    write_song(short, 10.0)
+    runs = [run_cli(work, prefix, short, work / "cli") for _ in range(max(1, args.repeats // 2))]
+    first, total, rss = (float(np.median(v)) for v in zip(*runs, strict=True))
+    rows.append(("cold start of separate.py (10 s file): first output / exit, s", f"{first:.2f} / {total:.2f}"))
+    rows.append(("peak RSS of separate.py, 10 s file, MiB", f"{rss:.0f}"))
+    _, total, rss = run_cli(work, prefix, song, work / "cli")
+    rows.append((f"separate.py on the {args.seconds:g} s file: wall s, peak RSS MiB", f"{total:.2f}, {rss:.0f}"))
+    rows.append(("load average at the end", f"{os.getloadavg()[0]:.1f}"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
+    parser.add_argument("--seconds", type=float, default=180.0, help="length of the generated song, s")
+    parser.add_argument("--batch-size", type=int, default=None, help="inference_batch_size (default: config)")
+    parser.add_argument("--jit-compile", type=int, choices=(0, 1), default=None, help="XLA (default: config)")
+    parser.add_argument("--matmul", type=int, default=2048, help="size of the square matmul")
+    args = parser.parse_args(argv)
+    rows = measure(args)
+    width = max(len(name) for name, _ in rows)
+    print(f"| {'figure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
+    for name, value in rows:
+        print(f"| {name.ljust(width)} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
