@@ -49,9 +49,7 @@ __all__ = ["bss_evaluate", "score_estimates", "main", "get_parser"]
 
 ORACLES: tuple[str, ...] = ("irm",)
 PARTITIONS: tuple[str, ...] = ("train_sup", "train_valid", "train_test")
-# The demo songs' data keys (Training.py's `demo` named config); unpaired data is not needed to evaluate.
-DEMO_DATA: dict[str, Any] = {**DEMO_DATA_CONFIG, "unsup_mixture_dirs": [], "unsup_voice_dirs": [],
-                             "unsup_accompaniment_dirs": []}
+DEMO_DATA: dict[str, Any] = DEMO_DATA_CONFIG  # the demo songs' data keys (Training.py's `demo` named config)
 
 
 def track_name(path: str | os.PathLike) -> str:
@@ -368,8 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     from Input.audio import AudioError
     from Input.datasets import load_dataset
 
+    # Evaluation reads paired partitions only: skip scanning the run's unpaired folders and MoisesDB.
+    no_unpaired = {"unsup_mixture_dirs": [], "unsup_voice_dirs": [], "unsup_accompaniment_dirs": [],
+                   "moisesdb_path": None}
     try:
-        dataset = load_dataset(model_config)
+        dataset = load_dataset({**model_config, **no_unpaired})
         bss_evaluate(
             model_config,
             dataset,

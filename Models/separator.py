@@ -1,17 +1,11 @@
 """Whole-track separation with the U-Net at the model's rate: slide the model over a spectrogram so that every
 output frame is predicted exactly once, and turn the estimates back into audio, chunk by chunk.
 
-Sliding windows (:class:`WindowPredictor`). The mixture's log-normalised magnitude ``[257, frames]`` is padded
+Sliding windows (:mod:`Models.windows`). The mixture's log-normalised magnitude ``[257, frames]`` is padded
 with the model's time context at both ends (zeros, i.e. silence, as the original code did) and cut into
-windows whose outputs tile the track without overlap. The U-Net has only valid convolutions, so it accepts any
-input width of the form :func:`Models.Unet.get_padding` gives: inference uses windows far wider than the
-training patch (``step`` output frames kept per window, about 500 by default, instead of ``output_time`` = 66),
-which spends a smaller share of the work on the ``context_frames`` on both sides. Every window starts on a
-multiple of ``grid = 2**num_layers`` frames, where the network's pooling grid lines up with that of any other
-window: a frame's estimate is the same whichever window (or chunk) computes it. Windows are run in batches
-through one ``tf.function`` per (model, window shape) with a fixed input signature, so nothing retraces
-across tracks or chunks (:func:`trace_count`); ``jit_compile`` (config key) compiles it with XLA. Models
-that are not a ``Models.Unet.Unet`` are run on patches of their built size, ``input_time`` -> ``output_time``.
+windows whose outputs tile the track without overlap: wide windows on a grid of ``2**num_layers`` frames, where
+a frame's estimate does not depend on which window computes it, run in batches through one traced
+``tf.function`` per window shape.
 
 Streaming (:class:`StreamingSeparator`). Audio at ``expected_sr`` is fed in pieces of any size; it is
 processed in chunks of ``chunk_frames`` output frames (a multiple of the grid), so memory stays bounded for any
@@ -36,23 +30,25 @@ from __future__ import annotations
 
 import logging
 import math
-import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from Models.factory import ModelShapes, get_shapes
-from Models.Unet import Unet, get_padding
+from Models.windows import WindowPredictor, get_predictor, plan_windows, trace_count, window_step
+
+__all__ = [
+    "MODES", "SOURCES", "StreamingSeparator", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
+    "patch_starts", "predict_frames", "predict_magnitudes", "trace_count",
+]
 
 logger = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = ("accompaniment", "voice")
 MODES: tuple[str, ...] = ("direct", "mask")
 MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
-MAX_WINDOW_FRAMES = 512  # widest inference window, output frames (memory ~ 60 MB per window for the paper's model)
 
 
 def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
@@ -63,135 +59,6 @@ def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
     """
     num_patches = max(1, -(-num_frames // shapes.output_time))
     return np.arange(num_patches, dtype=np.int64) * shapes.output_time
-
-
-@dataclass(frozen=True)
-class Windows:
-    """How a model is slid over a spectrogram (all sizes in STFT frames)."""
-
-    step: int  # output frames kept per window: window j predicts frames [j * step, (j + 1) * step)
-    input_time: int  # frames each window reads (its first ``context_frames`` and last ones are context)
-    output_time: int  # frames the model returns per window (>= step; those past ``step`` are dropped)
-    grid: int  # window starts (and chunk borders) lie on multiples of this
-    per_call: int  # windows per model call
-
-
-def window_step(frames: int, grid: int, limit: int = MAX_WINDOW_FRAMES) -> int:
-    """Window step (a multiple of ``grid``, at most about ``limit``) that tiles ``frames`` frames with the fewest
-    windows and the least padding: ``frames = 992, grid = 16`` gives 496 (two windows)."""
-    count = max(1, -(-int(frames) // max(grid, int(limit))))
-    return grid * max(1, -(-int(frames) // (count * grid)))
-
-
-def plan_windows(model: keras.Model, shapes: ModelShapes, step: int | None = None, batch_size: int = 16) -> Windows:
-    """Window geometry for ``model``.
-
-    Args:
-        model: the separator. A ``Models.Unet.Unet`` gets windows of ``step`` output frames (rounded up to its
-            grid ``2**num_layers``; ``None``: :data:`MAX_WINDOW_FRAMES`); any other model gets its built patch
-            size (``shapes.input_time`` -> ``shapes.output_time``, grid ``output_time``).
-        shapes: the model's shapes.
-        step: output frames per window, see above.
-        batch_size: model work per call in training-size patches (``output_time`` frames each): a window of
-            ``step`` frames counts as ``step / output_time`` patches, and every call takes at least one window.
-    """
-    if isinstance(model, Unet):
-        grid = 2**model.num_layers
-        step = grid * max(1, -(-int(step or MAX_WINDOW_FRAMES) // grid))
-        (in_freq, in_time), (_, out_time) = get_padding((shapes.num_bins, step), model.num_layers)
-        if in_freq == shapes.input_freq and (in_time - out_time) // 2 == shapes.context_frames:
-            per_call = max(1, int(batch_size) * shapes.output_time // step)
-            return Windows(step, in_time, out_time, grid, per_call)
-        logger.warning("U-Net does not match its config's shapes; using training-size patches")
-    out = shapes.output_time
-    return Windows(out, shapes.input_time, out, out, max(1, int(batch_size)))
-
-
-class WindowPredictor:
-    """Runs a separator over spectrogram windows through one ``tf.function`` with a fixed input signature.
-
-    Get instances from :func:`get_predictor` (cached per model and window shape, so repeated tracks and chunks
-    reuse one traced graph). ``traces`` counts how often the function was traced.
-    """
-
-    def __init__(self, model: keras.Model, shapes: ModelShapes, windows: Windows, jit_compile: bool = False):
-        self._model = weakref.ref(model)  # the cache is keyed by the model: hold it weakly
-        self.shapes = shapes
-        self.windows = windows
-        self.jit_compile = bool(jit_compile)
-        self.traces = 0
-        batch = windows.per_call if self.jit_compile else None  # XLA compiles per shape: pad to a fixed batch
-        spec = tf.TensorSpec([batch, shapes.input_freq, windows.input_time, 1], tf.float32)
-        self.function = tf.function(self._forward, input_signature=[spec], jit_compile=self.jit_compile)
-
-    def _forward(self, windows: tf.Tensor) -> tf.Tensor:
-        """``[batch, input_freq, input_time, 1]`` -> ``[2, batch, 257, step]`` (accompaniment, voice)."""
-        self.traces += 1  # runs only while tracing
-        acc, voice = self._model()(windows, training=False)
-        estimates = tf.stack([acc[..., 0], voice[..., 0]])  # [2, batch, output_freq, output_time]
-        return estimates[:, :, : self.shapes.num_bins, : self.windows.step]
-
-    def predict(self, mix_norm_ctx: np.ndarray) -> np.ndarray:
-        """Estimates for the central frames of spectrograms that carry their own time context.
-
-        Args:
-            mix_norm_ctx: ``[channels, 257, context + n + context]`` log1p mixture magnitudes, ``context =
-                shapes.context_frames``; the first and last ``context`` frames are context only. Frames past
-                the end that a window reads are zeros. Frame 0 of the ``n`` frames must lie on the grid.
-
-        Returns:
-            ``[2, channels, 257, n]`` float32 log1p magnitudes: accompaniment, then voice.
-        """
-        mix = np.asarray(mix_norm_ctx, dtype=np.float32)
-        shapes, win = self.shapes, self.windows
-        channels, bins, width = mix.shape
-        if bins != shapes.num_bins:
-            raise ValueError(f"expected [channels, {shapes.num_bins}, frames], got shape {mix.shape}")
-        num_frames = width - 2 * shapes.context_frames
-        if num_frames <= 0:
-            return np.zeros((2, channels, bins, 0), dtype=np.float32)
-        count = -(-num_frames // win.step)  # windows per channel
-        total = (count - 1) * win.step + win.input_time
-        padded = np.zeros((channels, shapes.input_freq, total), dtype=np.float32)
-        used = min(total, width)
-        padded[:, shapes.freq_pad_lo : shapes.freq_pad_lo + bins, :used] = mix[:, :, :used]
-        views = np.lib.stride_tricks.sliding_window_view(padded, win.input_time, axis=2)[:, :, :: win.step]
-        batch = views.transpose(0, 2, 1, 3).reshape(channels * count, shapes.input_freq, win.input_time, 1)
-        parts = []
-        for begin in range(0, len(batch), win.per_call):
-            part = batch[begin : begin + win.per_call]
-            size = len(part)
-            if self.jit_compile and size < win.per_call:
-                part = np.concatenate([part, np.zeros((win.per_call - size, *part.shape[1:]), np.float32)])
-            parts.append(self.function(part).numpy()[:, :size])
-        estimates = np.concatenate(parts, axis=1).reshape(2, channels, count, bins, win.step)
-        estimates = estimates.transpose(0, 1, 3, 2, 4).reshape(2, channels, bins, count * win.step)
-        return estimates[..., :num_frames]
-
-
-_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {(shapes, windows, jit): ...}
-
-
-def get_predictor(
-    model: keras.Model,
-    shapes: ModelShapes,
-    step: int | None = None,
-    batch_size: int = 16,
-    jit_compile: bool = False,
-) -> WindowPredictor:
-    """The cached :class:`WindowPredictor` of ``model`` for :func:`plan_windows` ``(step, batch_size)``."""
-    windows = plan_windows(model, shapes, step, batch_size)
-    cache = _PREDICTORS.setdefault(model, {})
-    key = (shapes, windows, bool(jit_compile))
-    if key not in cache:
-        cache[key] = WindowPredictor(model, shapes, windows, jit_compile)
-        logger.debug("inference windows for %s: %s, jit_compile=%s", model.name, windows, jit_compile)
-    return cache[key]
-
-
-def trace_count(model: keras.Model) -> int:
-    """How many times the inference functions of ``model`` have been traced (one per window shape if all is well)."""
-    return sum(p.traces for p in _PREDICTORS.get(model, {}).values())
 
 
 def predict_frames(

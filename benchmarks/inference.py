@@ -39,7 +39,8 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from Models.factory import build_separator, get_shapes
 from Models.inference import DEFAULT_CHUNK_SECONDS, load_separator, separate_file
-from Models.separator import StreamingSeparator, WindowPredictor
+from Models.separator import StreamingSeparator
+from Models.windows import WindowPredictor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,7 +174,7 @@ def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
     rows.append(("U-Net cost, GFLOP per second of mono audio",
                  f"{flops_per_second / 1e9:.3f} (training-size patches: {patch_per_second / 1e9:.3f})"))
 
-    call = median_time(lambda: predictor.function(batch).numpy(), args.repeats, warmup=2)
+    call = median_time(lambda: predictor.main.function(batch).numpy(), args.repeats, warmup=2)
     matmul = matmul_gflops(args.matmul, args.repeats)
     achieved = flops / call / 1e9
     rows.append((f"dense matmul {args.matmul}^2 float32, GFLOP/s", f"{matmul:.1f}"))
