@@ -22,6 +22,7 @@ from Input.synthetic import DEMO_DATA_CONFIG
 # TensorFlow is imported inside the functions below: worker processes that re-import this script (the demo-song
 # generator's spawn pool) then start in a fraction of a second, and the C++ start-up chatter is switched off first.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.keras is tf-keras; Keras 3 is never loaded
 
 # Capture output at the Python level: the default file-descriptor tee stalls for a minute at exit with
 # TensorFlow's threads alive. Progress bars are reduced to their final state in the stored output.
@@ -75,6 +76,9 @@ def cfg():
         "patience": 1,  # epochs without validation improvement before stopping (1 as in the paper)
         "max_epochs": 1000,  # hard limit on epochs per phase
         "seed": 1337,  # seed for data sampling and initialisation
+        "strategy": "default",  # "default" (one device), "mirrored" (all local GPUs), "multi_worker" (from TF_CONFIG)
+        "mixed_precision": False,  # False (float32), "mixed_float16" (GPU; dynamic loss scaling) or "mixed_bfloat16"
+        "train_jit_compile": False,  # XLA-compile the training steps' gradient computations (False: faster on CPU)
         # --- input pipeline -------------------------------------------------------------------------------
         "num_workers": 2,  # parallel readers for decoding/caching and for excerpt cutting
         "cache_size": 64,  # examples buffered ahead of the training step
@@ -84,6 +88,7 @@ def cfg():
         "log_every": 10,  # steps between TensorBoard scalar writes
         "summary_seconds": 10.0,  # seconds of the first validation track shown as images/audio
         "inference_batch_size": 16,  # U-Net patches per model call when separating whole tracks
+        "jit_compile": False,  # XLA-compile the separator's inference function (False: faster on CPU, see README)
         "evaluate": True,  # run the BSS evaluation on train_test after each phase
         "generate_demo": False,  # generate the demo songs into demo_path first (named config `demo`)
         "demo_path": "datasets/demo",  # where the demo songs go

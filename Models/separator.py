@@ -17,13 +17,15 @@ share the model calls.
 
 Estimates (``mode``):
 
-* ``"direct"`` (the paper): the magnitude estimate ``expm1(output)`` (clipped at 0) with the mixture's phase;
+* ``"direct"`` (the paper): the magnitude estimate ``expm1(output)`` (clipped to ``[0, expm1(40)]``) with the
+  mixture's phase;
 * ``"mask"``: soft (Wiener-like) masks ``m_v = v^2 / (v^2 + a^2 + eps)``, ``m_a = a^2 / (v^2 + a^2 + eps)``
   built from the estimated magnitudes ``v`` (voice), ``a`` (accompaniment), applied to the mixture's complex
   STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture.
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
-``Input.spectrogram.istft`` does, and the output has as many samples as the input (float32 arithmetic).
+``Input.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
+float32 (complex64), like the model and ``tf.signal``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ logger = logging.getLogger(__name__)
 SOURCES: tuple[str, ...] = ("accompaniment", "voice")
 MODES: tuple[str, ...] = ("direct", "mask")
 MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
+MAX_LOG_MAGNITUDE = 40.0  # estimates are capped here (|X| ~ 2e17, far above any audio) before expm1
 
 
 def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
@@ -202,7 +205,8 @@ class StreamingSeparator:
         self.mode = mode
         self.sources = tuple(sources)
         self.batch_size = int(batch_size or model_config.get("inference_batch_size", 16))
-        self.window = hann_window(self.num_fft).astype(np.float32)
+        self.window = hann_window(self.num_fft)
+        self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
         grid = plan_windows(model, self.shapes).grid
         self.edge = math.ceil(self.num_fft / 2 / self.num_hop)  # frames reaching a sample on either side
         self.margin = grid * math.ceil(self.edge / grid)  # extra predicted frames per side, on the grid
@@ -270,7 +274,7 @@ class StreamingSeparator:
         if b > a:
             segment[:, a - s0 : b - s0] = self._buffer[:, a - self._buffer_start : b - self._buffer_start]
         frames = np.lib.stride_tricks.sliding_window_view(segment, self.num_fft, axis=1)[:, ::hop]
-        spec[:, :, lo - f0 : hi - f0] = np.fft.rfft(frames * self.window, axis=-1).transpose(0, 2, 1)
+        spec[:, :, lo - f0 : hi - f0] = np.fft.rfft(frames * self._stft_window, axis=-1).transpose(0, 2, 1)
         return spec
 
     def _process(self, f1: int, total: int | None) -> dict[str, np.ndarray]:
@@ -281,15 +285,17 @@ class StreamingSeparator:
         g1 = f1 + self.margin if num_frames is None else min(f1 + self.margin, num_frames)
         mix = self._frames(g0 - ctx, g1 + ctx, num_frames)  # [channels, 257, ctx + (g1 - g0) + ctx]
         estimates = self.predictor.predict(np.log1p(np.abs(mix)))  # [2, channels, 257, g1 - g0]
+        # float32 from here on; log-magnitudes are capped so that squared magnitudes cannot overflow.
+        np.clip(estimates, None, MAX_LOG_MAGNITUDE, out=estimates)
         mags = dict(zip(SOURCES, np.maximum(np.expm1(estimates), 0.0), strict=True))
         mix = mix[..., ctx : ctx + (g1 - g0)]
         if self.mode == "direct":
             size = np.abs(mix)
-            phase = np.where(size > 0, mix / np.where(size > 0, size, 1), 1).astype(np.complex64)
+            phase = np.divide(mix, size, out=np.ones_like(mix), where=size > 0)  # exp(i angle), 1 at 0
             spectra = {s: mags[s] * phase for s in self.sources}
         else:
             power = mags["accompaniment"] ** 2 + mags["voice"] ** 2 + np.float32(MASK_EPS)
-            spectra = {s: (mags[s] ** 2 / power) * mix for s in self.sources}
+            spectra = {s: mags[s] ** 2 / power * mix for s in self.sources}
         start = f0 * hop
         stop = f1 * hop if total is None else min(f1 * hop, total)
         out = {s: overlap_add(spectra[s], self.window, hop, g0, start, stop) for s in self.sources}

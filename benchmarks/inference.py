@@ -4,17 +4,22 @@ end-to-end throughput, cold start and memory of ``python separate.py``.
     python -m benchmarks.inference [--repeats 5] [--seconds 180] [--batch-size N] [--jit-compile 0|1]
 
 The model is the paper's (``Training.py``'s default ``model_config``: 4 layers, 16 filters, 64 frames),
-untrained, saved as a checkpoint in the trainer's layout in a temporary folder. Figures (each the median of
-``--repeats`` runs after a warm-up, all in one process so ratios compare like with like):
+untrained, saved as a checkpoint in the trainer's layout in a temporary folder. Each figure is the median of
+``--repeats`` rounds after a warm-up round, all in one process, the timed functions taking turns in each round
+so that ratios compare like with like on a machine shared with other work:
 
-* U-Net cost: float operations of the inference ``tf.function`` counted by the TensorFlow profiler on its
-  frozen graph, per second of mono audio (stereo costs twice that: channels are separated independently);
-* achieved GFLOP/s of that function on one batch of inference windows, and its share of a dense float32
+* U-Net cost: float operations of the separator on one batch of inference windows, counted by the TensorFlow
+  profiler on the frozen graph of its concrete function, per second of mono audio kept (stereo costs twice
+  that: channels are separated independently); the same for training-size patches for comparison;
+* achieved GFLOP/s of the inference function on that batch, and its share of a dense float32
   ``tf.matmul`` (``--matmul`` square) measured in the same run;
 * model-only throughput: seconds of stereo audio per second that the U-Net alone sustains (window frames kept
   per call / call time / 2 channels);
 * end to end: ``Models.inference.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs;
+* U-Net variants, for the effect of each change: eager calls on batches of ``inference_batch_size``
+  training-size patches (how the code ran before), the same inside a ``tf.function``, the inference windows
+  (now) and the inference windows compiled with XLA;
 * cold start: ``python separate.py`` in a fresh process on a 10-second file, from process start until the
   first output file exists, and peak RSS (of that run and of one on the 3-minute file).
 """
@@ -52,25 +57,17 @@ def paper_config() -> dict:
     return dict(Training.ex.configurations[0]()["model_config"])
 
 
-def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def matmul_gflops(size: int, repeats: int) -> float:
-    """Dense float32 ``tf.matmul`` of two ``[size, size]`` matrices, GFLOP/s (``2 size^3`` flops)."""
-    a = tf.random.uniform([size, size])
-    b = tf.random.uniform([size, size])
-    product = tf.function(tf.matmul)
-    seconds = median_time(lambda: product(a, b).numpy(), repeats)
-    return 2 * size**3 / seconds / 1e9
+def interleaved(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time in seconds of each function, timed in turn in each of ``repeats`` rounds after one
+    warm-up round, so that changes in the machine's load touch all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for round_ in range(repeats + 1):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def graph_flops(function: tf.types.experimental.ConcreteFunction) -> int:
@@ -143,14 +140,13 @@ def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, floa
     return first, total, peak
 
 
-def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """Runs every measurement; returns the table rows ``(figure, value)``."""
+def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
+    """Runs every measurement with its files in ``work``; returns the table rows ``(figure, value)``."""
     config = paper_config()
     if args.batch_size:
         config["inference_batch_size"] = args.batch_size
     if args.jit_compile is not None:
         config["jit_compile"] = bool(args.jit_compile)
-    work = Path(tempfile.mkdtemp(prefix="inference_bench_"))
     prefix = write_checkpoint(work / "1_sup", config)
     model, config, _ = load_separator(prefix)
     shapes = get_shapes(config)
@@ -174,18 +170,43 @@ def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
     rows.append(("U-Net cost, GFLOP per second of mono audio",
                  f"{flops_per_second / 1e9:.3f} (training-size patches: {patch_per_second / 1e9:.3f})"))
 
-    call = median_time(lambda: predictor.main.function(batch).numpy(), args.repeats, warmup=2)
-    matmul = matmul_gflops(args.matmul, args.repeats)
-    achieved = flops / call / 1e9
-    rows.append((f"dense matmul {args.matmul}^2 float32, GFLOP/s", f"{matmul:.1f}"))
-    rows.append(("U-Net forward, GFLOP/s (share of matmul)", f"{achieved:.1f} ({achieved / matmul:.0%})"))
-    model_only = win.per_call * win.step * frame_seconds / call / 2
-    rows.append(("model-only throughput, s of stereo audio per s", f"{model_only:.1f}"))
-
     song = work / "song.wav"
     write_song(song, args.seconds)
     outputs = {"vocals": work / "vocals.wav", "accompaniment": work / "accompaniment.wav"}
-    e2e = median_time(lambda: separate_file(song, outputs, model, config), args.repeats)
+    size = args.matmul
+    left, right = tf.random.uniform([size, size]), tf.random.uniform([size, size])
+    product = tf.function(tf.matmul)
+    # Variants of the model call, for the effect of each lever: HEAD's eager calls on batches of training-size
+    # patches, the same in a tf.function, and the inference windows compiled with XLA.
+    patches = np.random.default_rng(1).random(
+        (int(config.get("inference_batch_size", 16)), shapes.input_freq, shapes.input_time, 1), dtype=np.float32
+    )
+    patch_function = tf.function(lambda x: model(x, training=False), autograph=False)
+    xla_function = tf.function(lambda x: model(x, training=False), autograph=False, jit_compile=True)
+    times = interleaved(
+        {
+            "matmul": lambda: product(left, right).numpy(),
+            "call": lambda: predictor.main.function(batch).numpy(),
+            "e2e": lambda: separate_file(song, outputs, model, config),
+            "eager patches": lambda: model(patches, training=False)[0].numpy(),
+            "function patches": lambda: patch_function(patches)[0].numpy(),
+            "xla windows": lambda: xla_function(batch)[0].numpy(),
+        },
+        args.repeats,
+    )
+    matmul = 2 * size**3 / times["matmul"] / 1e9
+    achieved = flops / times["call"] / 1e9
+    rows.append((f"dense matmul {size}^2 float32, GFLOP/s", f"{matmul:.1f}"))
+    rows.append(("U-Net forward, GFLOP/s (share of matmul)", f"{achieved:.1f} ({achieved / matmul:.0%})"))
+    model_only = win.per_call * win.step * frame_seconds / times["call"] / 2
+    rows.append(("model-only throughput, s of stereo audio per s", f"{model_only:.1f}"))
+    patch_seconds = len(patches) * shapes.output_time * frame_seconds
+    window_seconds = win.per_call * win.step * frame_seconds
+    rates = [patch_seconds / times["eager patches"], patch_seconds / times["function patches"],
+             window_seconds / times["call"], window_seconds / times["xla windows"]]
+    rows.append(("U-Net variants, mono s/s: eager patches / tf.function patches / windows / windows + XLA",
+                 " / ".join(f"{r:.0f}" for r in rates)))
+    e2e = times["e2e"]
     rows.append((f"end to end, {args.seconds:g} s stereo 44.1 kHz wav, s", f"{e2e:.2f}"))
     rows.append(("end-to-end throughput, x real time (share of model-only)",
                  f"{args.seconds / e2e:.1f} ({args.seconds / e2e / model_only:.0%})"))
@@ -210,7 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jit-compile", type=int, choices=(0, 1), default=None, help="XLA (default: config)")
     parser.add_argument("--matmul", type=int, default=2048, help="size of the square matmul")
     args = parser.parse_args(argv)
-    rows = measure(args)
+    with tempfile.TemporaryDirectory(prefix="inference_bench_") as work:
+        rows = measure(args, Path(work))
     width = max(len(name) for name, _ in rows)
     print(f"| {'figure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
     for name, value in rows:
