@@ -1,6 +1,12 @@
-"""tf.data input pipelines: random spectrogram excerpts for supervised (paired) and adversarial (unpaired)
-training, whole-track magnitudes for validation, and the frequency padding/cropping helpers shared with the
-training step and inference.
+"""tf.data input pipelines: random excerpts for supervised (paired) and adversarial (unpaired) training,
+whole-track magnitudes for validation, and the frequency padding/cropping helpers shared with the training
+step and inference.
+
+Split of the work. ``paired_waves``/``unpaired_waves`` only cut raw waveform excerpts from the cache's memory
+maps (float16 by default, one Python call per batch); ``paired_features``/``unpaired_features`` turn them into
+spectrograms with TF ops. Training runs the features inside its compiled step, on the device that trains (the
+host's tf.data threads then never compete with the step for the CPU, and a GPU receives half-size float16
+waveforms); ``make_paired_dataset``/``make_unpaired_dataset`` apply them in the pipeline instead.
 
 Frame alignment. The STFT is centred (``Input.spectrogram.stft``): frame ``t`` of a track is centred on sample
 ``t * num_hop`` and samples outside the track count as zeros. A waveform excerpt starting at sample
@@ -110,17 +116,17 @@ def excerpt_samples(num_frames: int, num_fft: int, num_hop: int) -> int:
 # Waveform excerpts (numpy, from the cache's memory maps)
 
 
-def _cut(audio: np.ndarray, channel: int, start: int, length: int, limit: int | None = None) -> np.ndarray:
-    """``audio[channel, start:start + length]`` of a ``[channels, samples]`` array, zeros outside it.
+def _cut(out: np.ndarray, audio: np.ndarray, channel: int, start: int, limit: int | None = None) -> None:
+    """Fill ``out`` ``[length]`` with ``audio[channel, start:start + length]``, zeros outside the track.
 
-    Samples at or after ``limit`` (default: the array's length) count as outside.
+    ``audio`` is ``[channels, samples]``; samples at or after ``limit`` (default: its length) count as outside.
     """
-    out = np.zeros(length, dtype=audio.dtype)
+    length = out.shape[0]
+    out[:] = 0
     end = audio.shape[1] if limit is None else min(limit, audio.shape[1])
     lo, hi = max(start, 0), min(start + length, end)
     if hi > lo:
         out[lo - start : hi - start] = audio[channel % audio.shape[0], lo:hi]
-    return out
 
 
 def _first_frame(rng: np.random.Generator, num_samples: int, num_frames: int, num_hop: int) -> int:
@@ -148,13 +154,13 @@ def _channel(rng: np.random.Generator, arrays: Sequence[np.ndarray]) -> int:
 
 
 def _sharded(generator: Callable[[int], Iterator], signature: object, num_workers: int) -> tf.data.Dataset:
-    """Infinite dataset drawing from ``num_workers`` independent generator shards in turn.
+    """Infinite dataset of whole batches drawn from ``num_workers`` independent generator shards in turn.
 
-    Each shard is a Python generator (own RNG, seeded by the shard index). ``interleave`` with
-    ``num_parallel_calls`` runs the shards in parallel threads: the per-example work is a few small numpy
-    copies, and parallel shards overlap waiting for memmap pages that are not in memory yet.
-    ``deterministic=True`` with ``block_length=1`` takes one element from each shard in a fixed round-robin, so
-    the sequence depends on the seed and ``num_workers`` only.
+    Each shard is a Python generator (own RNG, seeded by the shard index) yielding one batch per call, so the
+    GIL-bound Python work is one call per batch, not per example. ``interleave`` with ``num_parallel_calls``
+    runs the shards in parallel threads (the numpy copies release the GIL, and parallel shards overlap waiting
+    for memmap pages). ``deterministic=True`` with ``block_length=1`` takes one batch from each shard in a
+    fixed round-robin, so the sequence depends on the seed and ``num_workers`` only.
     """
     shards = max(1, int(num_workers))
 
@@ -162,40 +168,50 @@ def _sharded(generator: Callable[[int], Iterator], signature: object, num_worker
         return tf.data.Dataset.from_generator(generator, output_signature=signature, args=(shard,))
 
     if shards == 1:
-        return shard_dataset(tf.constant(0, tf.int64))
+        return shard_dataset(tf.constant(0, tf.int64)).prefetch(2)
     return tf.data.Dataset.range(shards).interleave(
         shard_dataset, cycle_length=shards, block_length=1, num_parallel_calls=shards, deterministic=True
-    )
+    ).prefetch(2)
 
 
-def _config(model_config: dict, seed: int | None) -> tuple[int, int, int, int, int]:
-    """(num_fft, num_hop, batch_size, num_workers, seed) from the model config (``seed`` overrides)."""
-    seed = int(model_config.get("seed", 0) if seed is None else seed)
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return (int(model_config["num_fft"]), int(model_config["num_hop"]), int(model_config["batch_size"]),
-            int(model_config.get("num_workers", 1)), seed)
+Seed = int | Sequence[int]
+
+
+def _config(model_config: dict, seed: Seed | None, batch_size: int | None) -> tuple[int, int, int, int, list[int]]:
+    """(num_fft, num_hop, batch_size, num_workers, seed entropy) from the model config (arguments override)."""
+    seed = model_config.get("seed", 0) if seed is None else seed
+    entropy = [int(s) for s in (seed if isinstance(seed, Sequence) else [seed])]
+    if not entropy or min(entropy) < 0:
+        raise ValueError(f"seed must be >= 0 (or a non-empty sequence of such), got {seed}")
+    batch_size = int(model_config["batch_size"] if batch_size is None else batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return (int(model_config["num_fft"]), int(model_config["num_hop"]), batch_size,
+            int(model_config.get("num_workers", 1)), entropy)
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Datasets
+# Datasets: raw waveform batches (cheap, host) + spectrogram features (TF ops, run in the training step)
 
 
-def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: ModelShapes, cache: AudioCache,
-                        seed: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of aligned supervised batches ``(mix, acc, voice)``.
+def paired_waves(triples: Sequence[Triple], model_config: dict, shapes: ModelShapes, cache: AudioCache,
+                 seed: Seed | None = None, batch_size: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of aligned raw waveform excerpts for supervised batches (see :func:`paired_features`).
 
     Args:
         triples: ``(mixture, accompaniment, voice)`` Samples of the same songs (sources summing to the mix).
         model_config: uses ``num_fft``, ``num_hop``, ``batch_size``, ``num_workers`` and ``seed``.
         shapes: the separator's shapes (``Models.factory.get_shapes``).
         cache: audio cache (rate ``expected_sr``, downmix ``mono_downmix``); all tracks are cached up front.
-        seed: RNG seed (default ``model_config["seed"]``); the same seed gives the same batches.
+        seed: RNG seed, an int or a sequence of ints (e.g. ``(seed, step, pipeline)``); default
+            ``model_config["seed"]``. The same seed gives the same batches.
+        batch_size: examples per batch (default ``model_config["batch_size"]``; a replica's share under
+            tf.distribute).
 
     Returns:
-        Dataset of ``(mix [B, input_freq, input_time, 1], acc [B, output_freq, output_time, 1],
-        voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes, ``B = batch_size``. ``acc`` and
-        ``voice`` are the centre ``output_time`` frames of the mixture's ``input_time`` frames.
+        Dataset of ``(waves [B, 3, L], meta [B, 2] int32)``: mixture, accompaniment and voice excerpts of
+        ``L = excerpt_samples(input_time)`` samples in the cache dtype (float16 by default), and per example the
+        track frame of the mixture input's first frame and the track's frame count.
 
     Raises:
         ValueError: no triples. AudioError: a track cannot be decoded.
@@ -203,27 +219,42 @@ def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: M
     triples = [tuple(t) for t in triples]
     if not triples:
         raise ValueError("make_paired_dataset: no (mixture, accompaniment, voice) triples given")
-    num_fft, num_hop, batch_size, num_workers, seed = _config(model_config, seed)
+    num_fft, num_hop, batch_size, num_workers, entropy = _config(model_config, seed, batch_size)
     cache.prepare([s for t in triples for s in t], num_workers=num_workers)
-    edge = edge_frames(num_fft, num_hop)
+    lead = shapes.context_frames + edge_frames(num_fft, num_hop)  # frames before the first target frame
     length = excerpt_samples(shapes.input_time, num_fft, num_hop)
-    target_length = excerpt_samples(shapes.output_time, num_fft, num_hop)
-    target_start = shapes.context_frames * num_hop  # the targets' excerpt inside the mixture's one
-    lead = shapes.context_frames + edge  # frames before the first target frame in the excerpt
 
     def generator(shard: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        rng = np.random.default_rng([seed, int(shard)])
+        rng = np.random.default_rng([*entropy, int(shard)])
         while True:
-            arrays = [cache.get(s) for s in triples[int(rng.integers(len(triples)))]]
-            samples = arrays[0].shape[1]  # the mixture's length defines the song (as in whole_track_magnitudes)
-            first = _first_frame(rng, samples, shapes.output_time, num_hop)
-            channel = _channel(rng, arrays)
-            start = (first - lead) * num_hop
-            # One offset and length for all three signals: alignment by construction.
-            waves = np.stack([_cut(a, channel, start, length, samples) for a in arrays])  # [3, length]
-            yield waves, np.array([first - shapes.context_frames, 1 + samples // num_hop], np.int32)
+            waves = np.empty((batch_size, 3, length), cache.dtype)
+            meta = np.empty((batch_size, 2), np.int32)
+            for b in range(batch_size):
+                arrays = [cache.get(s) for s in triples[int(rng.integers(len(triples)))]]
+                samples = arrays[0].shape[1]  # the mixture's length defines the song (whole_track_magnitudes)
+                first = _first_frame(rng, samples, shapes.output_time, num_hop)
+                channel = _channel(rng, arrays)
+                for k, array in enumerate(arrays):  # one offset and length for all three: aligned
+                    _cut(waves[b, k], array, channel, (first - lead) * num_hop, samples)
+                meta[b] = first - shapes.context_frames, 1 + samples // num_hop
+            yield waves, meta
 
-    signature = (tf.TensorSpec([3, length], tf.as_dtype(cache.dtype)), tf.TensorSpec([2], tf.int32))
+    dtype = tf.as_dtype(cache.dtype)
+    signature = (tf.TensorSpec([batch_size, 3, length], dtype), tf.TensorSpec([batch_size, 2], tf.int32))
+    return _sharded(generator, signature, num_workers)
+
+
+def paired_features(model_config: dict, shapes: ModelShapes) -> Callable[..., tuple[tf.Tensor, ...]]:
+    """The function turning a :func:`paired_waves` batch into network tensors (TF ops; in a step or a map).
+
+    ``features(waves [B, 3, L], meta [B, 2])`` returns ``(mix [B, input_freq, input_time, 1],
+    acc [B, output_freq, output_time, 1], voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes;
+    ``acc`` and ``voice`` are the centre ``output_time`` frames of the mixture's ``input_time`` frames.
+    """
+    num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
+    edge = edge_frames(num_fft, num_hop)
+    target_length = excerpt_samples(shapes.output_time, num_fft, num_hop)
+    target_start = shapes.context_frames * num_hop  # the targets' excerpt inside the mixture's one
 
     def features(waves: tf.Tensor, meta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         waves = tf.cast(waves, tf.float32)  # [B, 3, length]
@@ -236,32 +267,39 @@ def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: M
         out = pad_to_output(src, shapes)[..., None]  # [B, 2, output_freq, output_time, 1]
         return pad_to_input(mix, shapes)[..., None], out[:, 0], out[:, 1]
 
-    # Shards of Python generators cut raw float16 excerpts from the memmaps (cheap, parallel threads).
-    dataset = _sharded(generator, signature, num_workers)
-    # Batch raw waveforms first so the STFT below runs once per batch as one large vectorised op.
-    dataset = dataset.batch(batch_size, drop_remainder=True)
-    # STFT, crop, log-normalise and pad in TF, several batches in parallel (order kept: deterministic).
-    dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-    # Overlap input preparation with the training step.
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return features
 
 
-def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[Sample], voices: Sequence[Sample],
-                          model_config: dict, shapes: ModelShapes, cache: AudioCache,
-                          seed: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of unpaired batches for adversarial training: three independent draws per example.
+def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: ModelShapes, cache: AudioCache,
+                        seed: Seed | None = None, batch_size: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of supervised batches ``(mix, acc, voice)``: :func:`paired_waves` mapped through
+    :func:`paired_features` in the input pipeline (training does the features in the step instead).
+
+    Returns:
+        Dataset of ``(mix [B, input_freq, input_time, 1], acc [B, output_freq, output_time, 1],
+        voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes, ``B = batch_size``.
+    """
+    waves = paired_waves(triples, model_config, shapes, cache, seed, batch_size)
+    features = paired_features(model_config, shapes)
+    return waves.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def unpaired_waves(mixtures: Sequence[Sample], accompaniments: Sequence[Sample], voices: Sequence[Sample],
+                   model_config: dict, shapes: ModelShapes, cache: AudioCache, seed: Seed | None = None,
+                   batch_size: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of unpaired raw excerpts for adversarial training: three independent draws per example.
 
     Each list gets its own random track, offset (and, without ``mono_downmix``, channel), so the mixture and
-    the real source examples are unrelated.
+    the real source examples are unrelated; each list has its own RNG stream.
 
     Args:
         mixtures, accompaniments, voices: Samples of each kind (any number each, at least one).
-        model_config, shapes, cache, seed: as for :func:`make_paired_dataset`.
+        model_config, shapes, cache, seed, batch_size: as for :func:`paired_waves`.
 
     Returns:
-        Dataset of ``(mix [B, input_freq, input_time, 1], acc_real [B, disc_freq, disc_time, 1],
-        voice_real [B, disc_freq, disc_time, 1])`` float32 log1p magnitudes (``denorm`` of the mixture's
-        unpadded bins is its linear magnitude).
+        Dataset of ``((mix [B, Lm], acc [B, Lr], voice [B, Lr]), (meta_mix, meta_acc, meta_voice))`` with
+        ``Lm = excerpt_samples(input_time)``, ``Lr = excerpt_samples(disc_time)`` samples in the cache dtype and
+        ``[B, 2]`` int32 metadata (first frame, track frames); see :func:`unpaired_features`.
 
     Raises:
         ValueError: one of the lists is empty. AudioError: a track cannot be decoded.
@@ -270,33 +308,44 @@ def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[S
     for name, items in zip(("mixtures", "accompaniments", "voices"), lists, strict=True):
         if not items:
             raise ValueError(f"make_unpaired_dataset: no {name} given")
-    num_fft, num_hop, batch_size, num_workers, seed = _config(model_config, seed)
+    num_fft, num_hop, batch_size, num_workers, entropy = _config(model_config, seed, batch_size)
     cache.prepare([s for items in lists for s in items], num_workers=num_workers)
     edge = edge_frames(num_fft, num_hop)
-    mix_length = excerpt_samples(shapes.input_time, num_fft, num_hop)
-    real_length = excerpt_samples(shapes.disc_time, num_fft, num_hop)
-
-    def draw(rng: np.random.Generator, items: list, frames: int, context: int,
-             length: int) -> tuple[np.ndarray, np.ndarray]:
-        """One excerpt of a random track of ``items`` and its (first frame, track frames) metadata."""
-        audio = cache.get(items[int(rng.integers(len(items)))])
-        first = _first_frame(rng, audio.shape[1], frames, num_hop)
-        wave = _cut(audio, _channel(rng, [audio]), (first - context - edge) * num_hop, length)
-        return wave, np.array([first - context, 1 + audio.shape[1] // num_hop], np.int32)
+    lengths = (excerpt_samples(shapes.input_time, num_fft, num_hop),) + (
+        excerpt_samples(shapes.disc_time, num_fft, num_hop),) * 2
+    frames = (shapes.output_time, shapes.disc_time, shapes.disc_time)
+    contexts = (shapes.context_frames, 0, 0)
 
     def generator(shard: int) -> Iterator[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
         # One RNG stream per list: each list's draws do not depend on the other lists.
-        rngs = [np.random.default_rng([seed, int(shard), kind]) for kind in range(3)]
+        rngs = [np.random.default_rng([*entropy, int(shard), kind]) for kind in range(3)]
         while True:
-            mix, mix_meta = draw(rngs[0], lists[0], shapes.output_time, shapes.context_frames, mix_length)
-            acc, acc_meta = draw(rngs[1], lists[1], shapes.disc_time, 0, real_length)
-            voice, voice_meta = draw(rngs[2], lists[2], shapes.disc_time, 0, real_length)
-            yield (mix, acc, voice), (mix_meta, acc_meta, voice_meta)
+            waves = tuple(np.empty((batch_size, n), cache.dtype) for n in lengths)
+            metas = tuple(np.empty((batch_size, 2), np.int32) for _ in range(3))
+            for kind in range(3):
+                rng, items, context = rngs[kind], lists[kind], contexts[kind]
+                for b in range(batch_size):
+                    audio = cache.get(items[int(rng.integers(len(items)))])
+                    first = _first_frame(rng, audio.shape[1], frames[kind], num_hop)
+                    _cut(waves[kind][b], audio, _channel(rng, [audio]), (first - context - edge) * num_hop)
+                    metas[kind][b] = first - context, 1 + audio.shape[1] // num_hop
+            yield waves, metas
 
     dtype = tf.as_dtype(cache.dtype)
-    meta_spec = tf.TensorSpec([2], tf.int32)
-    signature = ((tf.TensorSpec([mix_length], dtype), tf.TensorSpec([real_length], dtype),
-                  tf.TensorSpec([real_length], dtype)), (meta_spec, meta_spec, meta_spec))
+    meta_spec = tf.TensorSpec([batch_size, 2], tf.int32)
+    signature = (tuple(tf.TensorSpec([batch_size, n], dtype) for n in lengths), (meta_spec,) * 3)
+    return _sharded(generator, signature, num_workers)
+
+
+def unpaired_features(model_config: dict, shapes: ModelShapes) -> Callable[..., tuple[tf.Tensor, ...]]:
+    """The function turning an :func:`unpaired_waves` batch into network tensors (TF ops).
+
+    ``features(waves, metas)`` returns ``(mix [B, input_freq, input_time, 1], acc_real [B, disc_freq,
+    disc_time, 1], voice_real [B, disc_freq, disc_time, 1])`` float32 log1p magnitudes (``denorm`` of the
+    mixture's unpadded bins is its linear magnitude).
+    """
+    num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
+    edge = edge_frames(num_fft, num_hop)
 
     def features(waves: tuple[tf.Tensor, ...], metas: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, ...]:
         mix, acc, voice = waves
@@ -309,12 +358,17 @@ def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[S
             reals.append(to_disc(mag, shapes)[..., None])
         return pad_to_input(mix, shapes)[..., None], reals[0], reals[1]
 
-    # Same structure and reasons as make_paired_dataset: parallel generator shards -> batch raw waveforms ->
-    # batched STFT in a parallel map -> prefetch.
-    dataset = _sharded(generator, signature, num_workers)
-    dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return features
+
+
+def make_unpaired_dataset(mixtures: Sequence[Sample], accompaniments: Sequence[Sample], voices: Sequence[Sample],
+                          model_config: dict, shapes: ModelShapes, cache: AudioCache, seed: Seed | None = None,
+                          batch_size: int | None = None) -> tf.data.Dataset:
+    """Infinite dataset of unpaired batches ``(mix, acc_real, voice_real)``: :func:`unpaired_waves` mapped
+    through :func:`unpaired_features` in the input pipeline (shapes as documented there)."""
+    waves = unpaired_waves(mixtures, accompaniments, voices, model_config, shapes, cache, seed, batch_size)
+    features = unpaired_features(model_config, shapes)
+    return waves.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def whole_track_magnitudes(triple: Triple, cache: AudioCache,

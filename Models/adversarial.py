@@ -15,11 +15,29 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio_cache import AudioCache
-from Input.pipeline import crop_output_to_stft, make_paired_dataset, make_unpaired_dataset, to_disc
+from Input.pipeline import (
+    crop_output_to_stft,
+    paired_features,
+    paired_waves,
+    to_disc,
+    unpaired_features,
+    unpaired_waves,
+)
 from Input.spectrogram import denorm
 from Models.factory import ModelShapes, build_critic, build_separator, get_shapes
 from Models.supervised import make_summariser, separation_loss, track_loss
-from Models.trainer import PhaseResult, run_phase
+from Models.trainer import (
+    PhaseResult,
+    compile_fn,
+    distribute,
+    get_strategy,
+    make_optimizer,
+    precision_policy,
+    reduce_logs,
+    replica_share,
+    run_phase,
+    scaled_gradients,
+)
 from Models.WGAN_Critic import critic_loss, gradient_penalty
 
 logger = logging.getLogger(__name__)
@@ -55,20 +73,30 @@ def additive_penalty(mix_input: tf.Tensor, acc_est: tf.Tensor, voice_est: tf.Ten
 
 
 class AdversarialTrainer(tf.Module):
-    """Holds the separator, one critic per source and their optimisers, and compiles the adversarial step."""
+    """Holds the separator, one critic per source and their optimisers, and compiles the adversarial step.
 
-    def __init__(self, model_config: dict, separator: keras.Model | None = None) -> None:
+    All models and optimisers are created under ``strategy``'s scope and ``model_config["mixed_precision"]``.
+    """
+
+    def __init__(self, model_config: dict, separator: keras.Model | None = None,
+                 strategy: tf.distribute.Strategy | None = None) -> None:
         super().__init__(name="adversarial_trainer")
         self.model_config = model_config
         self.shapes = get_shapes(model_config)
-        self.separator = separator if separator is not None else build_separator(model_config)
-        self.critics = {source: build_critic(model_config, name=f"critic_{source}") for source in SOURCES}
-        self.sep_optimizer = keras.optimizers.Adam(learning_rate=model_config["init_unsup_sep_lr"])
-        self.critic_optimizers = {source: keras.optimizers.Adam(learning_rate=model_config["init_disc_lr"])
-                                  for source in SOURCES}
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.num_disc = int(model_config["num_disc"])
         if self.num_disc < 1:
             raise ValueError(f"model_config: num_disc must be >= 1, got {self.num_disc}")
+        with self.strategy.scope(), precision_policy(model_config):
+            self.separator = separator if separator is not None else build_separator(model_config)
+            self.critics = {source: build_critic(model_config, name=f"critic_{source}") for source in SOURCES}
+            self.sep_optimizer = make_optimizer(model_config["init_unsup_sep_lr"], model_config)
+            self.critic_optimizers = {source: make_optimizer(model_config["init_disc_lr"], model_config)
+                                      for source in SOURCES}
+            # Slots now, not in the step's first trace (which would then trace twice).
+            self.sep_optimizer.build(self.separator.trainable_variables)
+            for source in SOURCES:
+                self.critic_optimizers[source].build(self.critics[source].trainable_variables)
         self.alpha = float(model_config["alpha"])
         self.beta = float(model_config["beta"])
         self.lam = float(model_config["lam"])
@@ -81,59 +109,125 @@ class AdversarialTrainer(tf.Module):
                 "critic_optimizer_accompaniment": self.critic_optimizers["accompaniment"],
                 "critic_optimizer_voice": self.critic_optimizers["voice"]}
 
-    def critic_update(self, mix: tf.Tensor, acc_real: tf.Tensor, voice_real: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One update of each critic on one unpaired batch; returns per-critic scalars."""
-        acc_est, voice_est = self.separator(mix, training=False)
+    def _separate(self, mix: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """Separator outputs in float32 (whatever the compute precision)."""
+        acc, voice = self.separator(mix, training=training)
+        return tf.cast(acc, tf.float32), tf.cast(voice, tf.float32)
+
+    def critic_gradients(self, mix: tf.Tensor, acc_real: tf.Tensor, voice_real: tf.Tensor,
+                         global_batch: int) -> tuple[dict[str, list[tf.Tensor]], dict[str, tf.Tensor]]:
+        """Gradients of both critics' WGAN-GP losses on one unpaired (per-replica) batch, and their scalars.
+
+        The separator runs once (no gradient) for both critics; each critic scores real and fake examples in
+        one call. Losses and scalars are this replica's share of the global-batch means.
+        """
+        share = replica_share(mix, global_batch)
+        acc_est, voice_est = self._separate(mix, training=False)
         fakes = {"accompaniment": _critic_input(acc_est, self.shapes),
                  "voice": _critic_input(voice_est, self.shapes)}
         reals = {"accompaniment": acc_real, "voice": voice_real}
-        logs = {}
+        grads, logs = {}, {}
         for source in SOURCES:
             critic = self.critics[source]
+
+            def score(x: tf.Tensor, c: keras.Model = critic) -> tf.Tensor:
+                return tf.cast(c(x, training=True), tf.float32)
+
             with tf.GradientTape() as tape:
-                d_real = critic(reals[source], training=True)
-                d_fake = critic(fakes[source], training=True)
-                gp = gradient_penalty(lambda x, c=critic: c(x, training=True), reals[source], fakes[source],
-                                      one_sided=self.one_sided)
-                loss = critic_loss(d_real, d_fake, gp, self.lam)
-            grads = tape.gradient(loss, critic.trainable_variables)
-            self.critic_optimizers[source].apply_gradients(zip(grads, critic.trainable_variables, strict=True))
-            logs.update({f"critic_{source}/loss": loss, f"critic_{source}/d_real": tf.reduce_mean(d_real),
-                         f"critic_{source}/d_fake": tf.reduce_mean(d_fake),
-                         f"critic_{source}/wasserstein": tf.reduce_mean(d_real) - tf.reduce_mean(d_fake),
-                         f"critic_{source}/gradient_penalty": gp})
-        return logs
+                d_real, d_fake = tf.split(score(tf.concat([reals[source], fakes[source]], 0)), 2)
+                gp = gradient_penalty(score, reals[source], fakes[source], one_sided=self.one_sided)
+                loss = critic_loss(d_real, d_fake, gp, self.lam) * share
+            grads[source] = scaled_gradients(tape, loss, critic.trainable_variables,
+                                             self.critic_optimizers[source])
+            d_real, d_fake = tf.reduce_mean(d_real) * share, tf.reduce_mean(d_fake) * share
+            logs.update({f"critic_{source}/loss": loss, f"critic_{source}/d_real": d_real,
+                         f"critic_{source}/d_fake": d_fake, f"critic_{source}/wasserstein": d_real - d_fake,
+                         f"critic_{source}/gradient_penalty": gp * share})
+        return grads, logs
 
-    def separator_update(self, sup: tuple[tf.Tensor, ...], mix_unsup: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One separator update: supervised MSE + alpha * L_u + beta * additive penalty."""
+    def separator_gradients(self, sup: tuple[tf.Tensor, ...], mix_unsup: tf.Tensor,
+                            global_batch: int) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        """Gradients of supervised MSE + alpha * L_u + beta * additive penalty, and its terms (shares of the
+        global-batch means)."""
         mix, acc, voice = sup
-        with tf.GradientTape() as tape:
-            acc_est, voice_est = self.separator(mix, training=True)
-            sup_loss = separation_loss(acc_est, voice_est, acc, voice)
-            acc_u, voice_u = self.separator(mix_unsup, training=True)
-            l_u = -tf.reduce_mean(self.critics["voice"](_critic_input(voice_u, self.shapes), training=False)) \
-                - tf.reduce_mean(self.critics["accompaniment"](_critic_input(acc_u, self.shapes), training=False))
-            add = additive_penalty(mix_unsup, acc_u, voice_u, self.shapes)
-            loss = sup_loss + self.alpha * l_u + self.beta * add
+        share = replica_share(mix, global_batch)
         variables = self.separator.trainable_variables
-        grads = tape.gradient(loss, variables)
-        self.sep_optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return {"loss": loss, "supervised_loss": sup_loss, "adversarial_loss": l_u, "additive_penalty": add}
+        with tf.GradientTape() as tape:
+            acc_est, voice_est = self._separate(mix, training=True)
+            sup_loss = separation_loss(acc_est, voice_est, acc, voice) * share
+            acc_u, voice_u = self._separate(mix_unsup, training=True)
+            scores = [tf.cast(self.critics[source](_critic_input(est, self.shapes), training=False), tf.float32)
+                      for source, est in zip(SOURCES, (acc_u, voice_u), strict=True)]
+            l_u = -(tf.reduce_mean(scores[0]) + tf.reduce_mean(scores[1])) * share
+            add = additive_penalty(mix_unsup, acc_u, voice_u, self.shapes) * share
+            loss = sup_loss + self.alpha * l_u + self.beta * add
+        grads = scaled_gradients(tape, loss, variables, self.sep_optimizer)
+        return grads, {"loss": loss, "supervised_loss": sup_loss, "adversarial_loss": l_u, "additive_penalty": add}
 
-    def make_step(self, paired: tf.data.Dataset, unpaired: tf.data.Dataset) -> Callable[[], dict[str, tf.Tensor]]:
-        """Return a callable running one compiled adversarial step on the next batches of both datasets."""
+    def make_step(self, paired: tf.data.Dataset | tf.distribute.DistributedDataset,
+                  unpaired: tf.data.Dataset | tf.distribute.DistributedDataset,
+                  features: tuple[Callable, Callable] | None = None,
+                  global_batch: int | None = None) -> Callable[[], dict[str, tf.Tensor]]:
+        """Return a callable running one compiled adversarial step on the next batches of both datasets.
+
+        One step: ``num_disc`` updates of each critic, each on a fresh unpaired batch, then one separator update
+        on a paired batch and the mixture of a further unpaired batch.
+
+        Args:
+            paired, unpaired: ``tf.data.Dataset``s of global batches (split over the replicas) or the
+                per-replica pipelines of ``Models.trainer.distribute``; elements ``(mix, acc, voice)`` and
+                ``(mix, acc_real, voice_real)`` spectrogram tensors, or what ``features`` turns into them.
+            features: ``(paired_features, unpaired_features)`` of ``Input.pipeline``, run inside the step.
+            global_batch: examples per batch over all replicas (default: the static batch size of ``paired``).
+        """
+        strategy = self.strategy
+        if isinstance(paired, tf.data.Dataset):
+            global_batch = global_batch or tf.nest.flatten(paired.element_spec)[0].shape[0]
+            paired = strategy.experimental_distribute_dataset(paired)
+        if isinstance(unpaired, tf.data.Dataset):
+            unpaired = strategy.experimental_distribute_dataset(unpaired)
+        if not global_batch:
+            raise ValueError("make_step: global_batch is needed for distributed or unbatched input")
+        paired_fn, unpaired_fn = features or (None, None)
         paired_it, unpaired_it = iter(paired), iter(unpaired)
+
+        def critic_grads(batch: tuple) -> tuple[dict, dict]:
+            return self.critic_gradients(*(unpaired_fn(*batch) if unpaired_fn else batch), global_batch)
+
+        def separator_grads(sup: tuple, unsup: tuple) -> tuple[list, dict]:
+            sup = paired_fn(*sup) if paired_fn else sup
+            mix_unsup = (unpaired_fn(*unsup) if unpaired_fn else unsup)[0]
+            return self.separator_gradients(sup, mix_unsup, global_batch)
+
+        critic_grads = compile_fn(critic_grads, self.model_config)
+        separator_grads = compile_fn(separator_grads, self.model_config)
+
+        def apply_critics(grads: dict[str, list[tf.Tensor]]) -> None:
+            for source in SOURCES:
+                variables = self.critics[source].trainable_variables
+                self.critic_optimizers[source].apply_gradients(zip(grads[source], variables, strict=True))
+
+        def apply_separator(grads: list[tf.Tensor]) -> None:
+            self.sep_optimizer.apply_gradients(zip(grads, self.separator.trainable_variables, strict=True))
+
+        def critic_round() -> dict[str, tf.Tensor]:
+            grads, logs = strategy.run(critic_grads, args=(next(unpaired_it),))
+            strategy.run(apply_critics, args=(grads,))
+            return logs
+
+        # A cross-replica gradient sum cannot sit inside a graph loop: with several replicas the critic updates
+        # are unrolled; on one device a graph loop keeps the graph (and its compilation) small.
+        unroll = isinstance(strategy, tf.distribute.MirroredStrategy | tf.distribute.MultiWorkerMirroredStrategy)
 
         @tf.function
         def step() -> dict[str, tf.Tensor]:
-            # The first critic update defines the structure of the logged values for the graph loop.
-            critic_logs = self.critic_update(*next(unpaired_it))
-            for _ in tf.range(self.num_disc - 1):
-                critic_logs = self.critic_update(*next(unpaired_it))
-            mix_unsup, _, _ = next(unpaired_it)
-            logs = self.separator_update(next(paired_it), mix_unsup)
-            logs.update(critic_logs)
-            return logs
+            critic_logs = critic_round()  # defines the structure of the loop's logged values
+            for _ in range(self.num_disc - 1) if unroll else tf.range(self.num_disc - 1):
+                critic_logs = critic_round()
+            unsup = next(unpaired_it)
+            grads, logs = strategy.run(separator_grads, args=(next(paired_it), unsup))
+            strategy.run(apply_separator, args=(grads,))
+            return reduce_logs(strategy, {**logs, **critic_logs})
 
         return step
 
@@ -146,22 +240,34 @@ def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int |
     Args:
         init_checkpoint: a supervised checkpoint to start the separator from (``init_from_supervised``);
             None trains from scratch, as in the paper.
-        resume_from: a semi-supervised checkpoint to resume exactly (critics and optimisers included).
+        resume_from: a semi-supervised checkpoint to resume exactly (critics and optimisers included); the
+            pipelines are seeded with the step reached, so the resumed run draws new batches.
     """
-    trainer = AdversarialTrainer(model_config)
+    trainer = AdversarialTrainer(model_config, strategy=get_strategy(model_config))
     if init_checkpoint and not resume_from:
         tf.train.Checkpoint(model=trainer.separator).restore(init_checkpoint).expect_partial()
         logger.info("semisup: separator initialised from %s", init_checkpoint)
     shapes = trainer.shapes
     seed = int(model_config["seed"])
-    paired = make_paired_dataset(dataset["train_sup"], model_config, shapes, cache, seed)
-    unpaired = make_unpaired_dataset(*dataset["train_unsup"], model_config, shapes, cache, seed + 1)
-    step = trainer.make_step(paired, unpaired)
+    global_batch = int(model_config["batch_size"])
+
+    def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
+        def paired(batch: int, seeds: tuple[int, ...]) -> tf.data.Dataset:
+            return paired_waves(dataset["train_sup"], model_config, shapes, cache, seeds, batch)
+
+        def unpaired(batch: int, seeds: tuple[int, ...]) -> tf.data.Dataset:
+            return unpaired_waves(*dataset["train_unsup"], model_config, shapes, cache, seeds, batch)
+
+        return trainer.make_step(
+            distribute(trainer.strategy, paired, global_batch, (seed, start_step)),
+            distribute(trainer.strategy, unpaired, global_batch, (seed + 1, start_step)),
+            (paired_features(model_config, shapes), unpaired_features(model_config, shapes)), global_batch)
+
     valid = dataset["train_valid"]
 
     def validate() -> float:
         return track_loss(trainer.separator, valid, cache, model_config, shapes)
 
     summarise = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
-    return run_phase("semisup", model_config, experiment_id, trainer.trackables(), step, validate, summarise,
-                     resume_from=resume_from, progress=progress)
+    return run_phase("semisup", model_config, experiment_id, trainer.trackables(), make_step, validate, summarise,
+                     resume_from=resume_from, progress=progress, strategy=trainer.strategy)

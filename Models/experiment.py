@@ -56,6 +56,9 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
 def run_experiment(model_config: dict, experiment_id: int, load_model: str | None, run: Any = None,
                    progress: bool = True) -> dict[str, Any]:
     """Run both phases and their evaluations; return the results (also saved as a pickle and in the run)."""
+    from Models.trainer import get_strategy
+
+    get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
         ensure_demo_data(model_config)
     dataset = load_dataset(model_config)

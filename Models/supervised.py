@@ -12,11 +12,22 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio_cache import AudioCache
-from Input.pipeline import make_paired_dataset, whole_track_magnitudes
+from Input.pipeline import paired_features, paired_waves, whole_track_magnitudes
 from Input.spectrogram import istft, norm, stft
 from Models.factory import ModelShapes, build_separator, get_shapes
 from Models.separator import predict_magnitudes
-from Models.trainer import PhaseResult, run_phase
+from Models.trainer import (
+    PhaseResult,
+    compile_fn,
+    distribute,
+    get_strategy,
+    make_optimizer,
+    precision_policy,
+    reduce_logs,
+    replica_share,
+    run_phase,
+    scaled_gradients,
+)
 from Sample import Sample
 
 logger = logging.getLogger(__name__)
@@ -33,24 +44,60 @@ def separation_loss(acc_est: tf.Tensor, voice_est: tf.Tensor, acc: tf.Tensor, vo
 
 
 def make_supervised_step(
-    model: keras.Model, optimizer: keras.optimizers.Optimizer, batches: tf.data.Dataset
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    batches: tf.data.Dataset | tf.distribute.DistributedDataset,
+    features: Callable[..., tuple[tf.Tensor, tf.Tensor, tf.Tensor]] | None = None,
+    global_batch: int | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    model_config: dict | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """Return a callable taking one optimiser step on the next paired batch; it returns ``{"loss": ...}``."""
+    """Return a callable taking one optimiser step on the next paired batch; it returns ``{"loss": ...}``.
+
+    Args:
+        model, optimizer: the separator and its optimiser, created under ``strategy``'s scope.
+        batches: a ``tf.data.Dataset`` of global batches (split over the replicas), or the per-replica
+            pipelines of ``Models.trainer.distribute``. Elements are ``(mix, acc, voice)`` tensors
+            (``[B, input_freq, input_time, 1]``, ``[B, output_freq, output_time, 1]`` twice), or whatever
+            ``features`` turns into them inside the step (e.g. ``Input.pipeline.paired_features``).
+        global_batch: examples per step over all replicas (default: the static batch size of ``batches``).
+        strategy: the tf.distribute strategy (default: the current one).
+        model_config: reads ``train_jit_compile`` (XLA for the gradient computation).
+
+    The reported loss is the global-batch mean of :func:`separation_loss`, whatever the number of replicas.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    if isinstance(batches, tf.data.Dataset):
+        if global_batch is None:
+            global_batch = tf.nest.flatten(batches.element_spec)[0].shape[0]
+        batches = strategy.experimental_distribute_dataset(batches)
+    if not global_batch:
+        raise ValueError("make_supervised_step: global_batch is needed for distributed or unbatched input")
     iterator = iter(batches)
+    variables = model.trainable_variables
+    with strategy.scope():
+        optimizer.build(variables)  # slots now, not in the first trace (which would then trace twice)
+
+    def gradients(batch: tuple[tf.Tensor, ...]) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        mix, acc, voice = features(*batch) if features is not None else batch
+        share = replica_share(mix, global_batch)
+        with tf.GradientTape() as tape:
+            acc_est, voice_est = (tf.cast(x, tf.float32) for x in model(mix, training=True))
+            loss = separation_loss(acc_est, voice_est, acc, voice) * share
+        return scaled_gradients(tape, loss, variables, optimizer), {"loss": loss}
+
+    compiled = compile_fn(gradients, model_config or {})
+
+    def apply(grads: list[tf.Tensor]) -> None:
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
 
     @tf.function
-    def step(mix: tf.Tensor, acc: tf.Tensor, voice: tf.Tensor) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            acc_est, voice_est = model(mix, training=True)
-            loss = separation_loss(acc_est, voice_est, acc, voice)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return {"loss": loss}
+    def step() -> dict[str, tf.Tensor]:
+        grads, logs = strategy.run(compiled, args=(next(iterator),))
+        strategy.run(apply, args=(grads,))
+        return reduce_logs(strategy, logs)
 
-    def run() -> dict[str, tf.Tensor]:
-        return step(*next(iterator))
-
-    return run
+    return step
 
 
 def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache, model_config: dict,
@@ -111,12 +158,26 @@ def _as_image(mag_norm: np.ndarray) -> np.ndarray:
 
 def train_supervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
                      resume_from: str | None = None, progress: bool = True) -> PhaseResult:
-    """Train the separator on ``dataset["train_sup"]`` with early stopping on ``dataset["train_valid"]``."""
+    """Train the separator on ``dataset["train_sup"]`` with early stopping on ``dataset["train_valid"]``.
+
+    Runs under ``Models.trainer.get_strategy(model_config)`` with ``model_config["mixed_precision"]``; the
+    input pipelines are seeded with ``(seed, step reached)``, so a resumed run draws new batches.
+    """
     shapes = get_shapes(model_config)
-    model = build_separator(model_config)
-    optimizer = keras.optimizers.Adam(learning_rate=model_config["init_sup_sep_lr"])
-    batches = make_paired_dataset(dataset["train_sup"], model_config, shapes, cache, model_config["seed"])
-    step = make_supervised_step(model, optimizer, batches)
+    strategy = get_strategy(model_config)
+    with strategy.scope(), precision_policy(model_config):
+        model = build_separator(model_config)
+        optimizer = make_optimizer(model_config["init_sup_sep_lr"], model_config)
+    global_batch = int(model_config["batch_size"])
+
+    def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
+        def pipeline(batch: int, seed: tuple[int, ...]) -> tf.data.Dataset:
+            return paired_waves(dataset["train_sup"], model_config, shapes, cache, seed, batch)
+
+        batches = distribute(strategy, pipeline, global_batch, (int(model_config["seed"]), start_step))
+        return make_supervised_step(model, optimizer, batches, paired_features(model_config, shapes),
+                                    global_batch, strategy, model_config)
+
     valid = dataset["train_valid"]
 
     def validate() -> float:
@@ -124,4 +185,4 @@ def train_supervised(model_config: dict, dataset: dict, experiment_id: int | str
 
     summarise = make_summariser(model, valid[0], cache, model_config, shapes) if valid else None
     return run_phase("sup", model_config, experiment_id, {"model": model, "optimizer": optimizer},
-                     step, validate, summarise, resume_from=resume_from, progress=progress)
+                     make_step, validate, summarise, resume_from=resume_from, progress=progress, strategy=strategy)

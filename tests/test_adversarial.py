@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
+import tf_keras as keras
 
 from Input.spectrogram import norm
 from Models.adversarial import AdversarialTrainer, additive_penalty, mixture_magnitude
@@ -53,6 +55,28 @@ def test_one_step_moves_separator_and_both_critics_without_nan():
     # Each separator update is preceded by num_disc updates of each critic.
     assert int(trainer.critic_optimizers["voice"].iterations) == 2 * CONFIG["num_disc"]
     assert int(trainer.sep_optimizer.iterations) == 2
+    assert step.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("change", [{"mixed_precision": "mixed_float16"}, {"train_jit_compile": True}],
+                         ids=["mixed_float16", "xla"])
+def test_mixed_precision_and_xla_steps_train_every_model(change):
+    config = dict(CONFIG, **change)
+    trainer = AdversarialTrainer(config)
+    if "mixed_precision" in change:
+        assert trainer.separator.compute_dtype == "float16"
+        assert all(c.compute_dtype == "float16" for c in trainer.critics.values())
+        for optimizer in (trainer.sep_optimizer, *trainer.critic_optimizers.values()):
+            assert isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+    step = trainer.make_step(*_batches(trainer.shapes))
+    step()
+    before = {"sep": _snapshot(trainer.separator), **{k: _snapshot(c) for k, c in trainer.critics.items()}}
+    logs = step()
+    assert _changed(before["sep"], trainer.separator)
+    for source, critic in trainer.critics.items():
+        assert _changed(before[source], critic), source
+    for key, value in logs.items():
+        assert value.dtype == tf.float32 and np.isfinite(value.numpy()), key
 
 
 def test_additive_penalty_is_zero_for_a_perfect_split_and_uses_linear_magnitudes():

@@ -76,6 +76,23 @@ def test_settings_select_separate_cache_files(tmp_path):
     assert other_rate.get(src).shape[1] == 1.5 * 16000
 
 
+def test_repeated_get_skips_resolving_and_hashing(tmp_path):
+    class KeyCounting(AudioCache):
+        keys = 0
+
+        def key(self, sample):
+            KeyCounting.keys += 1
+            return super().key(sample)
+
+    src = _write(tmp_path / "song.wav", seconds=0.5)
+    cache = KeyCounting(tmp_path / "cache", sr=8192)
+    first = cache.get(src)
+    computed = KeyCounting.keys
+    assert all(cache.get(src) is first for _ in range(100))  # the open memory map, from its stat alone
+    assert KeyCounting.keys == computed
+    assert cache.get(Sample.from_path(src)) is first  # a Sample of the same file too
+
+
 def test_changed_source_is_decoded_again(tmp_path):
     src = _write(tmp_path / "song.wav", seconds=1.0)
     cache = CountingCache(tmp_path / "cache")

@@ -12,11 +12,16 @@ import tensorflow as tf
 from Input.audio_cache import AudioCache
 from Input.pipeline import (
     crop_output_to_stft,
+    excerpt_samples,
     make_paired_dataset,
     make_unpaired_dataset,
     pad_to_input,
     pad_to_output,
+    paired_features,
+    paired_waves,
     to_disc,
+    unpaired_features,
+    unpaired_waves,
     whole_track_magnitudes,
 )
 from Input.spectrogram import denorm
@@ -263,3 +268,42 @@ def test_padding_helpers_round_trip(tmp_path):
     np.testing.assert_array_equal(disc, x[:, :256, start : start + shapes.disc_time])
     with pytest.raises(ValueError, match="257"):
         pad_to_input(x[:, :256], shapes)
+
+
+def test_waves_with_features_in_the_step_equal_the_spectrogram_pipeline(tmp_path, songs):
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    triples = [songs["a"], songs["b"]]
+    features = paired_features(config, shapes)
+    waves = _take(paired_waves(triples, config, shapes, cache, seed=4), 2)
+    assert waves[0][0].shape == (4, 3, excerpt_samples(shapes.input_time, 512, 256))
+    assert waves[0][0].dtype == np.float16 and waves[0][1].shape == (4, 2)  # cache dtype: half-size transfers
+    for (w, meta), spec in zip(waves, _take(make_paired_dataset(triples, config, shapes, cache, seed=4), 2),
+                               strict=True):
+        for a, b in zip(features(tf.constant(w), tf.constant(meta)), spec, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b)
+    mix_s, acc_s, voice_s = songs["a"]
+    unpaired = unpaired_features(config, shapes)
+    raw = [tf.nest.map_structure(lambda t: t.numpy(), batch) for batch in
+           unpaired_waves([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=2, batch_size=3).take(1)][0]
+    spec = _take(make_unpaired_dataset([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=2, batch_size=3), 1)
+    assert spec[0][1].shape == (3, shapes.disc_freq, shapes.disc_time, 1)
+    for a, b in zip(unpaired(*tf.nest.map_structure(tf.constant, raw)), spec[0], strict=True):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+def test_sequence_seeds_give_new_batches_per_resume_step(tmp_path, songs):
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    triples = [songs["a"], songs["b"]]
+
+    def first(seed):
+        return _take(paired_waves(triples, config, shapes, cache, seed=seed), 1)[0][0]
+
+    np.testing.assert_array_equal(first(7), first((7,)))  # an int seed is the one-element sequence
+    np.testing.assert_array_equal(first((7, 0)), first((7, 0)))
+    assert not np.array_equal(first((7, 0)), first((7, 3)))  # (seed, restored step): a resume draws anew
+    with pytest.raises(ValueError, match="seed"):
+        paired_waves(triples, config, shapes, cache, seed=(7, -1))

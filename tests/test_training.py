@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
 from Input.synthetic import generate_dataset, generate_unpaired
 from Models.factory import build_separator, get_shapes
 from Models.supervised import make_supervised_step
+from Models.trainer import make_optimizer, precision_policy, run_phase
 
 TINY = {
     "num_layers": 1,
@@ -128,10 +130,78 @@ def test_training_loss_goes_down_on_a_fixed_batch():
     voice = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
     batches = tf.data.Dataset.from_tensors((mix, acc, voice)).repeat()
     model = build_separator(config)
-    import tf_keras as keras
-
     step = make_supervised_step(model, keras.optimizers.Adam(1e-2), batches)
     first = float(step()["loss"])
     for _ in range(40):
         last = float(step()["loss"])
     assert last < 0.5 * first
+    assert step.experimental_get_tracing_count() == 1  # fixed shapes: no retracing
+
+
+def _fixed_batch(config: dict, batch: int = 2) -> tf.data.Dataset:
+    shapes = get_shapes(config)
+    rng = np.random.default_rng(5)
+    mix = rng.random((batch, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
+    out = rng.random((batch, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
+    return tf.data.Dataset.from_tensors((mix, out, out * 0.5)).repeat()
+
+
+def _two_losses(config: dict, weights: list) -> list[float]:
+    with precision_policy(config):
+        model = build_separator(config)
+    model.set_weights(weights)
+    step = make_supervised_step(model, make_optimizer(1e-3, config), _fixed_batch(config), model_config=config)
+    return [float(step()["loss"]) for _ in range(2)]
+
+
+def test_xla_step_gives_the_same_losses():
+    config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu")
+    weights = build_separator(config).get_weights()
+    plain = _two_losses(config, weights)
+    xla = _two_losses(dict(config, train_jit_compile=True), weights)
+    np.testing.assert_allclose(xla, plain, rtol=1e-4)
+    assert plain[1] < plain[0]
+
+
+def test_mixed_float16_uses_half_compute_and_loss_scaling():
+    config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_float16")
+    with precision_policy(config):
+        model = build_separator(config)
+        optimizer = make_optimizer(1e-3, config)
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert model.compute_dtype == "float16"
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    assert isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+    reference = _two_losses(dict(config, mixed_precision=False), model.get_weights())
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    step = make_supervised_step(model, optimizer, _fixed_batch(config), model_config=config)
+    losses = [float(step()["loss"]) for _ in range(2)]
+    assert all(isinstance(v, float) and np.isfinite(v) for v in losses)
+    np.testing.assert_allclose(losses[0], reference[0], rtol=2e-2)  # float16 compute, float32 loss
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables, strict=True))
+    assert float(optimizer.loss_scale) > 1.0
+
+
+def test_resumed_phase_seeds_its_pipelines_with_the_restored_step(tmp_path):
+    config = {"model_base_dir": str(tmp_path / "ckpt"), "log_dir": str(tmp_path / "logs"), "epoch_it": 3,
+              "max_epochs": 1, "patience": 5, "log_every": 1}
+    counter = tf.Variable(0.0)
+    starts: list[int] = []
+
+    def make_train_step(start: int):
+        starts.append(start)
+
+        def train_step() -> dict:
+            counter.assign_add(1.0)
+            return {"loss": tf.constant(1.0) / counter}
+
+        return train_step
+
+    module = tf.Module()
+    module.counter = counter
+    first = run_phase("sup", config, 1, {"model": module}, make_train_step, lambda: 1.0 / float(counter),
+                      progress=False)
+    second = run_phase("sup", dict(config, max_epochs=2), 1, {"model": module}, make_train_step,
+                       lambda: 1.0 / float(counter), resume_from=first.best_checkpoint, progress=False)
+    assert starts == [0, 3]
+    assert second.steps == 6 and float(counter) == 6.0

@@ -1,0 +1,176 @@
+"""Training throughput at the paper's configuration, on generated songs through the real input pipeline.
+
+    python -m benchmarks.training [--rounds 3] [--steps 3] [--workdir DIR]
+    python -m benchmarks.training --compare train_jit_compile=true        # XLA vs not, same run
+    python -m benchmarks.training --compare mixed_precision=mixed_bfloat16
+
+Configuration: batch 64, 4 layers, 16 filters, ``num_frames`` 64, critics with 32 filters, ``num_disc`` 5 (one
+semi-supervised step = 10 critic updates plus the separator update), num_workers 2. Songs: a handful of generated
+30 s tracks (``Input.synthetic``) decoded into the real ``AudioCache`` and read by the real pipelines
+(``paired_waves``/``unpaired_waves`` under ``Models.trainer.distribute``, features in the step).
+
+Measured, interleaved in every round so that a change of machine load hits all of them alike: the supervised
+and the semi-supervised step on the real pipeline and on one in-memory batch repeated (the same batch each time;
+the step's own work, the STFT included, is identical), each block after a 1 s pause. Figures are medians over
+rounds after two warm-up steps (compilation). The input-pipeline ratio is ``in-memory step time / real-pipeline
+step time`` (1 = the pipeline never makes the step wait). ``--compare KEY=VALUE`` also times in-memory steps of a
+second set of models built with that config change and prints the time ratio (variant / baseline), same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import tensorflow as tf
+
+from Input.audio_cache import AudioCache
+from Input.musdb_data import build_musdb_dataset
+from Input.pipeline import paired_features, paired_waves, unpaired_features, unpaired_waves
+from Input.synthetic import generate_dataset, generate_unpaired
+from Input.unpaired import scan_folders
+from Models.adversarial import AdversarialTrainer
+from Models.factory import build_separator, get_shapes
+from Models.supervised import make_supervised_step
+from Models.trainer import distribute, get_strategy, make_optimizer, precision_policy
+from Utils import setup_logging
+
+PAPER_CONFIG = {
+    "expected_sr": 8192, "mono_downmix": True, "num_fft": 512, "num_hop": 256, "cache_dtype": "float16",
+    "num_frames": 64, "num_layers": 4, "num_initial_filters": 16, "output_activation": "relu",
+    "critic_initial_filters": 32, "batch_size": 64, "init_sup_sep_lr": 5e-5, "init_unsup_sep_lr": 5e-5,
+    "init_disc_lr": 5e-5, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True, "num_disc": 5,
+    "seed": 0, "num_workers": 2, "strategy": "default", "mixed_precision": False, "train_jit_compile": False,
+}
+SONGS = 4  # generated 30 s songs per kind (paired training songs; unpaired mixtures, accompaniments, voices)
+Step = Callable[[], dict[str, tf.Tensor]]
+# Pause before each timed block: the previous block's pipelines refill their buffers and thread pools go idle,
+# so that work is not billed to the next block (without it an in-memory step timed right after a real-pipeline
+# semi-supervised step came out up to 1.6x slower).
+SETTLE_SECONDS = 1.0
+
+
+def prepare_songs(root: Path, seconds: float = 30.0) -> tuple[list[tuple], list[list]]:
+    """Generate (once) the benchmark's songs at 8192 Hz: paired triples and the three unpaired lists."""
+    if not (root / "train").is_dir():
+        generate_dataset(root, num_train=SONGS, num_test=1, seconds=seconds, seed=11, sr=8192)
+        generate_unpaired(root / "unpaired", num_tracks=SONGS, seconds=seconds, seed=12, sr=8192)
+    triples = build_musdb_dataset(root, is_wav=True)["train_sup"]  # the MUSDB18-HQ reader (writes accompaniment)
+    unpaired = [scan_folders([root / "unpaired" / g]) for g in ("mixtures", "accompaniments", "voices")]
+    return triples, unpaired
+
+
+def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
+                in_memory_only: bool = False) -> dict[str, Step]:
+    """Supervised and semi-supervised steps on the real pipelines and on one in-memory batch."""
+    shapes = get_shapes(config)
+    strategy = get_strategy(config)
+    batch = int(config["batch_size"])
+    features = (paired_features(config, shapes), unpaired_features(config, shapes))
+
+    def paired(b: int, seed: tuple) -> tf.data.Dataset:
+        return paired_waves(triples, config, shapes, cache, seed, b)
+
+    def unpaired_ds(b: int, seed: tuple) -> tf.data.Dataset:
+        return unpaired_waves(*unpaired, config, shapes, cache, seed, b)
+
+    fixed_p = tf.data.Dataset.from_tensors(next(iter(paired(batch, (1,))))).repeat()
+    fixed_u = tf.data.Dataset.from_tensors(next(iter(unpaired_ds(batch, (2,))))).repeat()
+    with strategy.scope(), precision_policy(config):
+        model = build_separator(config)
+        optimizer = make_optimizer(config["init_sup_sep_lr"], config)
+    trainer = AdversarialTrainer(config, strategy=strategy)
+    steps = {"sup_mem": make_supervised_step(model, optimizer, fixed_p, features[0], batch, strategy, config),
+             "semi_mem": trainer.make_step(fixed_p, fixed_u, features, batch)}
+    if not in_memory_only:
+        steps["sup_pipe"] = make_supervised_step(model, optimizer, distribute(strategy, paired, batch, (3,)),
+                                                 features[0], batch, strategy, config)
+        steps["semi_pipe"] = trainer.make_step(distribute(strategy, paired, batch, (4,)),
+                                               distribute(strategy, unpaired_ds, batch, (5,)), features, batch)
+    return steps
+
+
+def time_step(step: Step, count: int) -> float:
+    """Seconds per call of ``step`` over ``count`` calls (waits for the last result)."""
+    start = time.perf_counter()
+    for _ in range(count):
+        logs = step()
+    float(logs["loss"])
+    return (time.perf_counter() - start) / count
+
+
+def parse_value(text: str) -> object:
+    """A ``--compare`` value: JSON (true, 1e-3, "x") or else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (medians are taken over them)")
+    parser.add_argument("--steps", type=int, default=3, help="supervised steps per round (semi-supervised: 1)")
+    parser.add_argument("--workdir", default=None, help="folder for the songs and the cache (temp dir)")
+    parser.add_argument("--compare", default=None, help="KEY=VALUE config change to time against the baseline")
+    parser.add_argument("--set", action="append", default=[], help="KEY=VALUE change of the benchmark config")
+    args = parser.parse_args(argv)
+    setup_logging(logging.WARNING)
+    config = dict(PAPER_CONFIG)
+    for item in args.set:
+        key, value = item.split("=", 1)
+        config[key] = parse_value(value)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="training_bench_"))
+    triples, unpaired = prepare_songs(work / "songs")
+    cache = AudioCache(work / "cache", config["expected_sr"], True, config["cache_dtype"])
+    load_before = os.getloadavg()
+    steps = build_steps(config, triples, unpaired, cache)
+    if args.compare:
+        key, value = args.compare.split("=", 1)
+        variant = dict(config, **{key: parse_value(value)})
+        steps.update({f"{name}_variant": step for name, step in
+                      build_steps(variant, triples, unpaired, cache, in_memory_only=True).items()})
+    for step in steps.values():  # warm-up: tracing, compilation, first pipeline fill
+        time_step(step, 2)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            time.sleep(SETTLE_SECONDS)
+            times[name].append(time_step(step, args.steps if name.startswith("sup") else 1))
+    med = {name: statistics.median(values) for name, values in times.items()}
+    batch = config["batch_size"]
+    rows = [
+        ("supervised step, real pipeline", f"{med['sup_pipe'] * 1e3:.0f} ms"),
+        ("supervised steps/s", f"{1 / med['sup_pipe']:.3f}"),
+        ("supervised examples/s", f"{batch / med['sup_pipe']:.1f}"),
+        ("supervised step, in-memory batch", f"{med['sup_mem'] * 1e3:.0f} ms"),
+        ("input-pipeline ratio, supervised", f"{med['sup_mem'] / med['sup_pipe']:.3f}"),
+        ("semi-supervised step, real pipeline", f"{med['semi_pipe'] * 1e3:.0f} ms"),
+        ("semi-supervised steps/s", f"{1 / med['semi_pipe']:.4f}"),
+        ("semi-supervised step, in-memory batch", f"{med['semi_mem'] * 1e3:.0f} ms"),
+        ("input-pipeline ratio, semi-supervised", f"{med['semi_mem'] / med['semi_pipe']:.3f}"),
+        ("semi-supervised / supervised step cost", f"{med['semi_pipe'] / med['sup_pipe']:.2f}"),
+    ]
+    if args.compare:
+        for name in ("sup_mem", "semi_mem"):
+            ratio = med[f"{name}_variant"] / med[name]
+            rows.append((f"{args.compare}: {name} time ratio (variant / baseline)",
+                         f"{ratio:.2f} ({med[f'{name}_variant'] * 1e3:.0f} ms)"))
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, TensorFlow "
+          f"{tf.__version__}, devices {[d.name for d in tf.config.list_logical_devices()]}; load average "
+          f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after; {args.rounds} rounds")
+    print("| figure | value |\n|---|---|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
