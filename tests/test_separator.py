@@ -312,7 +312,7 @@ def test_long_input_memory_stays_bounded(tmp_path: Path) -> None:
     assert sf.info(tmp_path / "a.wav").frames == seconds * sr
     one_copy_mb = seconds * sr * 2 * 4 / 2**20
     assert usage["peak_mb"] - usage["base_mb"] < one_copy_mb / 3, usage
-    assert usage["peak_mb"] < 1500, usage
+    assert usage["peak_mb"] < 2048, usage  # the 2 GB budget; the base alone varied from 0.8 to 1.6 GB with load
 
 
 def test_pcm16_writer_matches_libsndfile_and_counts_clipping(tmp_path: Path) -> None:
