@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio_cache import AudioCache
 from Input.pipeline import (
     crop_output_to_stft,
+    pad_to_input,
     paired_features,
     paired_waves,
     to_disc,
     unpaired_features,
     unpaired_waves,
 )
-from Input.spectrogram import denorm
+from Input.spectrogram import denorm, norm, stft
 from Models.factory import ModelShapes, build_critic, build_separator, get_shapes
 from Models.supervised import make_summariser, separation_loss, track_loss
 from Models.trainer import (
@@ -39,6 +41,7 @@ from Models.trainer import (
     scaled_gradients,
 )
 from Models.WGAN_Critic import critic_loss, gradient_penalty
+from Sample import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +235,29 @@ class AdversarialTrainer(tf.Module):
         return step
 
 
+def _summarise_critic_view(trainer: AdversarialTrainer, unsup: list, cache: AudioCache, model_config: dict,
+                           step: int) -> None:
+    """TensorBoard images of what the critics compare: real solo excerpts (the first unpaired accompaniment and
+    voice) and fakes (the separator's estimates on the first unpaired mixture), ``[256, disc_time]`` each."""
+    shapes = trainer.shapes
+    hop, num_fft = model_config["num_hop"], model_config["num_fft"]
+
+    def excerpt_norm(sample: Sample, frames: int) -> tf.Tensor:
+        audio = np.asarray(cache.get(sample), dtype=np.float32).mean(axis=0)[: (frames - 1) * hop]
+        audio = np.pad(audio, (0, (frames - 1) * hop - audio.shape[0]))
+        return norm(stft(tf.constant(audio), num_fft, hop)[0])  # [257, frames]
+
+    mixtures, accompaniments, voices = unsup
+    mix = pad_to_input(excerpt_norm(mixtures[0], shapes.input_time), shapes)[None, ..., None]
+    acc_est, voice_est = trainer.separator(mix, training=False)
+    images = {"fake/accompaniment": _critic_input(acc_est, shapes), "fake/voice": _critic_input(voice_est, shapes),
+              "real/accompaniment": to_disc(excerpt_norm(accompaniments[0], shapes.disc_time), shapes)[None, ..., None],
+              "real/voice": to_disc(excerpt_norm(voices[0], shapes.disc_time), shapes)[None, ..., None]}
+    for name, image in images.items():
+        image = tf.cast(image[:, ::-1], tf.float32)  # low frequencies at the bottom
+        tf.summary.image(f"critic_view/{name}", image / tf.maximum(tf.reduce_max(image), 1e-6), step=step)
+
+
 def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
                          init_checkpoint: str | None = None, resume_from: str | None = None,
                          progress: bool = True) -> PhaseResult:
@@ -268,6 +294,12 @@ def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int |
     def validate() -> float:
         return track_loss(trainer.separator, valid, cache, model_config, shapes)
 
-    summarise = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
+    base = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
+
+    def summarise(step: int) -> None:
+        if base is not None:
+            base(step)
+        _summarise_critic_view(trainer, dataset["train_unsup"], cache, model_config, step)
+
     return run_phase("semisup", model_config, experiment_id, trainer.trackables(), make_step, validate, summarise,
                      resume_from=resume_from, progress=progress, strategy=trainer.strategy)

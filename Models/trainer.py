@@ -297,6 +297,9 @@ def run_phase(
                 epoch.assign_add(1)
                 val_loss = float(validate())
                 tf.summary.scalar("validation/loss", val_loss, step=int(step))
+                for key, value in trackables.items():
+                    if isinstance(value, keras.optimizers.Optimizer):
+                        tf.summary.scalar(f"learning_rate/{key}", float(value.learning_rate), step=int(step))
                 if summarise is not None and chief:
                     summarise(int(step))
                 writer.flush()

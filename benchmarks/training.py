@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     print("| figure | value |\n|---|---|")
     for label, value in rows:
         print(f"| {label} | {value} |")
+    print("per-round step times (ms): " + "; ".join(
+        f"{name} {' '.join(f'{t * 1e3:.0f}' for t in values)}" for name, values in times.items()))
 
 
 if __name__ == "__main__":

@@ -97,7 +97,11 @@ def test_both_phases_write_checkpoints_that_reload_identically(songs, tmp_path, 
         x = _probe_input(stored)
         for a, b in zip(model(x), again(x), strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert (tmp_path / "logs" / "7_semisup").is_dir()
+    events = b"".join(f.read_bytes() for f in (tmp_path / "logs" / "7_semisup").rglob("events.out.tfevents*"))
+    for tag in (b"critic_view/real/voice", b"critic_view/fake/accompaniment", b"train/critic_voice/wasserstein",
+                b"train/additive_penalty", b"spectrogram/voice/estimate", b"validation/loss",
+                b"learning_rate/optimizer", b"learning_rate/critic_optimizer_voice"):
+        assert tag in events, tag
     assert list((tmp_path / "results").glob("7_*_results.pkl"))
     assert (tmp_path / "logs" / "sacred").is_dir()
 
