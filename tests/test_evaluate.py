@@ -19,19 +19,10 @@ from Evaluate import bss_evaluate, score_estimates, track_name
 from Models.factory import build_separator
 from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Sample import Sample
+from tests.tiny import TINY_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {
-    "num_fft": 512,
-    "num_hop": 256,
-    "expected_sr": 8192,
-    "num_frames": 8,
-    "num_layers": 1,
-    "num_initial_filters": 2,
-    "output_activation": "relu",
-    "inference_batch_size": 8,
-    "mono_downmix": True,
-}
+TINY = TINY_MODEL
 
 
 def sources(seconds: float = 3.0, sr: int = 8192, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -18,20 +18,11 @@ import tensorflow as tf
 import separate
 from Input.audio import load
 from Models.factory import build_separator
+from tests.tiny import TINY_MODEL
 from Utils import find_latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {
-    "num_fft": 512,
-    "num_hop": 256,
-    "expected_sr": 8192,
-    "num_frames": 8,
-    "num_layers": 1,
-    "num_initial_filters": 2,
-    "output_activation": "relu",
-    "inference_batch_size": 8,
-    "mono_downmix": True,
-}
+TINY = TINY_MODEL
 ENV = {
     "PYTHONPATH": str(REPO),
     "TF_CPP_MIN_LOG_LEVEL": "3",

@@ -20,20 +20,11 @@ from Input.spectrogram import istft
 from Models.factory import build_separator, get_shapes
 from Models.inference import AudioWriter, load_separator, separate, separate_file
 from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
+from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {
-    "num_fft": 512,
-    "num_hop": 256,
-    "expected_sr": 8192,
-    "num_frames": 8,
-    "num_layers": 1,
-    "num_initial_filters": 2,
-    "output_activation": "relu",
-    "inference_batch_size": 4,
-    "mono_downmix": True,
-}
+TINY = {**TINY_MODEL, "inference_batch_size": 4}
 
 
 def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) -> str:
