@@ -1,6 +1,6 @@
 """Training throughput at the paper's configuration, on generated songs through the real input pipeline.
 
-    python -m benchmarks.training [--rounds 3] [--steps 3] [--workdir DIR]
+    python -m benchmarks.training [--rounds 5] [--steps 2] [--workdir DIR]
     python -m benchmarks.training --compare train_jit_compile=true        # XLA vs not, same run
     python -m benchmarks.training --compare mixed_precision=mixed_bfloat16
 
@@ -12,9 +12,10 @@ semi-supervised step = 10 critic updates plus the separator update), num_workers
 Measured, interleaved in every round so that a change of machine load hits all of them alike: the supervised
 and the semi-supervised step on the real pipeline and on one in-memory batch repeated (the same batch each time;
 the step's own work, the STFT included, is identical), each block after a 1 s pause. Figures are medians over
-rounds after two warm-up steps (compilation). The input-pipeline ratio is ``in-memory step time / real-pipeline
-step time`` (1 = the pipeline never makes the step wait). ``--compare KEY=VALUE`` also times in-memory steps of a
-second set of models built with that config change and prints the time ratio (variant / baseline), same run.
+rounds after two warm-up steps (compilation); ratios are medians of the per-round ratios of adjacent blocks (on
+a shared machine a load change between rounds then cancels). The input-pipeline ratio is ``in-memory step time /
+real-pipeline step time`` (1 = the pipeline never makes the step wait). ``--compare KEY=VALUE`` also times
+in-memory steps of models built with that config change: time ratio variant / baseline, same run.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def parse_value(text: str) -> object:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (medians are taken over them)")
-    parser.add_argument("--steps", type=int, default=3, help="supervised steps per round (semi-supervised: 1)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (medians are taken over them)")
+    parser.add_argument("--steps", type=int, default=2, help="supervised steps per block (semi-supervised: 1)")
     parser.add_argument("--workdir", default=None, help="folder for the songs and the cache (temp dir)")
     parser.add_argument("--compare", default=None, help="KEY=VALUE config change to time against the baseline")
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE change of the benchmark config")
@@ -140,30 +141,39 @@ def main(argv: list[str] | None = None) -> None:
                       build_steps(variant, triples, unpaired, cache, in_memory_only=True).items()})
     for step in steps.values():  # warm-up: tracing, compilation, first pipeline fill
         time_step(step, 2)
-    times: dict[str, list[float]] = {name: [] for name in steps}
+    # Each round: pairs of adjacent blocks (pipeline, in-memory; supervised, semi-supervised; variant) whose time
+    # ratios are taken within the round, so a load change between rounds cancels; figures are medians over rounds.
+    order = [n for n in ("sup_pipe", "sup_mem", "sup_mem_variant", "semi_pipe", "semi_mem", "semi_mem_variant")
+             if n in steps]
+    times: dict[str, list[float]] = {name: [] for name in order}
     for _ in range(args.rounds):
-        for name, step in steps.items():
+        for name in order:
             time.sleep(SETTLE_SECONDS)
-            times[name].append(time_step(step, args.steps if name.startswith("sup") else 1))
-    med = {name: statistics.median(values) for name, values in times.items()}
+            times[name].append(time_step(steps[name], args.steps if name.startswith("sup") else 1))
+
+    def med(name: str) -> float:
+        return statistics.median(times[name])
+
+    def ratio(num: str, den: str) -> float:
+        return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
+
     batch = config["batch_size"]
     rows = [
-        ("supervised step, real pipeline", f"{med['sup_pipe'] * 1e3:.0f} ms"),
-        ("supervised steps/s", f"{1 / med['sup_pipe']:.3f}"),
-        ("supervised examples/s", f"{batch / med['sup_pipe']:.1f}"),
-        ("supervised step, in-memory batch", f"{med['sup_mem'] * 1e3:.0f} ms"),
-        ("input-pipeline ratio, supervised", f"{med['sup_mem'] / med['sup_pipe']:.3f}"),
-        ("semi-supervised step, real pipeline", f"{med['semi_pipe'] * 1e3:.0f} ms"),
-        ("semi-supervised steps/s", f"{1 / med['semi_pipe']:.4f}"),
-        ("semi-supervised step, in-memory batch", f"{med['semi_mem'] * 1e3:.0f} ms"),
-        ("input-pipeline ratio, semi-supervised", f"{med['semi_mem'] / med['semi_pipe']:.3f}"),
-        ("semi-supervised / supervised step cost", f"{med['semi_pipe'] / med['sup_pipe']:.2f}"),
+        ("supervised step, real pipeline", f"{med('sup_pipe') * 1e3:.0f} ms"),
+        ("supervised steps/s", f"{1 / med('sup_pipe'):.3f}"),
+        ("supervised examples/s", f"{batch / med('sup_pipe'):.1f}"),
+        ("supervised step, in-memory batch", f"{med('sup_mem') * 1e3:.0f} ms"),
+        ("input-pipeline ratio, supervised", f"{ratio('sup_mem', 'sup_pipe'):.3f}"),
+        ("semi-supervised step, real pipeline", f"{med('semi_pipe') * 1e3:.0f} ms"),
+        ("semi-supervised steps/s", f"{1 / med('semi_pipe'):.4f}"),
+        ("semi-supervised step, in-memory batch", f"{med('semi_mem') * 1e3:.0f} ms"),
+        ("input-pipeline ratio, semi-supervised", f"{ratio('semi_mem', 'semi_pipe'):.3f}"),
+        ("semi-supervised / supervised step cost", f"{ratio('semi_pipe', 'sup_pipe'):.2f}"),
     ]
     if args.compare:
         for name in ("sup_mem", "semi_mem"):
-            ratio = med[f"{name}_variant"] / med[name]
             rows.append((f"{args.compare}: {name} time ratio (variant / baseline)",
-                         f"{ratio:.2f} ({med[f'{name}_variant'] * 1e3:.0f} ms)"))
+                         f"{ratio(f'{name}_variant', name):.2f} ({med(f'{name}_variant') * 1e3:.0f} ms)"))
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, TensorFlow "
           f"{tf.__version__}, devices {[d.name for d in tf.config.list_logical_devices()]}; load average "
           f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after; {args.rounds} rounds")
