@@ -42,11 +42,11 @@ class AudioError(Exception):
 
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = str(path)
-        self.reason = _one_line(reason)
+        self.reason = one_line(reason)
         super().__init__(f"{self.path}: {self.reason}")
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     """Collapse whitespace/newlines into single spaces and cap the length."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,10 +1,11 @@
-"""Block-wise reading of audio files, so that arbitrarily long files are processed in bounded memory.
+"""Block-wise reading and writing of audio files, so that arbitrarily long files are processed in bounded
+memory.
 
 wav/flac/ogg/aiff are read with soundfile (seeking to the excerpt); mp3/m4a/mp4 are decoded by an ``ffmpeg``
 process whose float32 output is read from a pipe. Excerpts (``offset``/``duration``) and lengths match
 ``Input.audio.load`` on the same file: the same pre-roll is decoded and dropped before an mp3/AAC excerpt,
 and the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming
-the file.
+the file. Written files appear atomically (:class:`AudioWriter`: temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import os
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -146,3 +148,84 @@ class AudioReader:
                 lines = [line.strip() for line in self._stderr.read().decode("utf-8", "replace").splitlines()]
                 detail = "; ".join(dict.fromkeys(line for line in lines if line))[:300] or "unknown error"
                 raise AudioError(self.path, f"ffmpeg could not decode the audio ({detail})")
+
+
+# Output format -> (libsndfile major format, {bit depth: libsndfile subtype}).
+OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
+    "wav": ("WAV", {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}),
+    "flac": ("FLAC", {16: "PCM_16", 24: "PCM_24"}),
+    "mp3": ("MP3", {16: "MPEG_LAYER_III", 24: "MPEG_LAYER_III", 32: "MPEG_LAYER_III"}),
+}
+
+
+class AudioWriter:
+    """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` moves it there.
+
+    ``fmt`` is ``"wav"``, ``"flac"`` or ``"mp3"``; ``bit_depth`` 16 or 24 (PCM) or 32 (float, wav only;
+    ignored for mp3). Samples outside [-1, 1] are clipped (except for float wav) and counted in ``clipped``.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, sample_rate: int, channels: int, fmt: str = "wav", bit_depth: int = 16
+    ) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"format must be one of {tuple(OUTPUT_FORMATS)}, got {fmt!r}")
+        major, subtypes = OUTPUT_FORMATS[fmt]
+        if bit_depth not in subtypes:
+            raise ValueError(f"{fmt} cannot store {bit_depth}-bit samples (use one of {sorted(subtypes)})")
+        self.path = Path(path)
+        self.clip = subtypes[bit_depth] != "FLOAT"
+        self._pcm16 = subtypes[bit_depth] == "PCM_16"
+        self.clipped = 0
+        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            self._file = sf.SoundFile(
+                self._tmp,
+                "w",
+                samplerate=int(sample_rate),
+                channels=int(channels),
+                subtype=subtypes[bit_depth],
+                format=major,
+            )
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
+            self._tmp.unlink(missing_ok=True)
+            raise AudioError(
+                self.path,
+                f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
+                f"({getattr(err, 'error_string', None) or err})",
+            ) from err
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``[channels, n]`` float samples."""
+        data = np.asarray(block, dtype=np.float32).T  # [n, channels]
+        if self._pcm16:
+            # Quantised here as libsndfile 1.2 does (floor(x * 32768), clipped), at a fraction of its cost.
+            scaled = np.asarray(block, dtype=np.float32) * np.float32(32768)  # [channels, n]
+            count = int(np.count_nonzero(scaled > 32768)) + int(np.count_nonzero(scaled < -32768))
+            np.floor(scaled, out=scaled)
+            np.clip(scaled, -32768, 32767, out=scaled)
+            data = np.empty(data.shape, dtype=np.int16)
+            for channel, samples in enumerate(scaled):  # interleave channel by channel: faster than .T copies
+                data[:, channel] = samples
+        else:
+            count = int(np.count_nonzero(np.abs(data) > 1.0)) if self.clip else 0
+            data = np.ascontiguousarray(np.clip(data, -1.0, 1.0) if count else data)
+        self.clipped += count
+        try:
+            self._file.write(data)
+        except (sf.LibsndfileError, RuntimeError, OSError) as err:
+            raise AudioError(self.path, f"cannot write audio ({err})") from err
+
+    def commit(self) -> None:
+        """Close the file and move it onto ``path``."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        if self.clipped:
+            logger.warning("%s: clipped %d samples to [-1, 1]", self.path, self.clipped)
+
+    def abort(self) -> None:
+        """Close and delete the temporary file."""
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)

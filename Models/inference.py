@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-import soundfile as sf
 import soxr
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.audio import AudioError
-from Input.audio_stream import AudioReader
+from Input.audio import AudioError, one_line
+from Input.audio_stream import AudioReader, AudioWriter
 from Models.factory import build_separator
 from Models.separator import StreamingSeparator
 from Utils import CheckpointError, resolve_checkpoint
@@ -35,18 +34,9 @@ from Utils import CheckpointError, resolve_checkpoint
 logger = logging.getLogger(__name__)
 
 ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
-OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
-    "wav": ("WAV", {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}),
-    "flac": ("FLAC", {16: "PCM_16", 24: "PCM_24"}),
-    "mp3": ("MP3", {16: "MPEG_LAYER_III", 24: "MPEG_LAYER_III", 32: "MPEG_LAYER_III"}),
-}
 OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
 DEFAULT_CHUNK_SECONDS = 30.0
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+PIPELINE_DEPTH = 2  # blocks that may wait between two stages of separate_file
 
 
 def load_separator(checkpoint: str | os.PathLike) -> tuple[keras.Model, dict, str]:
@@ -69,7 +59,7 @@ def load_separator(checkpoint: str | os.PathLike) -> tuple[keras.Model, dict, st
         model = build_separator(model_config)
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(
-            f"{prefix}: cannot build the model of its model_config.json ({_one_line(err)})"
+            f"{prefix}: cannot build the model of its model_config.json ({one_line(err)})"
         ) from err
     try:
         status = tf.train.Checkpoint(model=model).read(prefix)
@@ -77,7 +67,7 @@ def load_separator(checkpoint: str | os.PathLike) -> tuple[keras.Model, dict, st
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise CheckpointError(
-            f"{prefix}: weights do not match the model of its model_config.json ({_one_line(err, 200)})"
+            f"{prefix}: weights do not match the model of its model_config.json ({one_line(err, 200)})"
         ) from err
     logger.info("loaded separator from %s", prefix)
     return model, model_config, prefix
@@ -138,37 +128,39 @@ class TrackSeparator:
     def push(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """Add ``[channels, n]`` input samples; returns the output samples that are ready."""
         audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim != 2 or audio.shape[0] != self.channels:
-            raise ValueError(f"expected audio [{self.channels}, samples], got shape {audio.shape}")
-        self._mix = np.concatenate([self._mix, audio], axis=1)
-        low = audio if self._down is None else self._down.resample_chunk(np.ascontiguousarray(audio.T)).T
-        self._collect(self.core.push(low), last=False)
-        return self._emit(final=False)
+        return self.deliver(self.core.push(self.downsample(audio)), audio)
 
     def finish(self) -> dict[str, np.ndarray]:
         """Flush the resamplers and the separator; returns the remaining output samples."""
-        estimates = []
-        if self._down is not None:
-            tail = self._down.resample_chunk(np.zeros((0, self.channels), dtype=np.float32), last=True).T
-            estimates.append(self.core.push(tail))
-        estimates.append(self.core.finish())
-        self._collect(
-            {s: np.concatenate([e[s] for e in estimates], axis=1) for s in self._pending}, last=True
-        )
-        return self._emit(final=True)
+        return self.deliver(self.flush(), np.zeros((self.channels, 0), dtype=np.float32), last=True)
 
-    def _collect(self, estimates: Mapping[str, np.ndarray], last: bool) -> None:
+    # The three stages of push(), for callers that run them in different threads (see separate_file): each
+    # stage's calls must keep the input's order, but different stages may run at the same time.
+
+    def downsample(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
+        """Stage 1: ``[channels, n]`` input-rate samples -> the model-rate samples that are ready."""
+        if audio.ndim != 2 or audio.shape[0] != self.channels:
+            raise ValueError(f"expected audio [{self.channels}, samples], got shape {audio.shape}")
+        if self._down is None:
+            return audio
+        return self._down.resample_chunk(np.ascontiguousarray(audio.T, dtype=np.float32), last=last).T
+
+    def flush(self) -> dict[str, np.ndarray]:
+        """Stages 1 and 2 at the end of the input: the remaining model-rate estimates."""
+        estimates = [self.core.push(self.downsample(np.zeros((self.channels, 0), np.float32), last=True)),
+                     self.core.finish()]
+        return {s: np.concatenate([e[s] for e in estimates], axis=1) for s in self._pending}
+
+    def deliver(self, estimates: Mapping[str, np.ndarray], audio: np.ndarray, last: bool = False
+                ) -> dict[str, np.ndarray]:
+        """Stage 3: model-rate estimates (of stage 2, ``self.core.push``) and the input block they came with
+        -> the input-rate output samples that are ready (``last``: all of them)."""
+        self._mix = np.concatenate([self._mix, audio], axis=1)
         for source, low in estimates.items():
             up = self._up[source]
             full = low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last=last).T
             self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
-
-    def _emit(self, final: bool) -> dict[str, np.ndarray]:
-        n = (
-            self._mix.shape[1]
-            if final
-            else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
-        )
+        n = self._mix.shape[1] if last else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
         out = {}
         for source, pending in self._pending.items():
             if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
@@ -223,79 +215,6 @@ def separate(
     return {name: np.concatenate([p[name] for p in parts], axis=1) for name in OUTPUT_SOURCES}
 
 
-class AudioWriter:
-    """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` moves it there.
-
-    ``fmt`` is ``"wav"``, ``"flac"`` or ``"mp3"``; ``bit_depth`` 16 or 24 (PCM) or 32 (float, wav only;
-    ignored for mp3). Samples outside [-1, 1] are clipped (except for float wav) and counted in ``clipped``.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike, sample_rate: int, channels: int, fmt: str = "wav", bit_depth: int = 16
-    ) -> None:
-        if fmt not in OUTPUT_FORMATS:
-            raise ValueError(f"format must be one of {tuple(OUTPUT_FORMATS)}, got {fmt!r}")
-        major, subtypes = OUTPUT_FORMATS[fmt]
-        if bit_depth not in subtypes:
-            raise ValueError(f"{fmt} cannot store {bit_depth}-bit samples (use one of {sorted(subtypes)})")
-        self.path = Path(path)
-        self.clip = subtypes[bit_depth] != "FLOAT"
-        self._pcm16 = subtypes[bit_depth] == "PCM_16"
-        self.clipped = 0
-        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            self._file = sf.SoundFile(
-                self._tmp,
-                "w",
-                samplerate=int(sample_rate),
-                channels=int(channels),
-                subtype=subtypes[bit_depth],
-                format=major,
-            )
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
-            self._tmp.unlink(missing_ok=True)
-            raise AudioError(
-                self.path,
-                f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
-                f"({_one_line(getattr(err, 'error_string', None) or err)})",
-            ) from err
-
-    def write(self, block: np.ndarray) -> None:
-        """Append ``[channels, n]`` float samples."""
-        data = np.asarray(block, dtype=np.float32).T  # [n, channels]
-        if self._pcm16:
-            # Quantised here as libsndfile 1.2 does (floor(x * 32768), clipped), at a fraction of its cost.
-            scaled = np.asarray(block, dtype=np.float32) * np.float32(32768)  # [channels, n]
-            count = int(np.count_nonzero(scaled > 32768)) + int(np.count_nonzero(scaled < -32768))
-            np.floor(scaled, out=scaled)
-            np.clip(scaled, -32768, 32767, out=scaled)
-            data = np.empty(data.shape, dtype=np.int16)
-            for channel, samples in enumerate(scaled):  # interleave channel by channel: faster than .T copies
-                data[:, channel] = samples
-        else:
-            count = int(np.count_nonzero(np.abs(data) > 1.0)) if self.clip else 0
-            data = np.ascontiguousarray(np.clip(data, -1.0, 1.0) if count else data)
-        self.clipped += count
-        try:
-            self._file.write(data)
-        except (sf.LibsndfileError, RuntimeError, OSError) as err:
-            raise AudioError(self.path, f"cannot write audio ({_one_line(err)})") from err
-
-    def commit(self) -> None:
-        """Close the file and move it onto ``path``."""
-        self._file.close()
-        os.replace(self._tmp, self.path)
-        if self.clipped:
-            logger.warning("%s: clipped %d samples to [-1, 1]", self.path, self.clipped)
-
-    def abort(self) -> None:
-        """Close and delete the temporary file."""
-        try:
-            self._file.close()
-        finally:
-            self._tmp.unlink(missing_ok=True)
-
-
 def separate_file(
     path: str | os.PathLike,
     outputs: Mapping[str, str | os.PathLike],
@@ -337,15 +256,36 @@ def separate_file(
             model, model_config, reader.sample_rate, reader.channels, accompaniment, chunk_seconds, batch_size
         )
         writers: dict[str, AudioWriter] = {}
+        # Three threads: resampling to the model's rate (pre), the model (this thread) and resampling back plus
+        # writing (post) overlap; at most PIPELINE_DEPTH blocks wait between stages, so memory stays bounded.
+        pre = ThreadPoolExecutor(1, thread_name_prefix="separate-pre")
+        post = ThreadPoolExecutor(1, thread_name_prefix="separate-post")
+        lows: deque[tuple[Future, np.ndarray]] = deque()
+        written: deque[Future] = deque()
+
+        def deliver(estimates: Mapping[str, np.ndarray], block: np.ndarray, last: bool = False) -> None:
+            _write(writers, sep.deliver(estimates, block, last))
+
+        def separate_next() -> None:  # stage 2 on the oldest resampled block, its output to stage 3
+            future, block = lows.popleft()
+            estimates = sep.core.push(future.result())
+            written.append(post.submit(deliver, estimates, block))
+            while len(written) > PIPELINE_DEPTH:
+                written.popleft().result()
+            if progress is not None:
+                progress(block.shape[1] / reader.sample_rate)
+
         try:
             for name, out in outputs.items():
                 writers[name] = AudioWriter(out, reader.sample_rate, reader.channels, fmt, bit_depth)
             samples = 0
             for block in reader.blocks(max(1, int(min(chunk_seconds, 10.0) * reader.sample_rate))):
                 samples += block.shape[1]
-                _write(writers, sep.push(block))
-                if progress is not None:
-                    progress(block.shape[1] / reader.sample_rate)
+                lows.append((pre.submit(sep.downsample, block), block))
+                while len(lows) > PIPELINE_DEPTH:
+                    separate_next()
+            while lows:
+                separate_next()
             if samples == 0:
                 raise AudioError(
                     path,
@@ -353,13 +293,21 @@ def separate_file(
                     if not offset
                     else f"offset {offset:g} s is beyond the end of the audio",
                 )
-            _write(writers, sep.finish())
+            estimates = pre.submit(sep.flush).result()
+            written.append(post.submit(deliver, estimates, np.zeros((reader.channels, 0), np.float32), True))
+            while written:
+                written.popleft().result()
             for writer in writers.values():
                 writer.commit()
         except BaseException:
+            for executor in (pre, post):  # let the running task end (it may be writing), drop the queued ones
+                executor.shutdown(wait=True, cancel_futures=True)
             for writer in writers.values():
                 writer.abort()
             raise
+        finally:
+            pre.shutdown()
+            post.shutdown()
     return {
         "sample_rate": reader.sample_rate,
         "channels": reader.channels,

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio import AudioError, load
-from Input.audio_stream import AudioReader
+from Input.audio_stream import AudioReader, AudioWriter
 from Input.spectrogram import istft
 from Models.factory import build_separator, get_shapes
-from Models.inference import AudioWriter, load_separator, separate, separate_file
+from Models.inference import load_separator, separate, separate_file
 from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
@@ -251,6 +252,25 @@ def test_separate_file_bad_input_and_no_partial_output(model: keras.Model, tmp_p
     with pytest.raises(AudioError, match="beyond the end"):
         separate_file(tmp_path / "short.wav", {"vocals": tmp_path / "v.wav"}, model, TINY, offset=5.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.wav", "short.wav"]
+
+
+def test_interrupted_separation_leaves_no_output_and_no_running_threads(model: keras.Model, tmp_path: Path) -> None:
+    """Ctrl-C in the middle (raised here from the progress callback) while the resampling and writing threads
+    are busy: the exception comes through, nothing is written, no temp file is left, no stage thread runs on."""
+    sf.write(tmp_path / "in.wav", noise((2, 22050 * 3), seed=12).T, 22050)
+    calls = []
+
+    def interrupt(seconds: float) -> None:
+        calls.append(seconds)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    outputs = {"vocals": tmp_path / "v.wav", "accompaniment": tmp_path / "a.wav"}
+    with pytest.raises(KeyboardInterrupt):
+        separate_file(tmp_path / "in.wav", outputs, model, TINY, chunk_seconds=0.25, progress=interrupt)
+    assert len(calls) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("separate-")]
 
 
 MEMORY_SCRIPT = textwrap.dedent("""
