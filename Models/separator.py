@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -42,7 +43,7 @@ from Models.factory import ModelShapes, get_shapes
 from Models.windows import WindowPredictor, get_predictor, plan_windows, trace_count, window_step
 
 __all__ = [
-    "MODES", "SOURCES", "StreamingSeparator", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
+    "Chunk", "MODES", "SOURCES", "StreamingSeparator", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
     "patch_starts", "predict_frames", "predict_magnitudes", "trace_count",
 ]
 
@@ -162,6 +163,24 @@ def overlap_add(
     return np.where(env > 1e-10, out / np.where(env > 1e-10, env, 1), out).astype(np.float32, copy=False)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of the stream ready for the model (see :meth:`StreamingSeparator.prepare`).
+
+    Attributes:
+        features: ``[channels, 257, context + frames + context]`` log1p mixture magnitude, the model input.
+        spectrum: ``[channels, 257, frames]`` complex64 mixture STFT of the predicted frames.
+        first_frame: track index of the first predicted frame.
+        start, stop: the track samples this chunk's audio covers.
+    """
+
+    features: np.ndarray
+    spectrum: np.ndarray
+    first_frame: int
+    start: int
+    stop: int
+
+
 class StreamingSeparator:
     """Separates audio at ``expected_sr`` as it arrives; output equals a single pass over the whole track.
 
@@ -229,6 +248,18 @@ class StreamingSeparator:
 
     def push(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """Add ``[channels, n]`` samples; returns the estimates that are final (see the class docstring)."""
+        return self.finalize([(chunk, self.predict(chunk)) for chunk in self.prepare(audio)])
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """Process what is left, treating the samples pushed so far as the whole track."""
+        return self.finalize([(chunk, self.predict(chunk)) for chunk in self.prepare_finish()])
+
+    # push() and finish() in three stages, for callers that run them in different threads (as
+    # Models.inference.separate_file does): prepare (STFT) -> predict (the model) -> finalize (masks, inverse
+    # STFT). prepare keeps the stream's state; predict and finalize only read the chunk they are given.
+
+    def prepare(self, audio: np.ndarray) -> list[Chunk]:
+        """Add ``[channels, n]`` samples; returns the chunks that can now be estimated."""
         if self._finished:
             raise RuntimeError("StreamingSeparator: push() after finish()")
         audio = np.asarray(audio, dtype=np.float32)
@@ -236,27 +267,33 @@ class StreamingSeparator:
             raise ValueError(f"expected audio [{self.channels}, samples], got shape {audio.shape}")
         self._buffer = np.concatenate([self._buffer, audio], axis=1)
         self._received += audio.shape[1]
-        parts = []
+        chunks = []
         while self.chunk_frames is not None:
             f1 = self._next_frame + self.chunk_frames
             needed = (f1 + self.margin + self.shapes.context_frames - 1) * self.num_hop + self.num_fft // 2
             if needed > self._received:
                 break
-            parts.append(self._process(f1, total=None))
-        return self._join(parts)
+            chunks.append(self._prepare_chunk(f1, total=None))
+        return chunks
 
-    def finish(self) -> dict[str, np.ndarray]:
-        """Process what is left, treating the samples pushed so far as the whole track."""
+    def prepare_finish(self) -> list[Chunk]:
+        """The remaining chunks, treating the samples pushed so far as the whole track."""
         self._finished = True
         total = self._received
-        parts = []
+        chunks = []
         while self._next_frame * self.num_hop < total:
             num_frames = 1 + total // self.num_hop
             f1 = num_frames if self.chunk_frames is None else self._next_frame + self.chunk_frames
-            parts.append(self._process(f1, total=total))
-        return self._join(parts)
+            chunks.append(self._prepare_chunk(f1, total=total))
+        return chunks
 
-    def _join(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    def predict(self, chunk: Chunk) -> np.ndarray:
+        """The model's log1p estimates ``[2, channels, 257, frames]`` (accompaniment, voice) for ``chunk``."""
+        return self.predictor.predict(chunk.features)
+
+    def finalize(self, estimated: Sequence[tuple[Chunk, np.ndarray]]) -> dict[str, np.ndarray]:
+        """Audio of consecutive chunks from their :meth:`predict` estimates: ``{source: [channels, m]}``."""
+        parts = [self._finalize_chunk(chunk, estimates) for chunk, estimates in estimated]
         if not parts:
             return {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.sources}
         return {s: np.concatenate([p[s] for p in parts], axis=1) for s in self.sources}
@@ -277,18 +314,28 @@ class StreamingSeparator:
         spec[:, :, lo - f0 : hi - f0] = np.fft.rfft(frames * self._stft_window, axis=-1).transpose(0, 2, 1)
         return spec
 
-    def _process(self, f1: int, total: int | None) -> dict[str, np.ndarray]:
-        """Estimate output frames ``[next_frame, f1)``; returns their samples. ``total``: set at the end."""
+    def _prepare_chunk(self, f1: int, total: int | None) -> Chunk:
+        """The model input for output frames ``[next_frame, f1)`` and what turning its estimates into audio
+        needs; advances the stream. ``total``: the track length in samples, once known."""
         f0, ctx, hop = self._next_frame, self.shapes.context_frames, self.num_hop
         num_frames = None if total is None else 1 + total // hop
         g0 = max(0, f0 - self.margin)
         g1 = f1 + self.margin if num_frames is None else min(f1 + self.margin, num_frames)
         mix = self._frames(g0 - ctx, g1 + ctx, num_frames)  # [channels, 257, ctx + (g1 - g0) + ctx]
-        estimates = self.predictor.predict(np.log1p(np.abs(mix)))  # [2, channels, 257, g1 - g0]
+        stop = f1 * hop if total is None else min(f1 * hop, total)
+        chunk = Chunk(np.log1p(np.abs(mix)), mix[..., ctx : ctx + (g1 - g0)], g0, f0 * hop, stop)
+        self._next_frame = f1
+        keep = max(self._buffer_start, (f1 - self.margin - ctx) * hop - self.num_fft // 2)
+        self._buffer = self._buffer[:, keep - self._buffer_start :]
+        self._buffer_start = keep
+        return chunk
+
+    def _finalize_chunk(self, chunk: Chunk, estimates: np.ndarray) -> dict[str, np.ndarray]:
+        """Samples ``[chunk.start, chunk.stop)`` of each source from the chunk's estimates."""
         # float32 from here on; log-magnitudes are capped so that squared magnitudes cannot overflow.
-        np.clip(estimates, None, MAX_LOG_MAGNITUDE, out=estimates)
+        estimates = np.clip(estimates, None, MAX_LOG_MAGNITUDE)
         mags = dict(zip(SOURCES, np.maximum(np.expm1(estimates), 0.0), strict=True))
-        mix = mix[..., ctx : ctx + (g1 - g0)]
+        mix = chunk.spectrum
         if self.mode == "direct":
             size = np.abs(mix)
             phase = np.divide(mix, size, out=np.ones_like(mix), where=size > 0)  # exp(i angle), 1 at 0
@@ -296,11 +343,5 @@ class StreamingSeparator:
         else:
             power = mags["accompaniment"] ** 2 + mags["voice"] ** 2 + np.float32(MASK_EPS)
             spectra = {s: mags[s] ** 2 / power * mix for s in self.sources}
-        start = f0 * hop
-        stop = f1 * hop if total is None else min(f1 * hop, total)
-        out = {s: overlap_add(spectra[s], self.window, hop, g0, start, stop) for s in self.sources}
-        self._next_frame = f1
-        keep = max(self._buffer_start, (f1 - self.margin - ctx) * hop - self.num_fft // 2)
-        self._buffer = self._buffer[:, keep - self._buffer_start :]
-        self._buffer_start = keep
-        return out
+        return {s: overlap_add(spectra[s], self.window, self.num_hop, chunk.first_frame, chunk.start, chunk.stop)
+                for s in self.sources}

@@ -43,6 +43,21 @@ def separation_loss(acc_est: tf.Tensor, voice_est: tf.Tensor, acc: tf.Tensor, vo
     return tf.reduce_mean(tf.square(acc_est - acc)) + tf.reduce_mean(tf.square(voice_est - voice))
 
 
+def supervised_gradients(model: keras.Model, optimizer: keras.optimizers.Optimizer, mix: tf.Tensor, acc: tf.Tensor,
+                         voice: tf.Tensor, global_batch: int) -> tuple[list[tf.Tensor], tf.Tensor]:
+    """Gradients of :func:`separation_loss` for the separator's trainable variables on one (per-replica) batch,
+    and the loss (this replica's share of the global-batch mean).
+
+    ``mix`` is ``[B, input_freq, input_time, 1]``; ``acc`` and ``voice`` are ``[B, output_freq, output_time, 1]``
+    targets. Gradients are unscaled if ``optimizer`` is a loss-scale optimiser (mixed_float16).
+    """
+    share = replica_share(mix, global_batch)
+    with tf.GradientTape() as tape:
+        acc_est, voice_est = (tf.cast(x, tf.float32) for x in model(mix, training=True))
+        loss = separation_loss(acc_est, voice_est, acc, voice) * share
+    return scaled_gradients(tape, loss, model.trainable_variables, optimizer), loss
+
+
 def make_supervised_step(
     model: keras.Model,
     optimizer: keras.optimizers.Optimizer,
@@ -80,11 +95,8 @@ def make_supervised_step(
 
     def gradients(batch: tuple[tf.Tensor, ...]) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
         mix, acc, voice = features(*batch) if features is not None else batch
-        share = replica_share(mix, global_batch)
-        with tf.GradientTape() as tape:
-            acc_est, voice_est = (tf.cast(x, tf.float32) for x in model(mix, training=True))
-            loss = separation_loss(acc_est, voice_est, acc, voice) * share
-        return scaled_gradients(tape, loss, variables, optimizer), {"loss": loss}
+        grads, loss = supervised_gradients(model, optimizer, mix, acc, voice, global_batch)
+        return grads, {"loss": loss}
 
     compiled = compile_fn(gradients, model_config or {})
 

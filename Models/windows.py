@@ -97,7 +97,7 @@ class _WindowFunction:
         """``[batch, input_freq, input_time, 1]`` -> ``[2, batch, 257, step]`` (accompaniment, voice)."""
         self.traces += 1  # runs only while tracing
         acc, voice = self._model()(windows, training=False)
-        estimates = tf.stack([acc[..., 0], voice[..., 0]])  # [2, batch, output_freq, output_time]
+        estimates = tf.cast(tf.stack([acc[..., 0], voice[..., 0]]), tf.float32)  # [2, batch, out_freq, out_time]
         return estimates[:, :, : self.shapes.num_bins, : self.windows.step]
 
     def __call__(self, padded: np.ndarray, first: int, count: int) -> np.ndarray:

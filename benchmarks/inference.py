@@ -8,8 +8,8 @@ untrained, saved as a checkpoint in the trainer's layout in a temporary folder. 
 ``--repeats`` rounds after a warm-up round, all in one process, the timed functions taking turns in each round
 so that ratios compare like with like on a machine shared with other work:
 
-* U-Net cost: float operations of the separator on one batch of inference windows, counted by the TensorFlow
-  profiler on the frozen graph of its concrete function, per second of mono audio kept (stereo costs twice
+* U-Net cost: float operations of the separator on one batch of inference windows, counted on the frozen graph of its
+  concrete function (``benchmarks.flops``), per second of mono audio kept (stereo costs twice
   that: channels are separated independently); the same for training-size patches for comparison;
 * achieved GFLOP/s of the inference function on that batch, and its share of a dense float32
   ``tf.matmul`` (``--matmul`` square) measured in the same run;
@@ -17,6 +17,7 @@ so that ratios compare like with like on a machine shared with other work:
   per call / call time / 2 channels);
 * end to end: ``Models.inference.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs;
+* the same two throughputs with the model in bfloat16 (``separate.py --precision bfloat16``);
 * U-Net variants, for the effect of each change: eager calls on batches of ``inference_batch_size``
   training-size patches (how the code ran before), the same inside a ``tf.function``, the inference windows
   (now) and the inference windows compiled with XLA;
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from benchmarks.flops import graph_flops
 from Models.factory import build_separator, get_shapes
 from Models.inference import DEFAULT_CHUNK_SECONDS, load_separator, separate_file
 from Models.separator import StreamingSeparator
@@ -68,16 +69,6 @@ def interleaved(functions: dict[str, Callable[[], object]], repeats: int) -> dic
             if round_:
                 times[name].append(time.perf_counter() - start)
     return {name: float(np.median(values)) for name, values in times.items()}
-
-
-def graph_flops(function: tf.types.experimental.ConcreteFunction) -> int:
-    """Float operations of one call of ``function``, counted by the TF profiler on its frozen graph."""
-    graph_def = convert_variables_to_constants_v2(function).graph.as_graph_def()
-    with tf.Graph().as_default() as graph:
-        tf.graph_util.import_graph_def(graph_def, name="")
-        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-        options["output"] = "none"
-        return int(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
 
 
 def write_checkpoint(folder: Path, config: dict) -> str:
@@ -149,6 +140,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
         config["jit_compile"] = bool(args.jit_compile)
     prefix = write_checkpoint(work / "1_sup", config)
     model, config, _ = load_separator(prefix)
+    half, _, _ = load_separator(prefix, "bfloat16")
     shapes = get_shapes(config)
     rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                         f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]
@@ -156,6 +148,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
 
     # The predictor separate_file uses for stereo input in 30 s chunks.
     predictor: WindowPredictor = StreamingSeparator(model, config, 2, DEFAULT_CHUNK_SECONDS).predictor
+    half_predictor: WindowPredictor = StreamingSeparator(half, config, 2, DEFAULT_CHUNK_SECONDS).predictor
     win = predictor.windows
     batch = np.random.default_rng(0).random(
         (win.per_call, shapes.input_freq, win.input_time, 1), dtype=np.float32
@@ -188,6 +181,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
             "matmul": lambda: product(left, right).numpy(),
             "call": lambda: predictor.main.function(batch).numpy(),
             "e2e": lambda: separate_file(song, outputs, model, config),
+            "call bf16": lambda: half_predictor.main.function(batch).numpy(),
+            "e2e bf16": lambda: separate_file(song, outputs, half, config),
             "eager patches": lambda: model(patches, training=False)[0].numpy(),
             "function patches": lambda: patch_function(patches)[0].numpy(),
             "xla windows": lambda: xla_function(batch)[0].numpy(),
@@ -210,6 +205,10 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     rows.append((f"end to end, {args.seconds:g} s stereo 44.1 kHz wav, s", f"{e2e:.2f}"))
     rows.append(("end-to-end throughput, x real time (share of model-only)",
                  f"{args.seconds / e2e:.1f} ({args.seconds / e2e / model_only:.0%})"))
+    half_only = model_only * times["call"] / times["call bf16"]
+    rows.append(("bfloat16 (--precision bfloat16): model-only s/s; end to end x real time (share)",
+                 f"{half_only:.1f}; {args.seconds / times['e2e bf16']:.1f} "
+                 f"({args.seconds / times['e2e bf16'] / half_only:.0%})"))
 
     short = work / "short.wav"
     write_song(short, 10.0)

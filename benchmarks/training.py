@@ -16,6 +16,10 @@ rounds after two warm-up steps (compilation); ratios are medians of the per-roun
 a shared machine a load change between rounds then cancels). The input-pipeline ratio is ``in-memory step time /
 real-pipeline step time`` (1 = the pipeline never makes the step wait). ``--compare KEY=VALUE`` also times
 in-memory steps of models built with that config change: time ratio variant / baseline, same run.
+
+Counted, not timed: float operations per example of the supervised step and of the semi-supervised step's parts
+(:func:`count_flops`), their ratio (the time ratio cannot fall below it unless the semi-supervised step runs at a
+higher FLOP rate) and the achieved GFLOP/s of both steps.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from benchmarks.flops import graph_flops
 from Input.audio_cache import AudioCache
 from Input.musdb_data import build_musdb_dataset
 from Input.pipeline import paired_features, paired_waves, unpaired_features, unpaired_waves
@@ -40,7 +45,7 @@ from Input.synthetic import generate_dataset, generate_unpaired
 from Input.unpaired import scan_folders
 from Models.adversarial import AdversarialTrainer
 from Models.factory import build_separator, get_shapes
-from Models.supervised import make_supervised_step
+from Models.supervised import make_supervised_step, supervised_gradients
 from Models.trainer import distribute, get_strategy, make_optimizer, precision_policy
 from Utils import setup_logging
 
@@ -97,6 +102,42 @@ def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
         steps["semi_pipe"] = trainer.make_step(distribute(strategy, paired, batch, (4,)),
                                                distribute(strategy, unpaired_ds, batch, (5,)), features, batch)
     return steps
+
+
+def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
+    """Float operations per example of the training computations at ``config``, counted by
+    :func:`benchmarks.flops.graph_flops` on their graphs traced for ``batch``-example inputs (the counts are
+    linear in the batch: batch 2 and 4 agree to 0.02%).
+
+    Keys: ``separator_forward`` and ``critic_forward`` (one inference pass); ``supervised`` (the per-replica
+    gradient function of ``make_supervised_step``: separator forward and backward); ``critic_round``
+    (``AdversarialTrainer.critic_gradients``: separator forward without gradient, each critic forward and
+    backward on real and fake, gradient penalty with its double backprop); ``separator_update``
+    (``separator_gradients``: separator forward and backward on the paired and the unpaired batch, critics on
+    the estimates); ``semi`` = ``num_disc`` x ``critic_round`` + ``separator_update``. Not counted: the STFT
+    features in the step (FFTs, below 0.1%) and the optimiser updates (below 0.1%).
+    """
+    shapes = get_shapes(config)
+    global_batch = int(config["batch_size"])
+    trainer = AdversarialTrainer(config)
+    separator, critic = trainer.separator, trainer.critics["voice"]
+    mix = tf.TensorSpec([batch, shapes.input_freq, shapes.input_time, 1])
+    target = tf.TensorSpec([batch, shapes.output_freq, shapes.output_time, 1])
+    real = tf.TensorSpec([batch, shapes.disc_freq, shapes.disc_time, 1])
+
+    functions = {
+        "separator_forward": (lambda m: separator(m, training=False), (mix,)),
+        "critic_forward": (lambda r: critic(r, training=False), (real,)),
+        "supervised": (lambda m, a, v: supervised_gradients(separator, trainer.sep_optimizer, m, a, v, global_batch),
+                       (mix, target, target)),
+        "critic_round": (lambda m, a, v: trainer.critic_gradients(m, a, v, global_batch), (mix, real, real)),
+        "separator_update": (lambda m, a, v, u: trainer.separator_gradients((m, a, v), u, global_batch),
+                             (mix, target, target, mix)),
+    }
+    counts = {name: graph_flops(tf.function(fn).get_concrete_function(*specs)) / batch
+              for name, (fn, specs) in functions.items()}
+    counts["semi"] = trainer.num_disc * counts["critic_round"] + counts["separator_update"]
+    return counts
 
 
 def time_step(step: Step, count: int) -> float:
@@ -158,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
 
     batch = config["batch_size"]
+    flops = {name: count / 1e9 for name, count in count_flops(config).items()}  # GFLOP per example
+    sup, semi = flops["supervised"], flops["semi"]
     rows = [
         ("supervised step, real pipeline", f"{med('sup_pipe') * 1e3:.0f} ms"),
         ("supervised steps/s", f"{1 / med('sup_pipe'):.3f}"),
@@ -169,6 +212,15 @@ def main(argv: list[str] | None = None) -> None:
         ("semi-supervised step, in-memory batch", f"{med('semi_mem') * 1e3:.0f} ms"),
         ("input-pipeline ratio, semi-supervised", f"{ratio('semi_mem', 'semi_pipe'):.3f}"),
         ("semi-supervised / supervised step cost", f"{ratio('semi_pipe', 'sup_pipe'):.2f}"),
+        ("forward GFLOP per example: separator; critic", f"{flops['separator_forward']:.3f}; "
+                                                          f"{flops['critic_forward']:.3f}"),
+        ("GFLOP per example: supervised step; semi-supervised step = num_disc x critic round + separator update",
+         f"{sup:.2f}; {semi:.2f} = {config['num_disc']} x {flops['critic_round']:.2f} + "
+         f"{flops['separator_update']:.2f}"),
+        ("semi-supervised / supervised FLOPs per step (counted)", f"{semi * batch:.4g} / {sup * batch:.4g} GFLOP"),
+        ("semi / sup FLOP ratio (compare the step cost above)", f"{semi / sup:.2f}"),
+        ("achieved GFLOP/s, supervised / semi-supervised (real pipeline)",
+         f"{sup * batch / med('sup_pipe'):.1f} / {semi * batch / med('semi_pipe'):.1f}"),
     ]
     if args.compare:
         for name in ("sup_mem", "semi_mem"):

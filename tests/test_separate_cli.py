@@ -183,6 +183,8 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         "0.5",
         "--checkpoint",
         "checkpoints/1_sup",
+        "--precision",
+        "bfloat16",
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "not copied, the output folder is the input's own folder" in again.stderr

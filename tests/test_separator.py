@@ -174,6 +174,29 @@ def test_load_separator_restores_weights(tmp_path: Path) -> None:
     )
 
 
+def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
+    prefix = write_checkpoint(tmp_path / "9_sup", TINY, seed=3)
+    full, config, _ = load_separator(prefix)
+    half, _, _ = load_separator(prefix, "bfloat16")
+    assert full.compute_dtype == "float32" and half.compute_dtype == "bfloat16"
+    for a, b in zip(full.weights, half.weights, strict=True):  # the same float32 weights
+        assert b.dtype == tf.float32
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    shapes = get_shapes(config)
+    mix = np.log1p(np.abs(noise((1, 257, 200), seed=13)) * 10)  # [channels, 257, frames] log1p magnitudes
+    exact = predict_magnitudes(full, mix, shapes)
+    approx = predict_magnitudes(half, mix, shapes)
+    for e, a in zip(exact, approx, strict=True):
+        assert a.dtype == np.float32 and a.shape == e.shape == mix.shape
+        error = np.abs(a - e).max() / np.abs(e).max()
+        assert 0 < error < 0.02, error  # 8-bit mantissas: different, but within 2% of the range
+    audio = noise((2, 8192 * 3), seed=13)
+    out = separate(audio, 8192, half, config)
+    assert all(out[name].dtype == np.float32 and out[name].shape == audio.shape for name in out)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        load_separator(prefix, "float64")
+
+
 @pytest.mark.parametrize("change", [{"num_initial_filters": 3}, {"num_layers": 2}])
 def test_load_separator_rejects_mismatched_config(tmp_path: Path, change: dict) -> None:
     prefix = write_checkpoint(tmp_path / "8_sup", TINY)
