@@ -326,11 +326,13 @@ def separate_file(
                 writer.commit()
         except BaseException:
             stop.set()
-            post.shutdown(wait=True, cancel_futures=True)  # let a running write end, drop the queued ones
-            if producer.is_alive():
-                producer.join()
-            for writer in writers.values():
-                writer.abort()
+            try:  # let a running write end, drop the queued ones, and stop the producer before the reader closes
+                _uninterrupted(lambda: post.shutdown(wait=True, cancel_futures=True))
+                if producer.is_alive():
+                    _uninterrupted(producer.join)
+            finally:
+                for writer in writers.values():
+                    writer.abort()
             raise
         finally:
             post.shutdown()
@@ -340,6 +342,16 @@ def separate_file(
         "samples": samples,
         "clipped": {name: w.clipped for name, w in writers.items()},
     }
+
+
+def _uninterrupted(wait: Callable[[], object]) -> None:
+    """Call ``wait`` until it returns, ignoring further Ctrl-C meanwhile (cleanup after the first one)."""
+    while True:
+        try:
+            wait()
+            return
+        except KeyboardInterrupt:
+            logger.warning("still cleaning up after the interruption; one moment")
 
 
 def _write(writers: Mapping[str, AudioWriter], blocks: Mapping[str, np.ndarray]) -> None:

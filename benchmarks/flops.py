@@ -95,6 +95,8 @@ def op_flops(graph: tf.Graph, op: tf.Operation) -> int:
     try:
         stats = tf_ops.get_stats_for_node_def(graph, op.node_def, "flops")
     except LookupError:  # no statistics registered for this op type: 0, as the profiler counts it
+        if "Conv" in op.type or "MatMul" in op.type:  # e.g. a fused convolution: refuse rather than drop it
+            raise ValueError(f"flops: {op.name}: no rule to count a {op.type}") from None
         return 0
     return int(stats.value or 0)
 

@@ -12,10 +12,11 @@ semi-supervised step = 10 critic updates plus the separator update), num_workers
 Measured, interleaved in every round so that a change of machine load hits all of them alike: the supervised
 and the semi-supervised step on the real pipeline and on one in-memory batch repeated (the same batch each time;
 the step's own work, the STFT included, is identical), each block after a 1 s pause. Figures are medians over
-rounds after two warm-up steps (compilation); ratios are medians of the per-round ratios of adjacent blocks (on
-a shared machine a load change between rounds then cancels). The input-pipeline ratio is ``in-memory step time /
-real-pipeline step time`` (1 = the pipeline never makes the step wait). ``--compare KEY=VALUE`` also times
-in-memory steps of models built with that config change: time ratio variant / baseline, same run.
+rounds after two warm-up steps (compilation); ratios are medians of the per-round ratios of blocks timed in the
+same round (on a shared machine a load change between rounds then cancels). The input-pipeline ratio is
+``in-memory step time / real-pipeline step time`` (1 = the pipeline never makes the step wait).
+``--compare KEY=VALUE`` also times in-memory steps of models built with that config change: time ratio
+variant / baseline, same run.
 
 Counted, not timed: float operations per example of the supervised step and of the semi-supervised step's parts
 (:func:`count_flops`), their ratio (the time ratio cannot fall below it unless the semi-supervised step runs at a
@@ -182,8 +183,8 @@ def main(argv: list[str] | None = None) -> None:
                       build_steps(variant, triples, unpaired, cache, in_memory_only=True).items()})
     for step in steps.values():  # warm-up: tracing, compilation, first pipeline fill
         time_step(step, 2)
-    # Each round: pairs of adjacent blocks (pipeline, in-memory; supervised, semi-supervised; variant) whose time
-    # ratios are taken within the round, so a load change between rounds cancels; figures are medians over rounds.
+    # Each round times every block once; ratios are taken within a round, so a load change between rounds
+    # cancels; figures are medians over rounds.
     order = [n for n in ("sup_pipe", "sup_mem", "sup_mem_variant", "semi_pipe", "semi_mem", "semi_mem_variant")
              if n in steps]
     times: dict[str, list[float]] = {name: [] for name in order}

@@ -19,7 +19,7 @@ from Input.audio import AudioError, load
 from Input.audio_stream import AudioReader, AudioWriter
 from Input.spectrogram import istft
 from Models.factory import build_separator, get_shapes
-from Models.inference import load_separator, separate, separate_file
+from Models.inference import TrackSeparator, load_separator, separate, separate_file
 from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
@@ -30,7 +30,7 @@ TINY = {**TINY_MODEL, "inference_batch_size": 4}
 
 def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) -> str:
     """A run folder in the trainer's layout holding a fresh tiny separator; returns the prefix."""
-    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)
     model = build_separator(config)
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{folder.name}-{step}"
@@ -175,7 +175,7 @@ def test_load_separator_restores_weights(tmp_path: Path) -> None:
 
 
 def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
-    prefix = write_checkpoint(tmp_path / "9_sup", TINY, seed=3)
+    prefix = write_checkpoint(tmp_path / "9_sup", TINY, seed=1)
     full, config, _ = load_separator(prefix)
     half, _, _ = load_separator(prefix, "bfloat16")
     assert full.compute_dtype == "float32" and half.compute_dtype == "bfloat16"
@@ -188,6 +188,7 @@ def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
     approx = predict_magnitudes(half, mix, shapes)
     for e, a in zip(exact, approx, strict=True):
         assert a.dtype == np.float32 and a.shape == e.shape == mix.shape
+        assert np.abs(e).max() > 0.1  # a live model (seed 3 gives one whose ReLU outputs are all zero)
         error = np.abs(a - e).max() / np.abs(e).max()
         assert 0 < error < 0.02, error  # 8-bit mantissas: different, but within 2% of the range
     audio = noise((2, 8192 * 3), seed=13)
@@ -293,6 +294,34 @@ def test_interrupted_separation_leaves_no_output_and_no_running_threads(model: k
         separate_file(tmp_path / "in.wav", outputs, model, TINY, chunk_seconds=0.25, progress=interrupt)
     assert len(calls) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("separate-")]
+
+
+def test_errors_in_the_reading_thread_reach_the_caller_and_leave_nothing(
+    model: keras.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors raised in the producer thread (an empty file; a failure after some blocks went through) come out
+    of separate_file as the same one-line AudioError; no output, temp file or stage thread is left."""
+    sf.write(tmp_path / "empty.wav", np.zeros((0, 2), np.float32), 22050)
+    outputs = {"vocals": tmp_path / "v.wav", "accompaniment": tmp_path / "a.wav"}
+    with pytest.raises(AudioError, match="empty.wav: contains no audio samples"):
+        separate_file(tmp_path / "empty.wav", outputs, model, TINY)
+
+    sf.write(tmp_path / "in.wav", noise((2, 22050 * 3), seed=14).T, 22050)
+    prepare = TrackSeparator.prepare
+    calls = []
+
+    def failing(self: TrackSeparator, audio: np.ndarray, last: bool = False) -> list:
+        calls.append(audio.shape[1])
+        if len(calls) == 4:
+            raise AudioError(tmp_path / "in.wav", "decoder died")
+        return prepare(self, audio, last)
+
+    monkeypatch.setattr(TrackSeparator, "prepare", failing)
+    with pytest.raises(AudioError, match="in.wav: decoder died") as info:
+        separate_file(tmp_path / "in.wav", outputs, model, TINY, chunk_seconds=0.25)
+    assert "\n" not in str(info.value) and len(calls) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav", "in.wav"]
     assert not [t for t in threading.enumerate() if t.name.startswith("separate-")]
 
 

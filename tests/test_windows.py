@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tf_keras as keras
 
 from Models.factory import build_separator, get_shapes
@@ -27,7 +26,7 @@ SMALL = {
 
 def make_model(seed: int = 0) -> keras.Model:
     """Default initialisation; output biases of 1 so that both estimates are mostly positive, of order 1."""
-    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)
     net = build_separator(SMALL)
     for head in (net.acc_conv, net.voice_conv):
         head.bias.assign(np.ones(head.bias.shape, np.float32))
