@@ -14,8 +14,8 @@ over frames, then over tracks) at the tracks' own rate and channels on the estim
 (soft masks, accompaniment = mixture - vocals), or at ``expected_sr`` mono on the scored estimates when the
 three files differ in rate or channels.
 
-Results: a pickle ``<results_dir>/<checkpoint>_<dataset>_<partition>[_mask]_<time>.pkl`` (never overwriting an
-earlier one) with the per-track scores and the medians/means, and a box plot of per-track SDR next to it.
+Results: a pickle ``<results_dir>/<checkpoint>_<dataset>_<partition>[_mask][_<precision>]_<time>.pkl`` (never
+overwriting an earlier one) with the per-track scores and the medians/means, and a box plot of per-track SDR next to it.
 """
 
 from __future__ import annotations
@@ -280,7 +280,8 @@ def bss_evaluate(
     if museval:
         results["museval"] = aggregate([t["museval"] for t in tracks])
     folder = Path(results_dir or model_config.get("results_dir") or "logs/results")
-    stem = f"{Path(prefix).name}_{results['dataset']}_{partition}" + ("_mask" if mask else "")
+    stem = (f"{Path(prefix).name}_{results['dataset']}_{partition}" + ("_mask" if mask else "")
+            + ("" if precision == "float32" else f"_{precision}"))
     pickle_path, plot_path = _result_paths(folder, stem)
     results["pickle"], results["plot"] = str(pickle_path), str(plot_path)
     try:

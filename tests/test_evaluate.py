@@ -200,8 +200,11 @@ def test_bss_evaluate_end_to_end(tmp_path: Path) -> None:
     stored = pickle.loads(pickle_path.read_bytes())
     assert stored["tracks"][1]["scores"] == results["tracks"][1]["scores"]
     again = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False)
-    again2 = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False)
+    again2 = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False,
+                          precision="bfloat16")
     assert len({results["pickle"], again["pickle"], again2["pickle"]}) == 3
+    assert "_mask_" in Path(again["pickle"]).name and "_mask_bfloat16_" in Path(again2["pickle"]).name
+    assert (results["precision"], again2["precision"]) == ("float32", "bfloat16")
     assert all(Path(r["pickle"]).is_file() for r in (results, again, again2))
     assert again["estimates"] == "mask" and "oracle" not in again and "museval" not in again
 
