@@ -47,7 +47,7 @@ def cfg():
         "unsup_accompaniment_dirs": [],  # extra folders of instrumentals
         "dataset_cache": "datasets/dataset.pkl",  # pickle of the partitions' Sample lists (rebuilt when stale)
         "dataset_loader": None,  # "module:function" returning the partition dict; replaces the MUSDB18 loader
-        "audio_cache_dir": "datasets/cache",  # memory-mapped decoded/resampled audio, one .npy per file
+        "audio_cache_dir": "datasets/cache",  # decoded audio (one .npy per file) and probes.pkl (unsup_* probes)
         "results_dir": "logs/results",  # evaluation pickles and box plots
         # --- signal ---------------------------------------------------------------------------------------
         "expected_sr": 8192,  # sample rate the model works at, Hz

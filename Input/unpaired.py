@@ -11,12 +11,18 @@ Sources, all optional (``model_config`` keys):
 Files are only probed here (no decoding); the pipeline loads, resamples and samples excerpts later. Unreadable
 files are skipped with a warning naming them, and files shorter than one network input excerpt are skipped
 (their number is logged).
+
+Probe cache: the folder scans remember each file's probe result (or that it is unreadable) in
+``<audio_cache_dir>/probes.pkl``, keyed by the resolved absolute path, size in bytes and modification time in
+nanoseconds, so a later start does not probe unchanged files again. Changed and new files are probed; entries
+of files no longer found below a scanned folder are dropped. A corrupt cache is ignored (info line) and rebuilt.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +31,7 @@ from Input.audio import AudioError, find_audio_files
 from Input.datasets import DatasetError
 from Input.moisesdb import load_moisesdb
 from Sample import Sample
+from Utils import write_pickle_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,11 @@ FOLDER_KEYS = ("unsup_mixture_dirs", "unsup_accompaniment_dirs", "unsup_voice_di
 LIST_NAMES = ("mixtures", "accompaniments", "voices")
 SHAPE_DEFAULTS = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
 PROBE_WORKERS = 8  # ffprobe runs as a subprocess, so threads overlap well
+PROBE_CACHE_FILE = "probes.pkl"  # inside model_config["audio_cache_dir"]
+PROBE_CACHE_VERSION = 1
+# Cache entry of one file, keyed by its resolved absolute path: (size in bytes, mtime in ns, result), where the
+# result is (sample rate in Hz, channels, duration in s), or the reason (str) the file is unreadable.
+Entry = tuple[int, int, "tuple[int, int, float] | str"]
 
 
 def min_excerpt_seconds(model_config: Mapping) -> float:
@@ -66,16 +78,42 @@ def _folders(model_config: Mapping, key: str) -> list[Path]:
     return folders
 
 
-def _probe(path: Path) -> Sample | None:
+def _probe(path: Path) -> tuple[int, int, float] | str:
+    """``(sample rate in Hz, channels, duration in s)`` of ``path``, or why it is unreadable."""
     try:
-        return Sample.from_path(path)
+        sample = Sample.from_path(path)
     except AudioError as e:
-        logger.warning("skipped unreadable file %s", e)
-        return None
+        return e.reason
+    return sample.sample_rate, sample.channels, sample.duration
+
+
+def _read_cache(cache_path: Path) -> dict[str, Entry]:
+    """The entries of the probe cache at ``cache_path``; empty (with an info line why) when it is unusable."""
+    try:
+        with open(cache_path, "rb") as handle:
+            data = pickle.load(handle)
+    except FileNotFoundError:
+        logger.debug("no probe cache at %s yet", cache_path)
+        return {}
+    except Exception as e:  # unpickling garbage raises almost anything
+        logger.info("probe cache %s ignored (unreadable: %s: %s); rebuilding it", cache_path, type(e).__name__, e)
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+        logger.info("probe cache %s ignored (not a probe cache); rebuilding it", cache_path)
+        return {}
+    if data.get("version") != PROBE_CACHE_VERSION:
+        logger.info("probe cache %s ignored (format version %r, expected %d); rebuilding it", cache_path,
+                    data.get("version"), PROBE_CACHE_VERSION)
+        return {}
+    return data["entries"]
+
+
+def _under(key: str, roots: list[str]) -> bool:
+    return any(key == root or key.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def scan_folders(folders: Iterable[str | os.PathLike], min_seconds: float = 0.0, name: str = "files",
-                 workers: int = PROBE_WORKERS) -> list[Sample]:
+                 workers: int = PROBE_WORKERS, cache_path: str | os.PathLike | None = None) -> list[Sample]:
     """Probe every audio file below ``folders`` (recursive) into a :class:`Sample` list, sorted by path.
 
     Args:
@@ -83,9 +121,11 @@ def scan_folders(folders: Iterable[str | os.PathLike], min_seconds: float = 0.0,
         min_seconds: files shorter than this (seconds) are skipped; their number is logged.
         name: what the files are, for log messages (e.g. the config key).
         workers: files probed in parallel.
+        cache_path: probe cache file (see the module docstring), read and updated here; ``None``: no cache.
 
     Returns:
-        One Sample per readable file at least ``min_seconds`` long. Unreadable files are skipped with a warning.
+        One Sample per readable file at least ``min_seconds`` long. Unreadable files are skipped with a warning
+        (on every call, cached or not).
     """
     folders = list(folders)
     if not folders:
@@ -94,9 +134,54 @@ def scan_folders(folders: Iterable[str | os.PathLike], min_seconds: float = 0.0,
     if not files:
         logger.warning("%s: no audio files found in %s", name, ", ".join(map(str, folders)))
         return []
+    cache = _read_cache(Path(cache_path)) if cache_path is not None else {}
+    results: list[tuple[int, int, float] | str | None] = [None] * len(files)
+    keys: list[tuple[str, int, int] | None] = [None] * len(files)
+    misses = []
+    for i, file in enumerate(files):
+        if cache_path is not None:
+            try:
+                st = file.stat()
+                keys[i] = (str(file.resolve()), st.st_size, st.st_mtime_ns)
+            except OSError:
+                pass  # vanished since the scan: probed (and reported) below, not cached
+        entry = cache.get(keys[i][0]) if keys[i] else None
+        if entry is not None and tuple(entry[:2]) == keys[i][1:]:
+            results[i] = entry[2]
+        else:
+            misses.append(i)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        probed = [s for s in pool.map(_probe, files) if s is not None]
-    return _drop_short(probed, min_seconds, name)
+        for i, result in zip(misses, pool.map(_probe, [files[i] for i in misses]), strict=True):
+            results[i] = result
+
+    samples = []
+    for file, result in zip(files, results, strict=True):
+        if isinstance(result, str):
+            logger.warning("skipped unreadable file %s: %s", file, result)
+        else:
+            samples.append(Sample(os.fspath(file), *result))
+    if cache_path is not None:
+        logger.info("%s: %d files probed, %d from the probe cache %s", name, len(misses),
+                    len(files) - len(misses), cache_path)
+        _update_cache(Path(cache_path), cache, folders, keys, results, changed=bool(misses))
+    return _drop_short(samples, min_seconds, name)
+
+
+def _update_cache(cache_path: Path, cache: dict[str, Entry], folders: list, keys: list, results: list,
+                  changed: bool) -> None:
+    """Store this scan's results; drop entries below ``folders`` not found now. Written only on a change."""
+    found = {key[0] for key in keys if key is not None}
+    roots = [str(Path(f).resolve()) for f in folders]
+    stale = [k for k in cache if k not in found and _under(k, roots)]
+    if not changed and not stale:
+        return
+    entries = {k: v for k, v in cache.items() if k not in stale}
+    entries.update({key[0]: (key[1], key[2], result) for key, result in zip(keys, results, strict=True)
+                    if key is not None})
+    try:
+        write_pickle_atomic(cache_path, {"version": PROBE_CACHE_VERSION, "entries": entries})
+    except OSError as e:
+        logger.warning("could not write the probe cache %s: %s", cache_path, e)
 
 
 def _drop_short(samples: list[Sample], min_seconds: float, name: str) -> list[Sample]:
@@ -112,7 +197,8 @@ def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> li
 
     Args:
         model_config: reads ``moisesdb_path``, ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``,
-            ``unsup_voice_dirs``, ``num_workers`` and (for the default ``min_seconds``) the shape keys
+            ``unsup_voice_dirs``, ``num_workers``, ``audio_cache_dir`` (folder of the probe cache ``probes.pkl``;
+            missing or ``None``: no cache) and (for the default ``min_seconds``) the shape keys
             ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames``, ``num_layers``.
         min_seconds: minimum track length in seconds; default :func:`min_excerpt_seconds` of ``model_config``.
 
@@ -139,8 +225,10 @@ def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> li
         moises = load_moisesdb(moisesdb_path, num_workers=int(model_config.get("num_workers", 2)))
         for i, samples in enumerate(moises):
             lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {LIST_NAMES[i]}")
+    cache_dir = model_config.get("audio_cache_dir")
+    cache_path = Path(cache_dir) / PROBE_CACHE_FILE if cache_dir else None
     for i, key in enumerate(FOLDER_KEYS):
-        lists[i] += scan_folders(folders[i], min_seconds, name=key)
+        lists[i] += scan_folders(folders[i], min_seconds, name=key, cache_path=cache_path)
 
     hours = [sum(s.duration for s in lst) / 3600.0 for lst in lists]
     logger.info("unpaired data: %s; total %.2f h", ", ".join(

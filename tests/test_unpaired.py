@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from Input.datasets import DatasetError, load_unpaired_hook
-from Input.unpaired import load_unpaired, min_excerpt_seconds, scan_folders
+from Input.unpaired import PROBE_CACHE_FILE, load_unpaired, min_excerpt_seconds, scan_folders
 from Sample import Sample
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
@@ -152,3 +154,135 @@ def test_min_excerpt_seconds() -> None:
 
     input_time = get_shapes(config).input_time
     assert min_excerpt_seconds(config) == pytest.approx(((input_time - 1) * 512 + 1024) / 16000)
+
+
+# --- probe cache -------------------------------------------------------------------------------------------------
+
+
+def _count_probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make ``Sample.from_path`` record the file names it probes (and still probe them)."""
+    calls: list[str] = []
+    original = Sample.from_path
+
+    def counting(path: str | os.PathLike) -> Sample:
+        calls.append(Path(path).name)
+        return original(path)
+
+    monkeypatch.setattr(Sample, "from_path", counting)
+    return calls
+
+
+def _forbid_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(path: str | os.PathLike) -> Sample:
+        raise AssertionError(f"{path} probed although cached")
+
+    monkeypatch.setattr(Sample, "from_path", fail)
+
+
+def _files(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+@needs_ffmpeg
+def test_probe_cache_second_scan_probes_nothing(folders: dict[str, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    cache = tmp_path / "cache" / PROBE_CACHE_FILE
+    inputs = [folders["mix"], folders["voc"]]
+    before = {f: _files(f) for f in inputs}
+    uncached = scan_folders(inputs, min_seconds=1.0)
+    assert not cache.exists()  # cache_path None: no cache
+    calls = _count_probes(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        first = scan_folders(inputs, min_seconds=1.0, name="mix", cache_path=cache)
+    assert first == uncached and any(s.path.endswith(".mp3") for s in first)
+    assert len(calls) == 9 and cache.is_file()  # 5 mixtures + 4 voice files (2 short, 1 broken)
+    assert "mix: 9 files probed, 0 from the probe cache" in caplog.text
+    assert {f: _files(f) for f in inputs} == before  # nothing written into the input folders
+
+    monkeypatch.chdir(tmp_path)
+    relative = scan_folders(["voc"])  # uncached, with another spelling of the voices folder
+    _forbid_probes(monkeypatch)
+    caplog.clear()
+    mtime = cache.stat().st_mtime_ns
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        second = scan_folders(inputs, min_seconds=1.0, name="mix", cache_path=cache)
+    assert second == uncached
+    assert "mix: 0 files probed, 9 from the probe cache" in caplog.text
+    assert cache.stat().st_mtime_ns == mtime  # unchanged: not rewritten
+    # Keyed by the resolved path: the other spelling hits the cache and keeps its own spelling in Sample.path.
+    assert scan_folders(["voc"], cache_path=cache) == relative and relative[0].path.startswith("voc")
+
+
+def test_load_unpaired_uses_probe_cache(folders: dict[str, Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    uncached = load_unpaired(_config(folders), min_seconds=1.0)
+    assert not (tmp_path / "cache").exists()
+    config = _config(folders, audio_cache_dir=str(tmp_path / "cache"))
+    assert load_unpaired(config, min_seconds=1.0) == uncached
+    assert (tmp_path / "cache" / PROBE_CACHE_FILE).is_file()
+    _forbid_probes(monkeypatch)  # the three folder scans share one cache file without evicting each other
+    assert load_unpaired(config, min_seconds=1.0) == uncached
+    with pytest.raises(AssertionError, match="probed although cached"):
+        load_unpaired(_config(folders, audio_cache_dir=None), min_seconds=1.0)
+
+
+def test_probe_cache_changed_new_and_deleted_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, cache = tmp_path / "songs", tmp_path / "cache" / PROBE_CACHE_FILE
+    for name in ("a", "b", "c", "e"):
+        _write(folder / f"{name}.wav", 8000, 1, 1.0)
+    scan_folders([folder], cache_path=cache)
+
+    _write(folder / "a.wav", 8000, 1, 2.0)  # new content and size
+    st = (folder / "b.wav").stat()
+    os.utime(folder / "b.wav", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # touched only
+    (folder / "c.wav").unlink()
+    _write(folder / "d.wav", 8000, 2, 1.5)
+    calls = _count_probes(monkeypatch)
+    samples = scan_folders([folder], cache_path=cache)
+    assert sorted(calls) == ["a.wav", "b.wav", "d.wav"]
+    assert [(Path(s.path).name, s.channels, s.duration) for s in samples] == [
+        ("a.wav", 1, pytest.approx(2.0)), ("b.wav", 1, pytest.approx(1.0)), ("d.wav", 2, pytest.approx(1.5)),
+        ("e.wav", 1, pytest.approx(1.0))]
+    monkeypatch.undo()
+    assert samples == scan_folders([folder])
+    entries = pickle.loads(cache.read_bytes())["entries"]
+    assert sorted(Path(k).name for k in entries) == ["a.wav", "b.wav", "d.wav", "e.wav"]  # c.wav dropped out
+    _forbid_probes(monkeypatch)
+    assert scan_folders([folder], cache_path=cache) == samples
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage\xff" * 10, pickle.dumps({"version": 999, "entries": {}}),
+                                     pickle.dumps(["not", "a", "cache"])], ids=["garbage", "version", "type"])
+def test_probe_cache_corrupt_is_rebuilt(content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    folder, cache = tmp_path / "songs", tmp_path / "cache" / PROBE_CACHE_FILE
+    for name in ("a", "b"):
+        _write(folder / f"{name}.wav", 8000, 1, 1.0)
+    uncached = scan_folders([folder])
+    cache.parent.mkdir()
+    cache.write_bytes(content)
+    calls = _count_probes(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+        assert scan_folders([folder], cache_path=cache) == uncached
+    assert f"probe cache {cache} ignored" in caplog.text and "rebuilding it" in caplog.text
+    assert calls == ["a.wav", "b.wav"]
+    _forbid_probes(monkeypatch)
+    assert scan_folders([folder], cache_path=cache) == uncached  # rebuilt
+
+
+def test_probe_cache_unreadable_probed_once_warned_each_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    folder, cache = tmp_path / "songs", tmp_path / "cache" / PROBE_CACHE_FILE
+    good = _write(folder / "good.wav", 8000, 1, 1.0)
+    (folder / "x.wav").write_text("this is a text file, not audio")
+    calls = _count_probes(monkeypatch)
+    warnings = []
+    for _ in range(2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="Input.unpaired"):
+            assert [s.path for s in scan_folders([folder], cache_path=cache)] == [str(good)]
+        warnings.append([r.getMessage() for r in caplog.records if r.levelno == logging.WARNING])
+    assert sorted(calls) == ["good.wav", "x.wav"]  # once each, on the first start only
+    assert len(warnings[0]) == 1 and f"skipped unreadable file {folder / 'x.wav'}: " in warnings[0][0]
+    assert warnings[1] == warnings[0]
