@@ -340,9 +340,10 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation from the command line; returns the exit status."""
     args = get_parser().parse_args(argv)
-    from Utils import CheckpointError, find_latest_checkpoint, resolve_checkpoint, setup_logging
+    from Utils import CheckpointError, find_latest_checkpoint, import_tensorflow, resolve_checkpoint, setup_logging
 
     setup_logging()
+    import_tensorflow()
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
     if checkpoint is None:
         print(

@@ -147,10 +147,12 @@ def _seed_everything(seed: int) -> None:
 @ex.main
 def run(model_config: dict, experiment_id: int, load_model: str | None, _run) -> dict:
     """The whole run: dataset, supervised phase, semi-supervised phase, evaluation of both."""
-    from Models.experiment import compact_results, run_experiment
-    from Utils import setup_logging
+    from Utils import import_tensorflow, setup_logging
 
     setup_logging()
+    import_tensorflow()
+    from Models.experiment import compact_results, run_experiment
+
     _seed_everything(model_config["seed"])
     return compact_results(run_experiment(model_config, experiment_id, load_model, _run))
 

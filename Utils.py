@@ -12,10 +12,13 @@ import json
 import logging
 import os
 import pickle
+import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,41 @@ def setup_logging(level: int = logging.INFO) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.WARNING)
+
+
+# Native start-up lines of TensorFlow 2.21 that TF_CPP_MIN_LOG_LEVEL cannot silence (they are written before absl
+# logging is initialised): INFO lines, the absl preamble, the CPU-feature note, and the CUDA probe's failure on
+# machines without a GPU driver. import_tensorflow() drops these and passes every other line through.
+_NATIVE_NOISE = re.compile(r"^(I\d{4} \d|WARNING: All log messages before absl::InitializeLog|To enable the following "
+                           r"instructions:|E\d{4} .*failed call to cuInit)")
+
+
+def import_tensorflow() -> ModuleType:
+    """Import TensorFlow and find its devices, without its native start-up chatter on stderr (see
+    ``_NATIVE_NOISE``); logs the TensorFlow version and the devices found. For the command-line programs."""
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines():
+                if not _NATIVE_NOISE.match(line):
+                    print(line, file=sys.stderr)
+    logger.info("TensorFlow %s, running on %s", tf.__version__,
+                f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "the CPU (no GPU found)")
+    return tf
 
 
 @contextmanager

@@ -260,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not inputs:
         return 1
-    import tensorflow as tf
     from tqdm import tqdm
+
+    from Utils import import_tensorflow
+
+    tf = import_tensorflow()
 
     from Input.audio import AudioError
     from Models.inference import load_separator

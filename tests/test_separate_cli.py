@@ -147,6 +147,9 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
 
     result = run_cli(tmp_path, "--input", "stereo.wav", "album")
     assert result.returncode == 0, result.stderr[-3000:]
+    # TensorFlow's native start-up chatter is filtered; our own log line says where the model runs.
+    assert "absl::InitializeLog" not in result.stderr and "I0000" not in result.stderr, result.stderr[:2000]
+    assert "TensorFlow 2." in result.stderr and "running on" in result.stderr
     assert f"using checkpoint {Path(newest).relative_to(tmp_path)}" in result.stderr
     out = tmp_path / "separated"
     expected = {
@@ -251,3 +254,23 @@ def test_cli_rejects_bad_options(argv: list[str], capsys: pytest.CaptureFixture)
     with pytest.raises(SystemExit) as info:
         separate.main(argv)
     assert info.value.code == 2
+
+
+def test_native_noise_filter_drops_only_start_up_chatter() -> None:
+    from Utils import _NATIVE_NOISE
+
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795611943.351995   19552 port.cc:153] oneDNN custom operations are on.",
+        "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow",
+        "E0000 00:00:1795611938.391889   19525 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
+    ]
+    kept = [
+        "E0000 00:00:1795611938.391889   19525 some_op.cc:12] a real error",
+        "W0000 00:00:1795611938.391889   19525 gpu_device.cc:12] Cannot dlopen some GPU libraries.",
+        "Traceback (most recent call last):",
+        "ImportError: libcudart.so.12: cannot open shared object file",
+        "Illegal instruction",
+    ]
+    assert all(_NATIVE_NOISE.match(line) for line in noise)
+    assert not any(_NATIVE_NOISE.match(line) for line in kept)
