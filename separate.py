@@ -3,7 +3,7 @@
     python separate.py --input song.mp3                  # newest checkpoint under checkpoints/ -> separated/
     python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
     python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
-    python separate.py --input song.wav --precision bfloat16  # ~1.8x faster on CPUs with AVX512_BF16 or AMX
+    python separate.py --input song.wav --precision bfloat16  # ~1.7x faster on CPUs with AVX512_BF16 or AMX
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
@@ -98,7 +98,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--precision",
         default="float32",
         choices=("float32", "bfloat16", "float16"),
-        help="model arithmetic: float32 (default); bfloat16 is ~1.8x faster on CPUs with AVX512_BF16 or AMX "
+        help="model arithmetic: float32 (default); bfloat16 is ~1.7x faster on CPUs with AVX512_BF16 or AMX "
         "(slower without), float16 suits GPUs; estimates differ by ~0.5%% of the log-magnitude range",
     )
     p.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is available")

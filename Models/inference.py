@@ -53,7 +53,7 @@ def load_separator(checkpoint: str | os.PathLike, precision: str = "float32") ->
             checkpoint, else its latest).
         precision: compute precision (a key of :data:`PRECISIONS`): ``"float32"`` (default, whatever the
             model was trained with), or ``"bfloat16"`` / ``"float16"``: float32 weights, 16-bit arithmetic.
-            bfloat16 is about 1.8x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits
+            bfloat16 is about 1.7x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits
             GPUs. The log-magnitude estimates then differ from float32 by about 0.5% of their range.
 
     Returns:
