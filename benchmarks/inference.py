@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from benchmarks.flops import graph_flops
+from benchmarks.report import interleaved, print_table
 from Models.factory import build_separator, get_shapes
 from Models.inference import DEFAULT_CHUNK_SECONDS, load_separator, separate_file
 from Models.separator import StreamingSeparator
@@ -56,19 +56,6 @@ def paper_config() -> dict:
     import Training
 
     return dict(Training.ex.configurations[0]()["model_config"])
-
-
-def interleaved(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time in seconds of each function, timed in turn in each of ``repeats`` rounds after one
-    warm-up round, so that changes in the machine's load touch all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for round_ in range(repeats + 1):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            if round_:
-                times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def write_checkpoint(folder: Path, config: dict) -> str:
@@ -232,10 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="inference_bench_") as work:
         rows = measure(args, Path(work))
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'figure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

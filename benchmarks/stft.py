@@ -15,28 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-from collections.abc import Callable
 
 import librosa
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.report import interleaved, print_table
 from Input.spectrogram import istft, stft
 
 NUM_FFT, NUM_HOP = 512, 256
-
-
-def interleaved(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of each function over ``repeats`` rounds (after one warm-up round), timed in turn."""
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for round_ in range(repeats + 1):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            if round_:
-                times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def make_batch(batch: int, seconds: float, sr: int) -> np.ndarray:
@@ -105,10 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (median)")
     args = parser.parse_args(argv)
     rows = measure(args)
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'figure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from benchmarks.flops import graph_flops
+from benchmarks.report import print_table
 from Input.audio_cache import AudioCache
 from Input.musdb_data import build_musdb_dataset
 from Input.pipeline import paired_features, paired_waves, unpaired_features, unpaired_waves
@@ -230,9 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, TensorFlow "
           f"{tf.__version__}, devices {[d.name for d in tf.config.list_logical_devices()]}; load average "
           f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after; {args.rounds} rounds")
-    print("| figure | value |\n|---|---|")
-    for label, value in rows:
-        print(f"| {label} | {value} |")
+    print_table(rows)
     print("per-round step times (ms): " + "; ".join(
         f"{name} {' '.join(f'{t * 1e3:.0f}' for t in values)}" for name, values in times.items()))
 
