@@ -4,7 +4,7 @@ early stopping, then a BSS evaluation of both on the test partition.
     python Training.py                                   # MUSDB18 in datasets/MUSDB18
     python Training.py with demo                         # generated demo songs, a few minutes on a CPU
     python Training.py with model_config.batch_size=16 model_config.alpha=0.01
-    python Training.py with load_model=checkpoints/542621_sup/542621_sup-1001   # resume
+    python Training.py with resume=checkpoints/542621_semisup    # continue an interrupted run exactly
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 
 from sacred import SETTINGS, Experiment
 from sacred.observers import FileStorageObserver
@@ -30,6 +31,8 @@ SETTINGS.CAPTURE_MODE = "sys"
 ex = Experiment("Adversarial_Source_Separation")
 ex.captured_out_filter = apply_backspaces_and_linefeeds
 ex.observers.append(FileStorageObserver("logs/sacred"))
+# An interrupt is reported in one line by main(); Sacred's own "Aborted after ..." warning would be a second.
+logging.getLogger(ex.path).addFilter(lambda record: not str(record.msg).startswith("Aborted after"))
 logger = logging.getLogger("Training")
 
 
@@ -94,12 +97,12 @@ def cfg():
         "demo_path": "datasets/demo",  # where the demo songs go
     }
     experiment_id = random.randint(0, 999999)  # names the checkpoint and log folders
-    load_model = None  # checkpoint prefix to resume the supervised phase from
+    resume = None  # a run's phase folder (or a checkpoint in it): continue that run with its own config and id
 
 
 @ex.named_config
 def demo():
-    """Generated demo songs and a small model: the whole run takes a few minutes on 2 CPU cores."""
+    # Generated demo songs and a small model: the whole run takes a few minutes on 2 CPU cores.
     model_config = {
         **DEMO_DATA_CONFIG,
         "num_layers": 3,
@@ -119,19 +122,19 @@ def demo():
 
 @ex.named_config
 def musdb_hq():
-    """Read MUSDB18-HQ (wav) instead of the compressed stems."""
+    # Read MUSDB18-HQ (wav) instead of the compressed stems.
     model_config = {"is_wav": True}
 
 
 @ex.named_config
 def no_additive_penalty():
-    """Paper ablation: adversarial loss only, without the additive mixture penalty (beta = 0)."""
+    # Paper ablation: adversarial loss only, without the additive mixture penalty (beta = 0).
     model_config = {"beta": 0.0}
 
 
 @ex.named_config
 def two_sided_gp():
-    """The standard WGAN-GP penalty (|grad| - 1)^2 instead of the original code's one-sided one."""
+    # The standard WGAN-GP penalty (|grad| - 1)^2 instead of the original code's one-sided one.
     model_config = {"one_sided_gp": False}
 
 
@@ -145,17 +148,38 @@ def _seed_everything(seed: int) -> None:
 
 
 @ex.main
-def run(model_config: dict, experiment_id: int, load_model: str | None, _run) -> dict:
+def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dict:
     """The whole run: dataset, supervised phase, semi-supervised phase, evaluation of both."""
     from Utils import import_tensorflow, setup_logging
 
     setup_logging()
     import_tensorflow()
-    from Models.experiment import compact_results, run_experiment
+    from Models.experiment import compact_results, resume_point, run_experiment
 
+    if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
+        experiment_id, model_config = resume_point(resume)
+        _log_resumed_config(model_config, experiment_id, _run)
     _seed_everything(model_config["seed"])
-    return compact_results(run_experiment(model_config, experiment_id, load_model, _run))
+    return compact_results(run_experiment(model_config, experiment_id, bool(resume), _run))
+
+
+def _log_resumed_config(model_config: dict, experiment_id: int | str, _run) -> None:
+    _run.info["resumed"] = {"experiment_id": experiment_id, "model_config": model_config}
+    logger.info("resuming run %s with its stored configuration", experiment_id)
+
+
+def main() -> int:
+    """Run the experiment from the command line; an interrupt ends with one line and status 130/143."""
+    try:
+        ex.run_commandline()
+    except KeyboardInterrupt as err:  # Models.trainer.TrainingInterrupted names the folder that resumes
+        if getattr(err, "folder", None) is None:
+            print("interrupted before training started; nothing to resume", file=sys.stderr)
+            return 130
+        print(f"{err}; resume with: python Training.py with resume={err.folder}", file=sys.stderr)
+        return err.exit_status
+    return 0
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    sys.exit(main())

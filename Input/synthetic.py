@@ -39,7 +39,7 @@ DEMO_DATA_CONFIG = {
     "unsup_mixture_dirs": ["datasets/demo/unpaired/mixtures"],
     "unsup_voice_dirs": ["datasets/demo/unpaired/voices"],
     "unsup_accompaniment_dirs": ["datasets/demo/unpaired/accompaniments"],
-    "moisesdb_path": None,  # no MoisesDB in the demo; the unpaired songs come from folders
+    "moisesdb_path": "",  # no MoisesDB in the demo ("" disables it); the unpaired songs come from folders
 }
 _STREAMS = {"supervised": 0, "mixtures": 1, "voices": 2, "accompaniments": 3}
 

@@ -3,7 +3,7 @@
 The network uses only valid convolutions, so it predicts the centre part of its input and only certain input
 and output sizes work; :func:`get_padding` finds them. All tensors are channels-last
 ``[batch, freq, time, channels]`` and hold log-normalised magnitudes (``log1p(|STFT|)``, see
-``Input.spectrogram.norm``).
+``Models.spectrogram.norm``).
 
 Frequency alignment (the convention ``Models.factory`` implements): the STFT's ``num_fft // 2 + 1`` real bins
 (257 for ``num_fft = 512``) are zero-padded to ``freq_in`` rows, with ``pad_lo = (freq_in - freq_out) // 2``

@@ -11,25 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio_cache import AudioCache
-from Input.pipeline import (
-    crop_output_to_stft,
-    pad_to_input,
-    paired_features,
-    paired_waves,
-    to_disc,
-    unpaired_features,
-    unpaired_waves,
-)
-from Input.spectrogram import denorm, norm, stft
-from Models.factory import ModelShapes, build_critic, build_separator, get_shapes
-from Models.supervised import make_summariser, separation_loss, track_loss
-from Models.trainer import (
-    PhaseResult,
+from Input.pipeline import paired_waves, unpaired_waves
+from Models.checkpoint_keeper import PhaseResult
+from Models.distribute import (
     compile_fn,
     distribute,
     get_strategy,
@@ -37,11 +25,23 @@ from Models.trainer import (
     precision_policy,
     reduce_logs,
     replica_share,
-    run_phase,
     scaled_gradients,
 )
+from Models.factory import build_critic, build_separator
+from Models.features import (
+    crop_input_to_output,
+    crop_output_to_stft,
+    excerpt_plan,
+    paired_features,
+    to_disc,
+    unpaired_features,
+)
+from Models.shapes import ModelShapes, get_shapes
+from Models.spectrogram import denorm
+from Models.summaries import make_summariser, summarise_critic_view
+from Models.supervised import distributed_input, separation_loss, track_loss
+from Models.trainer import TrainingPhase, run_phase
 from Models.WGAN_Critic import critic_loss, gradient_penalty
-from Sample import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +56,7 @@ def _critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
 def mixture_magnitude(mix_input: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
     """Linear mixture magnitude under the separator's output: ``[B, input_freq, input_time, 1]`` log1p input ->
     ``[B, 257, output_time]`` (the unpadded bins, centre frames)."""
-    bins = shapes.num_bins
-    crop = mix_input[:, shapes.freq_pad_lo : shapes.freq_pad_lo + bins,
-                     shapes.context_frames : shapes.context_frames + shapes.output_time, 0]
-    return denorm(crop)
+    return denorm(crop_input_to_output(mix_input[..., 0], shapes))
 
 
 def additive_penalty(mix_input: tf.Tensor, acc_est: tf.Tensor, voice_est: tf.Tensor,
@@ -184,13 +181,8 @@ class AdversarialTrainer(tf.Module):
             global_batch: examples per batch over all replicas (default: the static batch size of ``paired``).
         """
         strategy = self.strategy
-        if isinstance(paired, tf.data.Dataset):
-            global_batch = global_batch or tf.nest.flatten(paired.element_spec)[0].shape[0]
-            paired = strategy.experimental_distribute_dataset(paired)
-        if isinstance(unpaired, tf.data.Dataset):
-            unpaired = strategy.experimental_distribute_dataset(unpaired)
-        if not global_batch:
-            raise ValueError("make_step: global_batch is needed for distributed or unbatched input")
+        paired, global_batch = distributed_input(strategy, paired, global_batch)
+        unpaired, _ = distributed_input(strategy, unpaired, global_batch)
         paired_fn, unpaired_fn = features or (None, None)
         paired_it, unpaired_it = iter(paired), iter(unpaired)
 
@@ -235,58 +227,40 @@ class AdversarialTrainer(tf.Module):
         return step
 
 
-def _summarise_critic_view(trainer: AdversarialTrainer, unsup: list, cache: AudioCache, model_config: dict,
-                           step: int) -> None:
-    """TensorBoard images of what the critics compare: real solo excerpts (the first unpaired accompaniment and
-    voice) and fakes (the separator's estimates on the first unpaired mixture), ``[256, disc_time]`` each."""
-    shapes = trainer.shapes
-    hop, num_fft = model_config["num_hop"], model_config["num_fft"]
-
-    def excerpt_norm(sample: Sample, frames: int) -> tf.Tensor:
-        audio = np.asarray(cache.get(sample), dtype=np.float32).mean(axis=0)[: (frames - 1) * hop]
-        audio = np.pad(audio, (0, (frames - 1) * hop - audio.shape[0]))
-        return norm(stft(tf.constant(audio), num_fft, hop)[0])  # [257, frames]
-
-    mixtures, accompaniments, voices = unsup
-    mix = pad_to_input(excerpt_norm(mixtures[0], shapes.input_time), shapes)[None, ..., None]
-    acc_est, voice_est = trainer.separator(mix, training=False)
-    images = {"fake/accompaniment": _critic_input(acc_est, shapes), "fake/voice": _critic_input(voice_est, shapes),
-              "real/accompaniment": to_disc(excerpt_norm(accompaniments[0], shapes.disc_time), shapes)[None, ..., None],
-              "real/voice": to_disc(excerpt_norm(voices[0], shapes.disc_time), shapes)[None, ..., None]}
-    for name, image in images.items():
-        image = tf.cast(image[:, ::-1], tf.float32)  # low frequencies at the bottom
-        tf.summary.image(f"critic_view/{name}", image / tf.maximum(tf.reduce_max(image), 1e-6), step=step)
-
-
 def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
-                         init_checkpoint: str | None = None, resume_from: str | None = None,
+                         init_checkpoint: str | None = None, resume: bool = False,
                          progress: bool = True) -> PhaseResult:
     """Train separator and critics adversarially; early stopping on the supervised validation loss.
 
     Args:
         init_checkpoint: a supervised checkpoint to start the separator from (``init_from_supervised``);
-            None trains from scratch, as in the paper.
-        resume_from: a semi-supervised checkpoint to resume exactly (critics and optimisers included); the
-            pipelines are seeded with the step reached, so the resumed run draws new batches.
+            None trains from scratch, as in the paper. Ignored when resuming.
+        resume: continue exactly from the newest checkpoint of ``<id>_semisup``, critics and optimisers
+            included (see ``Models.trainer.run_phase``).
     """
     trainer = AdversarialTrainer(model_config, strategy=get_strategy(model_config))
-    if init_checkpoint and not resume_from:
-        tf.train.Checkpoint(model=trainer.separator).restore(init_checkpoint).expect_partial()
+    if init_checkpoint and not resume:
+        tf.train.Checkpoint(model=trainer.separator).read(init_checkpoint).expect_partial()
         logger.info("semisup: separator initialised from %s", init_checkpoint)
     shapes = trainer.shapes
+    plan = excerpt_plan(model_config, shapes)
     seed = int(model_config["seed"])
-    global_batch = int(model_config["batch_size"])
+    global_batch, workers = int(model_config["batch_size"]), int(model_config["num_workers"])
 
     def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
-        def paired(batch: int, seeds: tuple[int, ...]) -> tf.data.Dataset:
-            return paired_waves(dataset["train_sup"], model_config, shapes, cache, seeds, batch)
+        def paired(batch: int, seeds: tuple[int, ...], skip: int) -> tf.data.Dataset:
+            return paired_waves(dataset["train_sup"], plan, cache, batch_size=batch, seed=seeds, num_workers=workers,
+                                skip=skip)
 
-        def unpaired(batch: int, seeds: tuple[int, ...]) -> tf.data.Dataset:
-            return unpaired_waves(*dataset["train_unsup"], model_config, shapes, cache, seeds, batch)
+        def unpaired(batch: int, seeds: tuple[int, ...], skip: int) -> tf.data.Dataset:
+            return unpaired_waves(dataset["train_unsup"], plan, cache, batch_size=batch, seed=seeds,
+                                  num_workers=workers, skip=skip)
 
+        # Per step: one paired batch, and num_disc critic batches plus one separator batch of unpaired data.
+        # Seeds (seed, 0, pipeline): the 0 keeps the batch sequence of runs made before exact resume.
         return trainer.make_step(
-            distribute(trainer.strategy, paired, global_batch, (seed, start_step)),
-            distribute(trainer.strategy, unpaired, global_batch, (seed + 1, start_step)),
+            distribute(trainer.strategy, paired, global_batch, (seed, 0), start_step),
+            distribute(trainer.strategy, unpaired, global_batch, (seed + 1, 0), start_step, trainer.num_disc + 1),
             (paired_features(model_config, shapes), unpaired_features(model_config, shapes)), global_batch)
 
     valid = dataset["train_valid"]
@@ -299,7 +273,7 @@ def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int |
     def summarise(step: int) -> None:
         if base is not None:
             base(step)
-        _summarise_critic_view(trainer, dataset["train_unsup"], cache, model_config, step)
+        summarise_critic_view(trainer.separator, dataset["train_unsup"], cache, model_config, step)
 
-    return run_phase("semisup", model_config, experiment_id, trainer.trackables(), make_step, validate, summarise,
-                     resume_from=resume_from, progress=progress, strategy=trainer.strategy)
+    phase = TrainingPhase("semisup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
+    return run_phase(phase, model_config, experiment_id, resume=resume, progress=progress)

@@ -4,18 +4,28 @@ and the evaluation of both on the test partition, with results stored in the Sac
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tensorflow as tf
+
 from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
-from Models.factory import get_shapes
+from Models.adversarial import train_semisupervised
+from Models.checkpoint_keeper import PhaseResult, finished_result
+from Models.distribute import get_strategy
+from Models.shapes import get_shapes
 from Models.supervised import track_loss, train_supervised
-from Models.trainer import PhaseResult
-from Utils import write_pickle_atomic
+from Models.trainer import run_dir
+from Utils import CONFIG_FILE, CheckpointError, read_json, write_pickle_atomic
 
 logger = logging.getLogger(__name__)
+
+PHASES = ("sup", "semisup")  # in training order
 
 
 def ensure_demo_data(model_config: dict) -> None:
@@ -53,11 +63,30 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
     return scores
 
 
-def run_experiment(model_config: dict, experiment_id: int, load_model: str | None, run: Any = None,
-                   progress: bool = True) -> dict[str, Any]:
-    """Run both phases and their evaluations; return the results (also saved as a pickle and in the run)."""
-    from Models.trainer import get_strategy
+def resume_point(path: str | os.PathLike) -> tuple[str, dict]:
+    """The experiment id and the resolved run config of the run that ``path`` belongs to.
 
+    ``path`` is a phase folder ``<model_base_dir>/<id>_<phase>`` or a checkpoint prefix inside one.
+
+    Raises:
+        CheckpointError: (one line) not such a folder, or it has no run config.
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    experiment_id, _, phase = folder.name.rpartition("_")
+    if phase not in PHASES or not experiment_id:
+        raise CheckpointError(f"{path}: not a training run folder (expected <model_base_dir>/<id>_sup or "
+                              f"<id>_semisup, or a checkpoint in one)")
+    return experiment_id, read_json(folder / CONFIG_FILE)
+
+
+def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = False, run: Any = None,
+                   progress: bool = True) -> dict[str, Any]:
+    """Run both phases and their evaluations; return the results (also saved as a pickle and in the run).
+
+    ``resume``: continue the run ``experiment_id``: a phase that finished is not trained again, an interrupted
+    one continues exactly from its newest checkpoint, and one that never started starts.
+    """
     get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
         ensure_demo_data(model_config)
@@ -67,17 +96,23 @@ def run_experiment(model_config: dict, experiment_id: int, load_model: str | Non
                        model_config["cache_dtype"])
     cache.prepare(_all_samples(dataset), model_config["num_workers"])
 
+    def phase(name: str, train: Callable[[bool], PhaseResult]) -> PhaseResult:
+        folder = run_dir(model_config, experiment_id, name)
+        done = finished_result(folder) if resume else None
+        if done is not None:
+            logger.info("%s: finished before (%s), not trained again", name, done.best_checkpoint)
+            return done
+        return train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
+
     results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": _dataset_name(model_config)}
-    sup = train_supervised(model_config, dataset, experiment_id, cache, resume_from=load_model, progress=progress)
+    sup = phase("sup", lambda again: train_supervised(model_config, dataset, experiment_id, cache, again, progress))
     results["sup"] = _phase_summary(sup) | evaluate_phase(model_config, dataset, sup.best_checkpoint, cache)
     _log_scores(run, "sup", results["sup"])
 
     if has_unpaired(dataset):
-        from Models.adversarial import train_semisupervised
-
         init = sup.best_checkpoint if model_config["init_from_supervised"] else None
-        semi = train_semisupervised(model_config, dataset, experiment_id, cache, init_checkpoint=init,
-                                    progress=progress)
+        semi = phase("semisup", lambda again: train_semisupervised(model_config, dataset, experiment_id, cache,
+                                                                   init, again, progress))
         results["semisup"] = _phase_summary(semi) | evaluate_phase(model_config, dataset, semi.best_checkpoint,
                                                                    cache)
         _log_scores(run, "semisup", results["semisup"])
@@ -94,7 +129,7 @@ def compact_results(results: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of :func:`run_experiment`'s results (for the Sacred run's stored result): per phase
     the best checkpoint, validation and test loss, and the median scores per source; no per-track lists."""
     compact: dict[str, Any] = {"experiment_id": results["experiment_id"], "dataset": results["dataset"]}
-    for phase in ("sup", "semisup"):
+    for phase in PHASES:
         if phase in results:
             keep = ("best_checkpoint", "best_val_loss", "test_loss", "steps", "epochs", "stop_reason")
             compact[phase] = {k: results[phase][k] for k in keep if k in results[phase]}
@@ -105,7 +140,7 @@ def compact_results(results: dict[str, Any]) -> dict[str, Any]:
 
 def format_comparison(results: dict[str, Any]) -> str:
     """A side-by-side table of the phases' test loss and median SDR/SIR/SAR per source."""
-    phases = [p for p in ("sup", "semisup") if p in results]
+    phases = [p for p in PHASES if p in results]
     rows = [("test loss", [results[p].get("test_loss") for p in phases])]
     for source in ("accompaniment", "voice"):
         for metric in ("SDR", "SIR", "SAR"):
@@ -118,8 +153,7 @@ def format_comparison(results: dict[str, Any]) -> str:
 
 
 def _phase_summary(result: PhaseResult) -> dict[str, Any]:
-    return {"best_checkpoint": result.best_checkpoint, "best_val_loss": result.best_val_loss,
-            "steps": result.steps, "epochs": result.epochs, "stop_reason": result.stop_reason}
+    return dataclasses.asdict(result)
 
 
 def _log_scores(run: Any, phase: str, scores: dict[str, Any]) -> None:

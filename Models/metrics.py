@@ -201,7 +201,7 @@ def irm_estimates(
     """Ideal ratio mask oracle: ``m_s = |S|^2 / (|A|^2 + |V|^2 + eps)`` applied to the mixture's STFT.
 
     The power ratio is the soft mask ``separate.py`` applies to the model's magnitudes, so this is the upper
-    bound of that estimator. Same STFT as the model (``Input.spectrogram``), inverted with the mixture phase.
+    bound of that estimator. Same STFT as the model (``Models.spectrogram``), inverted with the mixture phase.
 
     Args:
         mixture: ``[samples]``; references: ``{"accompaniment", "voice": [samples]}``, same length.
@@ -209,7 +209,7 @@ def irm_estimates(
     Returns:
         ``{"accompaniment": [samples], "voice": [samples]}`` float32.
     """
-    from Input.spectrogram import istft, stft
+    from Models.spectrogram import istft, stft
 
     signals = np.stack([mixture] + [references[s] for s in SOURCES]).astype(np.float32)
     mag, phase = stft(signals, num_fft, num_hop)

@@ -24,7 +24,7 @@ Estimates (``mode``):
   STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture.
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
-``Input.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
+``Models.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
 float32 (complex64), like the model and ``tf.signal``.
 """
 
@@ -137,7 +137,7 @@ def overlap_add(
 
     Returns:
         ``[..., stop - start]`` float32: windowed inverse FFTs overlap-added and divided by the summed squared
-        window where that exceeds 1e-10 (as ``Input.spectrogram.istft``).
+        window where that exceeds 1e-10 (as ``Models.spectrogram.istft``).
     """
     dtype = np.float32 if frames.dtype == np.complex64 else np.float64
     window = np.asarray(window, dtype=dtype)

@@ -1,5 +1,5 @@
 """The supervised phase: MSE on log-normalised magnitudes of accompaniment and voice, Adam at
-``init_sup_sep_lr``, validated on whole tracks with the sliding-window separator.
+``init_sup_sep_lr``, validated on whole tracks with the sliding-window separator (:func:`track_loss`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio_cache import AudioCache
-from Input.pipeline import paired_features, paired_waves, whole_track_magnitudes
-from Input.spectrogram import istft, norm, stft
-from Models.factory import ModelShapes, build_separator, get_shapes
-from Models.separator import predict_magnitudes
-from Models.trainer import (
-    PhaseResult,
+from Input.pipeline import Triple, paired_waves
+from Models.checkpoint_keeper import PhaseResult
+from Models.distribute import (
     compile_fn,
     distribute,
     get_strategy,
@@ -25,14 +22,19 @@ from Models.trainer import (
     precision_policy,
     reduce_logs,
     replica_share,
-    run_phase,
     scaled_gradients,
 )
-from Sample import Sample
+from Models.factory import build_separator
+from Models.features import excerpt_plan, paired_features, whole_track_magnitudes
+from Models.separator import predict_magnitudes
+from Models.shapes import ModelShapes, get_shapes
+from Models.spectrogram import norm
+from Models.summaries import make_summariser
+from Models.trainer import TrainingPhase, run_phase
 
 logger = logging.getLogger(__name__)
 
-Triple = tuple[Sample, Sample, Sample]
+Batches = tf.data.Dataset | tf.distribute.DistributedDataset
 
 
 def separation_loss(acc_est: tf.Tensor, voice_est: tf.Tensor, acc: tf.Tensor, voice: tf.Tensor) -> tf.Tensor:
@@ -43,73 +45,87 @@ def separation_loss(acc_est: tf.Tensor, voice_est: tf.Tensor, acc: tf.Tensor, vo
     return tf.reduce_mean(tf.square(acc_est - acc)) + tf.reduce_mean(tf.square(voice_est - voice))
 
 
-def supervised_gradients(model: keras.Model, optimizer: keras.optimizers.Optimizer, mix: tf.Tensor, acc: tf.Tensor,
-                         voice: tf.Tensor, global_batch: int) -> tuple[list[tf.Tensor], tf.Tensor]:
-    """Gradients of :func:`separation_loss` for the separator's trainable variables on one (per-replica) batch,
-    and the loss (this replica's share of the global-batch mean).
-
-    ``mix`` is ``[B, input_freq, input_time, 1]``; ``acc`` and ``voice`` are ``[B, output_freq, output_time, 1]``
-    targets. Gradients are unscaled if ``optimizer`` is a loss-scale optimiser (mixed_float16).
+def distributed_input(strategy: tf.distribute.Strategy, batches: Batches,
+                      global_batch: int | None) -> tuple[tf.distribute.DistributedDataset, int]:
+    """``batches`` split over the replicas (a ``tf.data.Dataset`` of global batches, or pipelines from
+    ``Models.distribute.distribute`` as they are) and the global batch size (default: the dataset's static one).
     """
-    share = replica_share(mix, global_batch)
-    with tf.GradientTape() as tape:
-        acc_est, voice_est = (tf.cast(x, tf.float32) for x in model(mix, training=True))
-        loss = separation_loss(acc_est, voice_est, acc, voice) * share
-    return scaled_gradients(tape, loss, model.trainable_variables, optimizer), loss
-
-
-def make_supervised_step(
-    model: keras.Model,
-    optimizer: keras.optimizers.Optimizer,
-    batches: tf.data.Dataset | tf.distribute.DistributedDataset,
-    features: Callable[..., tuple[tf.Tensor, tf.Tensor, tf.Tensor]] | None = None,
-    global_batch: int | None = None,
-    strategy: tf.distribute.Strategy | None = None,
-    model_config: dict | None = None,
-) -> Callable[[], dict[str, tf.Tensor]]:
-    """Return a callable taking one optimiser step on the next paired batch; it returns ``{"loss": ...}``.
-
-    Args:
-        model, optimizer: the separator and its optimiser, created under ``strategy``'s scope.
-        batches: a ``tf.data.Dataset`` of global batches (split over the replicas), or the per-replica
-            pipelines of ``Models.trainer.distribute``. Elements are ``(mix, acc, voice)`` tensors
-            (``[B, input_freq, input_time, 1]``, ``[B, output_freq, output_time, 1]`` twice), or whatever
-            ``features`` turns into them inside the step (e.g. ``Input.pipeline.paired_features``).
-        global_batch: examples per step over all replicas (default: the static batch size of ``batches``).
-        strategy: the tf.distribute strategy (default: the current one).
-        model_config: reads ``train_jit_compile`` (XLA for the gradient computation).
-
-    The reported loss is the global-batch mean of :func:`separation_loss`, whatever the number of replicas.
-    """
-    strategy = strategy or tf.distribute.get_strategy()
     if isinstance(batches, tf.data.Dataset):
         if global_batch is None:
             global_batch = tf.nest.flatten(batches.element_spec)[0].shape[0]
         batches = strategy.experimental_distribute_dataset(batches)
     if not global_batch:
-        raise ValueError("make_supervised_step: global_batch is needed for distributed or unbatched input")
-    iterator = iter(batches)
-    variables = model.trainable_variables
-    with strategy.scope():
-        optimizer.build(variables)  # slots now, not in the first trace (which would then trace twice)
+        raise ValueError("global_batch is needed for distributed or unbatched input")
+    return batches, int(global_batch)
 
-    def gradients(batch: tuple[tf.Tensor, ...]) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
-        mix, acc, voice = features(*batch) if features is not None else batch
-        grads, loss = supervised_gradients(model, optimizer, mix, acc, voice, global_batch)
-        return grads, {"loss": loss}
 
-    compiled = compile_fn(gradients, model_config or {})
+class SupervisedTrainer(tf.Module):
+    """Holds the separator and its optimiser and compiles the supervised step.
 
-    def apply(grads: list[tf.Tensor]) -> None:
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
+    Both are created under ``strategy``'s scope and ``model_config["mixed_precision"]``.
+    """
 
-    @tf.function
-    def step() -> dict[str, tf.Tensor]:
-        grads, logs = strategy.run(compiled, args=(next(iterator),))
-        strategy.run(apply, args=(grads,))
-        return reduce_logs(strategy, logs)
+    def __init__(self, model_config: dict, strategy: tf.distribute.Strategy | None = None) -> None:
+        super().__init__(name="supervised_trainer")
+        self.model_config = model_config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope(), precision_policy(model_config):
+            self.separator = build_separator(model_config)
+            self.optimizer = make_optimizer(model_config["init_sup_sep_lr"], model_config)
+            self.optimizer.build(self.separator.trainable_variables)  # slots now, not in the first trace
 
-    return step
+    def trackables(self) -> dict[str, tf.Module]:
+        """Everything the checkpoint holds, so that resume is exact."""
+        return {"model": self.separator, "optimizer": self.optimizer}
+
+    def gradients(self, mix: tf.Tensor, acc: tf.Tensor, voice: tf.Tensor,
+                  global_batch: int) -> tuple[list[tf.Tensor], tf.Tensor]:
+        """Gradients of :func:`separation_loss` for the separator's trainable variables on one (per-replica)
+        batch, and the loss (this replica's share of the global-batch mean).
+
+        ``mix`` is ``[B, input_freq, input_time, 1]``; ``acc`` and ``voice`` are ``[B, output_freq, output_time,
+        1]`` targets. Gradients are unscaled if the optimiser is a loss-scale optimiser (mixed_float16).
+        """
+        share = replica_share(mix, global_batch)
+        with tf.GradientTape() as tape:
+            acc_est, voice_est = (tf.cast(x, tf.float32) for x in self.separator(mix, training=True))
+            loss = separation_loss(acc_est, voice_est, acc, voice) * share
+        return scaled_gradients(tape, loss, self.separator.trainable_variables, self.optimizer), loss
+
+    def make_step(self, batches: Batches, features: Callable[..., tuple[tf.Tensor, ...]] | None = None,
+                  global_batch: int | None = None) -> Callable[[], dict[str, tf.Tensor]]:
+        """Return a callable taking one optimiser step on the next paired batch; it returns ``{"loss": ...}``,
+        the global-batch mean of :func:`separation_loss` whatever the number of replicas.
+
+        Args:
+            batches: a ``tf.data.Dataset`` of global batches or the per-replica pipelines of
+                ``Models.distribute.distribute``. Elements are ``(mix, acc, voice)`` tensors (see
+                :meth:`gradients`), or whatever ``features`` (e.g. ``Models.features.paired_features``) turns
+                into them inside the step.
+            global_batch: examples per step over all replicas (default: the static batch size of ``batches``).
+        """
+        strategy = self.strategy
+        batches, global_batch = distributed_input(strategy, batches, global_batch)
+        iterator = iter(batches)
+        variables = self.separator.trainable_variables
+
+        def gradients(batch: tuple[tf.Tensor, ...]) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+            mix, acc, voice = features(*batch) if features is not None else batch
+            grads, loss = self.gradients(mix, acc, voice, global_batch)
+            return grads, {"loss": loss}
+
+        compiled = compile_fn(gradients, self.model_config)
+
+        def apply(grads: list[tf.Tensor]) -> None:
+            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+        @tf.function
+        def step() -> dict[str, tf.Tensor]:
+            grads, logs = strategy.run(compiled, args=(next(iterator),))
+            strategy.run(apply, args=(grads,))
+            return reduce_logs(strategy, logs)
+
+        return step
 
 
 def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache, model_config: dict,
@@ -130,71 +146,32 @@ def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache,
     return total / frames
 
 
-def make_summariser(model: keras.Model, triple: Triple, cache: AudioCache, model_config: dict,
-                    shapes: ModelShapes) -> Callable[[int], None]:
-    """Return a callable writing spectrogram images and a short voice estimate for one validation track."""
-    seconds = float(model_config["summary_seconds"])
-
-    def summarise(step: int) -> None:
-        mix, acc, voice = whole_track_magnitudes(triple, cache, model_config)
-        frames = min(mix.shape[-1], int(seconds * model_config["expected_sr"] / model_config["num_hop"]))
-        mix, acc, voice = mix[:, :frames], acc[:, :frames], voice[:, :frames]
-        acc_est, voice_est = predict_magnitudes(model, norm(mix).numpy(), shapes,
-                                                model_config["inference_batch_size"])
-        images = {"mixture": norm(mix).numpy(), "voice/estimate": voice_est, "voice/target": norm(voice).numpy(),
-                  "accompaniment/estimate": acc_est, "accompaniment/target": norm(acc).numpy()}
-        for name, image in images.items():
-            tf.summary.image(f"spectrogram/{name}", _as_image(image), step=step)
-        # Audio: the voice estimate with the mixture's phase.
-        samples = _excerpt(triple[0], cache, frames, model_config)
-        _, mix_phase = stft(samples, model_config["num_fft"], model_config["num_hop"])
-        audio = istft(np.expm1(voice_est), mix_phase, model_config["num_fft"], model_config["num_hop"],
-                      length=tf.shape(samples)[-1])
-        tf.summary.audio("audio/voice_estimate", audio[None, :, None], model_config["expected_sr"], step=step)
-
-    return summarise
-
-
-def _excerpt(sample: Sample, cache: AudioCache, frames: int, model_config: dict) -> tf.Tensor:
-    """The first ``frames`` hops of a cached track, mono, ``[samples]`` float32."""
-    audio = np.asarray(cache.get(sample), dtype=np.float32).mean(axis=0)
-    return tf.constant(audio[: (frames - 1) * model_config["num_hop"]])
-
-
-def _as_image(mag_norm: np.ndarray) -> np.ndarray:
-    """``[freq, time]`` log magnitude -> ``[1, freq, time, 1]`` image in [0, 1], low frequencies at the bottom."""
-    image = np.asarray(mag_norm, dtype=np.float32)[::-1]
-    image = image / max(float(image.max()), 1e-6)
-    return image[None, :, :, None]
-
-
 def train_supervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
-                     resume_from: str | None = None, progress: bool = True) -> PhaseResult:
+                     resume: bool = False, progress: bool = True) -> PhaseResult:
     """Train the separator on ``dataset["train_sup"]`` with early stopping on ``dataset["train_valid"]``.
 
-    Runs under ``Models.trainer.get_strategy(model_config)`` with ``model_config["mixed_precision"]``; the
-    input pipelines are seeded with ``(seed, step reached)``, so a resumed run draws new batches.
+    Runs under ``Models.distribute.get_strategy(model_config)`` with ``model_config["mixed_precision"]``.
+    ``resume``: continue exactly from the newest checkpoint of ``<id>_sup`` (see ``Models.trainer.run_phase``).
     """
     shapes = get_shapes(model_config)
-    strategy = get_strategy(model_config)
-    with strategy.scope(), precision_policy(model_config):
-        model = build_separator(model_config)
-        optimizer = make_optimizer(model_config["init_sup_sep_lr"], model_config)
-    global_batch = int(model_config["batch_size"])
+    trainer = SupervisedTrainer(model_config, get_strategy(model_config))
+    plan = excerpt_plan(model_config, shapes)
+    global_batch, workers = int(model_config["batch_size"]), int(model_config["num_workers"])
 
     def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
-        def pipeline(batch: int, seed: tuple[int, ...]) -> tf.data.Dataset:
-            return paired_waves(dataset["train_sup"], model_config, shapes, cache, seed, batch)
+        def pipeline(batch: int, seed: tuple[int, ...], skip: int) -> tf.data.Dataset:
+            return paired_waves(dataset["train_sup"], plan, cache, batch_size=batch, seed=seed, num_workers=workers,
+                                skip=skip)
 
-        batches = distribute(strategy, pipeline, global_batch, (int(model_config["seed"]), start_step))
-        return make_supervised_step(model, optimizer, batches, paired_features(model_config, shapes),
-                                    global_batch, strategy, model_config)
+        # Seeds (seed, 0, pipeline): the 0 keeps the batch sequence of runs made before exact resume.
+        batches = distribute(trainer.strategy, pipeline, global_batch, (int(model_config["seed"]), 0), start_step)
+        return trainer.make_step(batches, paired_features(model_config, shapes), global_batch)
 
     valid = dataset["train_valid"]
 
     def validate() -> float:
-        return track_loss(model, valid, cache, model_config, shapes)
+        return track_loss(trainer.separator, valid, cache, model_config, shapes)
 
-    summarise = make_summariser(model, valid[0], cache, model_config, shapes) if valid else None
-    return run_phase("sup", model_config, experiment_id, {"model": model, "optimizer": optimizer},
-                     make_step, validate, summarise, resume_from=resume_from, progress=progress, strategy=strategy)
+    summarise = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
+    phase = TrainingPhase("sup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
+    return run_phase(phase, model_config, experiment_id, resume=resume, progress=progress)

@@ -26,7 +26,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from Models.factory import ModelShapes
+from Models.features import crop_output_to_stft
+from Models.shapes import ModelShapes
 from Models.Unet import Unet, get_padding
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class _WindowFunction:
         self.traces += 1  # runs only while tracing
         acc, voice = self._model()(windows, training=False)
         estimates = tf.cast(tf.stack([acc[..., 0], voice[..., 0]]), tf.float32)  # [2, batch, out_freq, out_time]
-        return estimates[:, :, : self.shapes.num_bins, : self.windows.step]
+        return crop_output_to_stft(estimates, self.shapes)[..., : self.windows.step]
 
     def __call__(self, padded: np.ndarray, first: int, count: int) -> np.ndarray:
         """Estimates ``[2, channels, 257, count * step]`` of the ``count`` windows starting at frame ``first``
@@ -180,7 +181,7 @@ class WindowPredictor:
             split + (small - 1) * self.tail.step + self.tail.input_time if small else 0,
         )
         padded = np.zeros((channels, shapes.input_freq, max(total, width)), dtype=np.float32)
-        padded[:, shapes.freq_pad_lo : shapes.freq_pad_lo + bins, :width] = mix
+        padded[:, shapes.input_rows, :width] = mix
         parts = []
         if wide:
             parts.append(self.main(padded, 0, wide))

@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.spectrogram import norm
 from Models.adversarial import AdversarialTrainer, additive_penalty, mixture_magnitude
 from Models.factory import get_shapes
+from Models.spectrogram import norm
 
 CONFIG = {
     "num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,

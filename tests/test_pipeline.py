@@ -24,8 +24,8 @@ from Input.pipeline import (
     unpaired_waves,
     whole_track_magnitudes,
 )
-from Input.spectrogram import denorm
 from Models.factory import get_shapes
+from Models.spectrogram import denorm
 from Sample import Sample
 
 SR = 8192

@@ -17,10 +17,10 @@ import tf_keras as keras
 
 from Input.audio import AudioError, load
 from Input.audio_stream import AudioReader, AudioWriter
-from Input.spectrogram import istft
 from Models.factory import build_separator, get_shapes
 from Models.inference import TrackSeparator, load_separator, separate, separate_file
 from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
+from Models.spectrogram import istft
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 

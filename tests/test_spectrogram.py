@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from Input.spectrogram import denorm, istft, norm, stft
+from Models.spectrogram import denorm, istft, norm, stft
 
 NUM_FFT, NUM_HOP = 512, 256
 # Lengths: shorter than the window, exact multiples of the hop, and awkward remainders.

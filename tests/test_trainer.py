@@ -1,4 +1,5 @@
-"""The shared training loop: Ctrl-C/SIGTERM keeps a checkpoint, a non-finite loss stops the run, early stopping."""
+"""The training loop and its pieces: early stopping, the checkpoint keeper, the TensorBoard log; Ctrl-C/SIGTERM
+keep a checkpoint, a non-finite loss stops the run, resume is strict."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import signal
 import pytest
 import tensorflow as tf
 
-from Models.trainer import TrainingDiverged, run_phase
+from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult, finished_result
+from Models.early_stopping import EarlyStopping
+from Models.summaries import TrainingLog
+from Models.trainer import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
+from Utils import CheckpointError
 
 CONFIG = {"epoch_it": 4, "max_epochs": 10, "patience": 2, "log_every": 1}
 
@@ -23,6 +28,61 @@ def _setup(tmp_path):
     return config, module, weight
 
 
+def _phase(module, step, validate, make_step=None) -> TrainingPhase:
+    return TrainingPhase("sup", {"model": module}, make_step or (lambda start: step), validate, None,
+                         tf.distribute.get_strategy())
+
+
+def test_early_stopping_counts_bad_epochs_and_prefers_patience_to_max_epochs():
+    stopping = EarlyStopping(patience=2, max_epochs=4)
+    improved = [stopping.end_epoch(loss) for loss in (3.0, 1.0, 1.0)]
+    assert improved == [True, True, False]  # equal is not better
+    assert stopping.stop_reason() is None and int(stopping.bad_epochs) == 1
+    assert stopping.end_epoch(0.5) and int(stopping.bad_epochs) == 0 and float(stopping.best_loss) == 0.5
+    assert stopping.stop_reason() == "max_epochs"
+    tied = EarlyStopping(patience=1, max_epochs=2)
+    tied.end_epoch(1.0)
+    tied.end_epoch(2.0)
+    assert tied.stop_reason() == "early_stopping"
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=0, max_epochs=1)
+
+
+def test_checkpoint_keeper_prunes_but_keeps_the_best_and_restores_strictly(tmp_path):
+    weight = tf.Variable(0.0)
+    folder = tmp_path / "5_sup"
+    keeper = CheckpointKeeper(folder, {"weight": weight}, keep=2)
+    for step in range(1, 6):
+        weight.assign(float(step))
+        saved = keeper.save(step)
+        if step == 2:
+            keeper.record_best(saved, 0.1, step, 1)
+    kept = sorted(p.name for p in folder.glob("*.index"))
+    assert kept == ["5_sup-2.index", "5_sup-4.index", "5_sup-5.index"]
+    assert keeper.best() == str(folder / "5_sup-2") and keeper.latest() == str(folder / "5_sup-5")
+    weight.assign(-1.0)
+    keeper.restore(str(folder / "5_sup-2"))
+    assert float(weight) == 2.0
+    # A checkpoint without part of the state (here: a second variable) is refused, naming it.
+    other = CheckpointKeeper(folder, {"weight": weight, "critic": tf.Variable(0.0)}, keep=2)
+    with pytest.raises(CheckpointError, match="5_sup-5: does not hold the state of phase 5_sup"):
+        other.restore(str(folder / "5_sup-5"))
+    assert finished_result(folder) is None
+    keeper.finish(PhaseResult(str(folder / "5_sup-2"), 0.1, 5, 3, "early_stopping"))
+    assert finished_result(folder) == PhaseResult(str(folder / "5_sup-2"), 0.1, 5, 3, "early_stopping")
+
+
+def test_training_log_writes_scalars_every_log_every_steps(tmp_path):
+    log = TrainingLog(tmp_path, chief=True, log_every=3)
+    with log.as_default():
+        for step in range(1, 8):
+            log.train_scalars(step, {"loss": tf.constant(float(step))})
+    log.flush()
+    steps = [e.step for f in tmp_path.glob("events*") for e in tf.compat.v1.train.summary_iterator(str(f))
+             if any(v.tag == "train/loss" for v in e.summary.value)]
+    assert steps == [3, 6]
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     config, module, weight = _setup(tmp_path)
     calls = {"n": 0}
@@ -33,7 +93,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
         return {"loss": tf.constant(math.nan if calls["n"] == 6 else 1.0)}
 
     with pytest.raises(TrainingDiverged, match="non-finite loss at step 6.*1_sup-4"):
-        run_phase("sup", config, 1, {"model": module}, lambda start: step, lambda: 1.0, progress=False)
+        run_phase(_phase(module, step, lambda: 1.0), config, 1, progress=False)
     assert (tmp_path / "ckpt" / "1_sup" / "1_sup-4.index").is_file()
     assert not list((tmp_path / "ckpt" / "1_sup").glob("1_sup-6*"))
 
@@ -52,18 +112,31 @@ def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, how):
         weight.assign_add(1.0)
         return {"loss": tf.constant(1.0)}
 
-    with pytest.raises(KeyboardInterrupt):
-        run_phase("sup", config, 2, {"model": module}, lambda start: step, lambda: 1.0, progress=False)
-    prefix = tmp_path / "ckpt" / "2_sup" / "2_sup-6"
+    with pytest.raises(TrainingInterrupted) as caught:
+        run_phase(_phase(module, step, lambda: 1.0), config, 2, progress=False)
+    assert caught.value.exit_status == (130 if how == "keyboard" else 143)
+    assert caught.value.folder == tmp_path / "ckpt" / "2_sup" and caught.value.step == 6
     assert (tmp_path / "ckpt" / "2_sup" / "2_sup-6.index").is_file()
     # Resume: the weight and the step counter come back, and training finishes the interrupted epoch.
     weight.assign(-100.0)
     losses = iter([3.0, 2.0, 2.5, 2.6, 2.7])
-    result = run_phase("sup", dict(config, max_epochs=3), 2, {"model": module},
-                       lambda start: lambda: {"loss": tf.constant(1.0)}, lambda: next(losses), resume_from=str(prefix),
-                       progress=False)
+    starts = []
+
+    def make_step(start):
+        starts.append(start)
+        return lambda: {"loss": tf.constant(1.0)}
+
+    result = run_phase(_phase(module, None, lambda: next(losses), make_step), dict(config, max_epochs=3), 2,
+                       resume=True, progress=False)
     assert float(weight) == 1.0 + 6  # restored: the initial 1.0 plus the 6 steps before the interrupt
+    assert starts == [6]  # the input pipelines are told how many steps were done
     assert result.steps == 12 and result.epochs == 3
+
+
+def test_resume_without_a_checkpoint_is_an_error(tmp_path):
+    config, module, _ = _setup(tmp_path)
+    with pytest.raises(CheckpointError, match="4_sup: no checkpoint to resume the sup phase from"):
+        run_phase(_phase(module, None, lambda: 1.0), config, 4, resume=True, progress=False)
 
 
 def test_early_stopping_keeps_the_best_checkpoint(tmp_path):
@@ -74,8 +147,9 @@ def test_early_stopping_keeps_the_best_checkpoint(tmp_path):
         weight.assign_add(1.0)
         return {"loss": tf.constant(1.0)}
 
-    result = run_phase("sup", config, 3, {"model": module}, lambda start: step, lambda: next(losses), progress=False)
+    result = run_phase(_phase(module, step, lambda: next(losses)), config, 3, progress=False)
     assert result.stop_reason == "early_stopping" and result.epochs == 4
     assert result.best_checkpoint.endswith("3_sup-8") and result.best_val_loss == 1.0
     best = json.loads((tmp_path / "ckpt" / "3_sup" / "best.json").read_text())
     assert best["checkpoint"] == "3_sup-8" and best["val_loss"] == 1.0
+    assert finished_result(tmp_path / "ckpt" / "3_sup") == result

@@ -1,0 +1,132 @@
+"""A training phase's checkpoint folder: saving, pruning, strict restoring, and the best and final records.
+
+Layout of ``<model_base_dir>/<id>_<phase>/``:
+
+* ``<id>_<phase>-<step>.index`` / ``.data-*``: TensorFlow checkpoints of everything the phase trains (the
+  separator, critics, every optimiser), the step counter and the early-stopping state;
+* ``best.json``: the checkpoint with the lowest validation loss so far, with its loss, step and epoch;
+* ``result.json``: written once the phase has finished (:class:`PhaseResult`); a resumed run skips such a phase;
+* the model spec and run record of ``Models.checkpoint_files``.
+
+The newest ``keep`` checkpoints and the best one are kept; older ones are deleted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+
+from Utils import BEST_FILE, CheckpointError, read_json, write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """What a finished phase leaves behind."""
+
+    best_checkpoint: str  # checkpoint prefix with the lowest validation loss
+    best_val_loss: float  # its validation loss (MSE of log-normalised magnitudes)
+    steps: int  # optimiser steps taken in total (across resumes)
+    epochs: int  # epochs completed
+    stop_reason: str  # "early_stopping" or "max_epochs"
+
+
+class CheckpointKeeper:
+    """Saves and restores one phase's ``tf.train.Checkpoint`` of ``trackables`` in ``folder``.
+
+    Args:
+        folder: the phase's run folder, ``<model_base_dir>/<id>_<phase>``.
+        trackables: everything to checkpoint, by name (models, optimisers, counters).
+        keep: how many of the newest checkpoints to keep (the best one is always kept as well).
+        scratch: where this process saves instead of ``folder`` (non-chief tf.distribute workers, which must
+            save too); deleted by :meth:`close`. None for the chief.
+    """
+
+    def __init__(self, folder: Path, trackables: dict[str, tf.Module], keep: int, scratch: Path | None = None
+                 ) -> None:
+        self.folder = Path(folder)
+        self.name = self.folder.name
+        self.scratch = scratch
+        self.keep = max(1, int(keep))
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self._manager = tf.train.CheckpointManager(self.checkpoint, str(scratch or self.folder), max_to_keep=None,
+                                                   checkpoint_name=self.name)
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process writes the folder's files."""
+        return self.scratch is None
+
+    def restore(self, prefix: str) -> None:
+        """Restore every trackable from ``prefix``, strictly: each one must be in the checkpoint.
+
+        Raises:
+            CheckpointError: (one line) the checkpoint is missing or lacks part of this phase's state (e.g. a
+                supervised checkpoint has no critics).
+        """
+        try:
+            status = self.checkpoint.restore(prefix)
+            status.assert_existing_objects_matched()
+            status.expect_partial()
+        except (AssertionError, ValueError, tf.errors.OpError) as err:
+            reason = " ".join(str(err).split())[:200]
+            raise CheckpointError(f"{prefix}: does not hold the state of phase {self.name} ({reason})") from err
+
+    def save(self, step: int) -> str:
+        """Save at ``step``; returns the checkpoint prefix inside ``folder``. Prunes old checkpoints."""
+        saved = self._manager.save(checkpoint_number=int(step))
+        self._prune(Path(saved).name)
+        return str(self.folder / Path(saved).name)
+
+    def latest(self) -> str | None:
+        """The newest checkpoint prefix in ``folder``, or None."""
+        return tf.train.latest_checkpoint(str(self.folder))
+
+    def _prune(self, newest: str) -> None:
+        """Delete all but the newest ``keep`` checkpoints and the best one."""
+        best = self.best()
+        protected = {Path(best).name} if best else set()
+        names = sorted({p.name.split(".")[0] for p in (self.scratch or self.folder).glob(f"{self.name}-*.index")},
+                       key=lambda n: int(n.rsplit("-", 1)[1]))
+        protected |= set(names[-self.keep:]) | {newest}
+        for name in names:
+            if name not in protected:
+                for path in (self.scratch or self.folder).glob(f"{name}.*"):
+                    path.unlink(missing_ok=True)
+
+    def record_best(self, prefix: str, val_loss: float, step: int, epoch: int) -> None:
+        """Write ``best.json`` naming ``prefix`` (chief only)."""
+        if self.chief:
+            write_json_atomic(self.folder / BEST_FILE, {"checkpoint": Path(prefix).name, "val_loss": val_loss,
+                                                        "step": int(step), "epoch": int(epoch)})
+
+    def best(self) -> str | None:
+        """The best checkpoint prefix recorded in ``best.json``, or None when there is none yet."""
+        path = self.folder / BEST_FILE
+        if not path.is_file():
+            return None
+        return str(self.folder / read_json(path)["checkpoint"])
+
+    def finish(self, result: PhaseResult) -> None:
+        """Mark the phase as finished by writing ``result.json`` (chief only)."""
+        if self.chief:
+            write_json_atomic(self.folder / RESULT_FILE, dataclasses.asdict(result))
+
+    def close(self) -> None:
+        """Remove this process's scratch folder (non-chief workers)."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def finished_result(folder: Path) -> PhaseResult | None:
+    """The :class:`PhaseResult` of a finished phase's folder, or None when the phase has not finished."""
+    path = Path(folder) / RESULT_FILE
+    return PhaseResult(**read_json(path)) if path.is_file() else None
