@@ -125,6 +125,7 @@ def gradient_penalty(
     fake: tf.Tensor,
     one_sided: bool = True,
     eps: float = 1e-8,
+    rng: tf.random.Generator | None = None,
 ) -> tf.Tensor:
     """WGAN-GP gradient penalty, as in the original code.
 
@@ -141,6 +142,8 @@ def gradient_penalty(
         fake: same shape as ``real``, generated examples.
         one_sided: penalise only norms above 1 (the paper's choice).
         eps: added under the square root.
+        rng: draws the permutation and ``u`` from this generator (checkpointed with the trainer, so that a
+            resumed run draws what an uninterrupted one would); None: TensorFlow's global seed.
 
     Returns:
         Scalar penalty (float32).
@@ -150,9 +153,13 @@ def gradient_penalty(
     rank = real.shape.rank
     if rank is None or rank < 2:
         raise ValueError(f"gradient_penalty: expected [batch, ...] inputs, got shape {real.shape}")
-    real_shuffled = tf.random.shuffle(real)
     mix_shape = tf.concat([tf.shape(real)[:1], tf.ones([rank - 1], dtype=tf.int32)], axis=0)
-    mix = tf.random.uniform(mix_shape, 0.0, 1.0, dtype=real.dtype)
+    if rng is None:
+        real_shuffled = tf.random.shuffle(real)
+        mix = tf.random.uniform(mix_shape, 0.0, 1.0, dtype=real.dtype)
+    else:
+        real_shuffled = tf.gather(real, tf.argsort(rng.uniform(tf.shape(real)[:1])))
+        mix = tf.cast(rng.uniform(mix_shape, 0.0, 1.0), real.dtype)
     interp = real_shuffled + mix * (fake - real_shuffled)
     with tf.GradientTape() as tape:
         tape.watch(interp)

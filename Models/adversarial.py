@@ -93,6 +93,8 @@ class AdversarialTrainer(tf.Module):
             self.sep_optimizer = make_optimizer(model_config["init_unsup_sep_lr"], model_config)
             self.critic_optimizers = {source: make_optimizer(model_config["init_disc_lr"], model_config)
                                       for source in SOURCES}
+            # The gradient penalty's random draws, checkpointed so that a resumed run continues them exactly.
+            self.penalty_rng = tf.random.Generator.from_seed(int(model_config["seed"]))
             # Slots now, not in the step's first trace (which would then trace twice).
             self.sep_optimizer.build(self.separator.trainable_variables)
             for source in SOURCES:
@@ -107,7 +109,7 @@ class AdversarialTrainer(tf.Module):
         return {"model": self.separator, "optimizer": self.sep_optimizer,
                 "critic_accompaniment": self.critics["accompaniment"], "critic_voice": self.critics["voice"],
                 "critic_optimizer_accompaniment": self.critic_optimizers["accompaniment"],
-                "critic_optimizer_voice": self.critic_optimizers["voice"]}
+                "critic_optimizer_voice": self.critic_optimizers["voice"], "penalty_rng": self.penalty_rng}
 
     def _separate(self, mix: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """Separator outputs in float32 (whatever the compute precision)."""
@@ -135,7 +137,8 @@ class AdversarialTrainer(tf.Module):
 
             with tf.GradientTape() as tape:
                 d_real, d_fake = tf.split(score(tf.concat([reals[source], fakes[source]], 0)), 2)
-                gp = gradient_penalty(score, reals[source], fakes[source], one_sided=self.one_sided)
+                gp = gradient_penalty(score, reals[source], fakes[source], one_sided=self.one_sided,
+                                      rng=self.penalty_rng)
                 loss = critic_loss(d_real, d_fake, gp, self.lam) * share
             grads[source] = scaled_gradients(tape, loss, critic.trainable_variables,
                                              self.critic_optimizers[source])

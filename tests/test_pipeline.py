@@ -1,4 +1,4 @@
-"""Tests for Input/pipeline.py: batch shapes, exact frame alignment against whole-track STFTs, uniform offsets,
+"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track STFTs, uniform offsets,
 determinism and independence of the unpaired draws. Tracks are tiny noise signals written as float wavs."""
 
 from pathlib import Path
@@ -10,21 +10,20 @@ import soundfile as sf
 import tensorflow as tf
 
 from Input.audio_cache import AudioCache
-from Input.pipeline import (
+from Input.pipeline import paired_waves, unpaired_waves
+from Models.features import (
     crop_output_to_stft,
-    excerpt_samples,
+    excerpt_plan,
     make_paired_dataset,
     make_unpaired_dataset,
     pad_to_input,
     pad_to_output,
     paired_features,
-    paired_waves,
     to_disc,
     unpaired_features,
-    unpaired_waves,
     whole_track_magnitudes,
 )
-from Models.factory import get_shapes
+from Models.shapes import get_shapes
 from Models.spectrogram import denorm
 from Sample import Sample
 
@@ -180,7 +179,7 @@ def test_unpaired_shapes_and_independent_draws(tmp_path, songs):
     shapes = get_shapes(config)
     cache = AudioCache.from_config(config)
     mix_s, acc_s, voice_s = songs["a"]
-    dataset = make_unpaired_dataset([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=3)
+    dataset = make_unpaired_dataset([[mix_s], [acc_s], [voice_s]], config, shapes, cache, seed=3)
     batches = _take(dataset, 4)
     mix_w, acc_w, voice_w = whole_track_magnitudes(songs["a"], cache, config)
     offsets = []
@@ -205,12 +204,12 @@ def test_unpaired_shapes_and_independent_draws(tmp_path, songs):
     assert np.mean(offsets[:, 0] == offsets[:, 1]) < 0.3 and np.mean(offsets[:, 1] == offsets[:, 2]) < 0.3
 
     # Each list has its own random stream: adding voices changes neither the mixtures nor the accompaniments.
-    more = make_unpaired_dataset([mix_s], [acc_s], [voice_s, songs["b"][2]], config, shapes, cache, seed=3)
+    more = make_unpaired_dataset([[mix_s], [acc_s], [voice_s, songs["b"][2]]], config, shapes, cache, seed=3)
     for (m1, a1, _), (m2, a2, _) in zip(batches, _take(more, 4), strict=True):
         np.testing.assert_array_equal(m1, m2)
         np.testing.assert_array_equal(a1, a2)
     with pytest.raises(ValueError, match="voices"):
-        make_unpaired_dataset([mix_s], [acc_s], [], config, shapes, cache)
+        make_unpaired_dataset([[mix_s], [acc_s], []], config, shapes, cache)
 
 
 def test_stereo_without_downmix_uses_single_channels(tmp_path):
@@ -276,8 +275,8 @@ def test_waves_with_features_in_the_step_equal_the_spectrogram_pipeline(tmp_path
     cache = AudioCache.from_config(config)
     triples = [songs["a"], songs["b"]]
     features = paired_features(config, shapes)
-    waves = _take(paired_waves(triples, config, shapes, cache, seed=4), 2)
-    assert waves[0][0].shape == (4, 3, excerpt_samples(shapes.input_time, 512, 256))
+    waves = _take(paired_waves(triples, excerpt_plan(config, shapes), cache, batch_size=4, seed=4, num_workers=2), 2)
+    assert waves[0][0].shape == (4, 3, excerpt_plan(config, shapes).samples(shapes.input_time))
     assert waves[0][0].dtype == np.float16 and waves[0][1].shape == (4, 2)  # cache dtype: half-size transfers
     for (w, meta), spec in zip(waves, _take(make_paired_dataset(triples, config, shapes, cache, seed=4), 2),
                                strict=True):
@@ -286,24 +285,51 @@ def test_waves_with_features_in_the_step_equal_the_spectrogram_pipeline(tmp_path
     mix_s, acc_s, voice_s = songs["a"]
     unpaired = unpaired_features(config, shapes)
     raw = [tf.nest.map_structure(lambda t: t.numpy(), batch) for batch in
-           unpaired_waves([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=2, batch_size=3).take(1)][0]
-    spec = _take(make_unpaired_dataset([mix_s], [acc_s], [voice_s], config, shapes, cache, seed=2, batch_size=3), 1)
+           unpaired_waves([[mix_s], [acc_s], [voice_s]], excerpt_plan(config, shapes), cache, batch_size=3, seed=2,
+                          num_workers=2).take(1)][0]
+    spec = _take(make_unpaired_dataset([[mix_s], [acc_s], [voice_s]], config, shapes, cache, seed=2, batch_size=3), 1)
     assert spec[0][1].shape == (3, shapes.disc_freq, shapes.disc_time, 1)
     for a, b in zip(unpaired(*tf.nest.map_structure(tf.constant, raw)), spec[0], strict=True):
         np.testing.assert_array_equal(a.numpy(), b)
 
 
-def test_sequence_seeds_give_new_batches_per_resume_step(tmp_path, songs):
+def test_sequence_seeds_and_errors(tmp_path, songs):
     config = _config(tmp_path, num_layers=1, num_frames=8)
     shapes = get_shapes(config)
     cache = AudioCache.from_config(config)
     triples = [songs["a"], songs["b"]]
 
     def first(seed):
-        return _take(paired_waves(triples, config, shapes, cache, seed=seed), 1)[0][0]
+        return _take(paired_waves(triples, excerpt_plan(config, shapes), cache, batch_size=4, seed=seed), 1)[0][0]
 
     np.testing.assert_array_equal(first(7), first((7,)))  # an int seed is the one-element sequence
     np.testing.assert_array_equal(first((7, 0)), first((7, 0)))
-    assert not np.array_equal(first((7, 0)), first((7, 3)))  # (seed, restored step): a resume draws anew
+    assert not np.array_equal(first((7, 0)), first((7, 3)))
     with pytest.raises(ValueError, match="seed"):
-        paired_waves(triples, config, shapes, cache, seed=(7, -1))
+        paired_waves(triples, excerpt_plan(config, shapes), cache, batch_size=4, seed=(7, -1))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_skip_continues_the_sequence_exactly(tmp_path, songs, workers):
+    """A resumed run skips the batches served before: batch k of a skip-s pipeline is batch s + k of the
+    uninterrupted one, for paired and unpaired excerpts, whatever the shard of the first batch."""
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    cache = AudioCache.from_config(config)
+    plan = excerpt_plan(config, shapes)
+    triples = [songs["a"], songs["b"]]
+    unpaired = [[songs["a"][0], songs["b"][0]], [songs["a"][1]], [songs["a"][2], songs["b"][2]]]
+
+    def paired(skip, count):
+        return _take(paired_waves(triples, plan, cache, batch_size=2, seed=(5, 0), num_workers=workers,
+                                  skip=skip), count)
+
+    def unpaired_batches(skip, count):
+        dataset = unpaired_waves(unpaired, plan, cache, batch_size=2, seed=(6, 0), num_workers=workers, skip=skip)
+        return [tf.nest.map_structure(lambda t: t.numpy(), b) for b in dataset.take(count)]
+
+    for take, make in ((paired, paired), (unpaired_batches, unpaired_batches)):
+        whole = take(0, 7)
+        for skip in (1, 4):
+            for a, b in zip(tf.nest.flatten(whole[skip:]), tf.nest.flatten(make(skip, 7 - skip)), strict=True):
+                np.testing.assert_array_equal(a, b)
