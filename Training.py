@@ -138,6 +138,18 @@ def two_sided_gp():
     model_config = {"one_sided_gp": False}
 
 
+def resolved_model_config(*named_configs: str, **updates: object) -> dict:
+    """``model_config`` as ``python Training.py with <named_configs...> model_config.<key>=<value>...`` resolves
+    it, without running anything: tests and benchmarks derive their settings from these one set of defaults."""
+    model_config = dict(cfg()["model_config"])
+    for name in named_configs:
+        model_config.update(ex.named_configs[name]()["model_config"])
+    unknown = sorted(set(updates) - set(model_config))
+    if unknown:
+        raise KeyError(f"unknown model_config keys {unknown}")
+    return {**model_config, **updates}
+
+
 def _seed_everything(seed: int) -> None:
     import numpy as np
     import tensorflow as tf

@@ -63,7 +63,7 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
     return scores
 
 
-def resume_point(path: str | os.PathLike) -> tuple[str, dict]:
+def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
     """The experiment id and the resolved run config of the run that ``path`` belongs to.
 
     ``path`` is a phase folder ``<model_base_dir>/<id>_<phase>`` or a checkpoint prefix inside one.
@@ -77,7 +77,7 @@ def resume_point(path: str | os.PathLike) -> tuple[str, dict]:
     if phase not in PHASES or not experiment_id:
         raise CheckpointError(f"{path}: not a training run folder (expected <model_base_dir>/<id>_sup or "
                               f"<id>_semisup, or a checkpoint in one)")
-    return experiment_id, read_json(folder / CONFIG_FILE)
+    return (int(experiment_id) if experiment_id.isdigit() else experiment_id), read_json(folder / CONFIG_FILE)
 
 
 def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = False, run: Any = None,

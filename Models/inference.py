@@ -31,7 +31,7 @@ from Input.audio import AudioError, one_line
 from Input.audio_stream import AudioReader, AudioWriter
 from Models.factory import build_separator
 from Models.separator import Chunk, StreamingSeparator
-from Models.trainer import precision_policy
+from Models.distribute import precision_policy
 from Utils import CheckpointError, resolve_checkpoint
 
 logger = logging.getLogger(__name__)

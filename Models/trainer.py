@@ -52,12 +52,6 @@ class TrainingInterrupted(KeyboardInterrupt):
         return EXIT_STATUS.get(self.signum, 130)
 
 
-class _Signal(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C while a phase trains."""
-
-    signum = signal.SIGTERM
-
-
 @dataclass(frozen=True)
 class TrainingPhase:
     """What differs between the supervised and the semi-supervised phase."""
@@ -80,22 +74,31 @@ def log_dir(model_config: dict, experiment_id: int | str, phase: str) -> Path:
     return Path(model_config["log_dir"]) / f"{experiment_id}_{phase}"
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into an interrupt while training, so both save a checkpoint and stop cleanly."""
+class _StopRequest:
+    """Ctrl-C and SIGTERM while a phase trains: the first one asks the loop to stop at the next step boundary
+    (so the saved step count and weights agree and resume is exact); a second one interrupts at once."""
 
-    def handler(signum: int, frame: object) -> None:  # noqa: ARG001
-        raise _Signal()
+    def __init__(self) -> None:
+        self.signum: int | None = None
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def _handle(self, signum: int, frame: object) -> None:  # noqa: ARG002
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    @contextmanager
+    def installed(self) -> Iterator[_StopRequest]:
+        """Catch SIGINT and SIGTERM inside the block (main thread only; elsewhere signals are left alone)."""
+        try:
+            previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str, resume: bool = False,
@@ -140,13 +143,20 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
     epoch_it = int(model_config["epoch_it"])
     optimizers = {k: v for k, v in phase.trackables.items() if isinstance(v, keras.optimizers.Optimizer)}
 
-    with log.as_default(), _sigterm_as_interrupt():
+    stop = _StopRequest()
+
+    def interrupted(saved: str) -> TrainingInterrupted:
+        return TrainingInterrupted(phase.name, folder, saved, int(step), stop.signum or signal.SIGINT)
+
+    with log.as_default(), stop.installed():
         try:
             while (stop_reason := stopping.stop_reason()) is None:
                 done_in_epoch = int(step) - int(stopping.epoch) * epoch_it
                 bar = tqdm(range(max(0, done_in_epoch), epoch_it), desc=f"{phase.name} epoch {int(stopping.epoch) + 1}",
                            disable=not progress or not chief, leave=False, dynamic_ncols=True)
                 for _ in bar:
+                    if stop.signum is not None:
+                        raise interrupted(keeper.save(int(step)))
                     scalars = train_step()
                     loss = float(scalars["loss"])
                     if not math.isfinite(loss):
@@ -168,10 +178,13 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
                 logger.info("%s epoch %d (step %d): validation loss %.5f%s", phase.name, int(stopping.epoch),
                             int(step), val_loss, " (best, saved)" if improved else
                             f" (best {float(stopping.best_loss):.5f}, {int(stopping.bad_epochs)} bad)")
+                if stop.signum is not None:
+                    raise interrupted(saved)
         except KeyboardInterrupt as err:
-            saved = keeper.save(int(step))
-            raise TrainingInterrupted(phase.name, folder, saved, int(step),
-                                      getattr(err, "signum", signal.SIGINT)) from None
+            if isinstance(err, TrainingInterrupted):
+                raise
+            # A second signal, in the middle of a step: the newest checkpoint is the consistent state.
+            raise interrupted(keeper.latest() or "no checkpoint yet") from None
         finally:
             keeper.close()
     best = keeper.best()

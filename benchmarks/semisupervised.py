@@ -29,18 +29,12 @@ from Input.synthetic import generate_dataset, generate_unpaired
 from Input.unpaired import scan_folders
 from Models.adversarial import train_semisupervised
 from Models.supervised import train_supervised
+from Training import resolved_model_config
 from Utils import setup_logging
 
-BASE_CONFIG = {
-    "model_base_dir": "checkpoints", "log_dir": "logs", "results_dir": "logs/results",
-    "expected_sr": 8192, "mono_downmix": True, "num_fft": 512, "num_hop": 256, "cache_dtype": "float16",
-    "num_frames": 32, "num_layers": 3, "num_initial_filters": 8, "output_activation": "relu",
-    "critic_initial_filters": 8, "batch_size": 16, "init_sup_sep_lr": 1e-3, "init_unsup_sep_lr": 1e-3,
-    "init_disc_lr": 1e-4, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True, "num_disc": 2,
-    "init_from_supervised": False, "epoch_it": 100, "patience": 1000, "max_epochs": 6, "seed": 0,
-    "num_workers": 2, "cache_size": 64, "log_every": 50, "summary_seconds": 5.0, "inference_batch_size": 16,
-    "evaluate": True, "dataset_loader": None, "musdb_path": "", "is_wav": True,
-}
+# The demo's model and optimisation (Training.py's `demo` named config), with early stopping off.
+BASE_CONFIG = resolved_model_config("demo", patience=1000, max_epochs=6, seed=0, log_every=50, summary_seconds=5.0,
+                                    musdb_path="", is_wav=True)
 
 
 def build_dataset(root: Path, labelled: int, unlabelled: int, test: int, seconds: float) -> dict:

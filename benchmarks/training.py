@@ -7,7 +7,7 @@
 Configuration: batch 64, 4 layers, 16 filters, ``num_frames`` 64, critics with 32 filters, ``num_disc`` 5 (one
 semi-supervised step = 10 critic updates plus the separator update), num_workers 2. Songs: a handful of generated
 30 s tracks (``Input.synthetic``) decoded into the real ``AudioCache`` and read by the real pipelines
-(``paired_waves``/``unpaired_waves`` under ``Models.trainer.distribute``, features in the step).
+(``paired_waves``/``unpaired_waves`` under ``Models.distribute.distribute``, features in the step).
 
 Measured, interleaved in every round so that a change of machine load hits all of them alike: the supervised
 and the semi-supervised step on the real pipeline and on one in-memory batch repeated (the same batch each time;
@@ -42,22 +42,18 @@ from benchmarks.flops import graph_flops
 from benchmarks.report import print_table
 from Input.audio_cache import AudioCache
 from Input.musdb_data import build_musdb_dataset
-from Input.pipeline import paired_features, paired_waves, unpaired_features, unpaired_waves
+from Input.pipeline import paired_waves, unpaired_waves
 from Input.synthetic import generate_dataset, generate_unpaired
 from Input.unpaired import scan_folders
 from Models.adversarial import AdversarialTrainer
-from Models.factory import build_separator, get_shapes
-from Models.supervised import make_supervised_step, supervised_gradients
-from Models.trainer import distribute, get_strategy, make_optimizer, precision_policy
+from Models.distribute import distribute, get_strategy
+from Models.features import excerpt_plan, paired_features, unpaired_features
+from Models.shapes import get_shapes
+from Models.supervised import SupervisedTrainer
+from Training import resolved_model_config
 from Utils import setup_logging
 
-PAPER_CONFIG = {
-    "expected_sr": 8192, "mono_downmix": True, "num_fft": 512, "num_hop": 256, "cache_dtype": "float16",
-    "num_frames": 64, "num_layers": 4, "num_initial_filters": 16, "output_activation": "relu",
-    "critic_initial_filters": 32, "batch_size": 64, "init_sup_sep_lr": 5e-5, "init_unsup_sep_lr": 5e-5,
-    "init_disc_lr": 5e-5, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True, "num_disc": 5,
-    "seed": 0, "num_workers": 2, "strategy": "default", "mixed_precision": False, "train_jit_compile": False,
-}
+PAPER_CONFIG = resolved_model_config(seed=0)  # the paper's model and optimisation: Training.py's defaults
 SONGS = 4  # generated 30 s songs per kind (paired training songs; unpaired mixtures, accompaniments, voices)
 Step = Callable[[], dict[str, tf.Tensor]]
 # Pause before each timed block: the previous block's pipelines refill their buffers and thread pools go idle,
@@ -84,23 +80,22 @@ def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
     batch = int(config["batch_size"])
     features = (paired_features(config, shapes), unpaired_features(config, shapes))
 
-    def paired(b: int, seed: tuple) -> tf.data.Dataset:
-        return paired_waves(triples, config, shapes, cache, seed, b)
+    plan, workers = excerpt_plan(config, shapes), int(config["num_workers"])
 
-    def unpaired_ds(b: int, seed: tuple) -> tf.data.Dataset:
-        return unpaired_waves(*unpaired, config, shapes, cache, seed, b)
+    def paired(b: int, seed: tuple, skip: int = 0) -> tf.data.Dataset:
+        return paired_waves(triples, plan, cache, batch_size=b, seed=seed, num_workers=workers, skip=skip)
+
+    def unpaired_ds(b: int, seed: tuple, skip: int = 0) -> tf.data.Dataset:
+        return unpaired_waves(unpaired, plan, cache, batch_size=b, seed=seed, num_workers=workers, skip=skip)
 
     fixed_p = tf.data.Dataset.from_tensors(next(iter(paired(batch, (1,))))).repeat()
     fixed_u = tf.data.Dataset.from_tensors(next(iter(unpaired_ds(batch, (2,))))).repeat()
-    with strategy.scope(), precision_policy(config):
-        model = build_separator(config)
-        optimizer = make_optimizer(config["init_sup_sep_lr"], config)
+    supervised = SupervisedTrainer(config, strategy)
     trainer = AdversarialTrainer(config, strategy=strategy)
-    steps = {"sup_mem": make_supervised_step(model, optimizer, fixed_p, features[0], batch, strategy, config),
+    steps = {"sup_mem": supervised.make_step(fixed_p, features[0], batch),
              "semi_mem": trainer.make_step(fixed_p, fixed_u, features, batch)}
     if not in_memory_only:
-        steps["sup_pipe"] = make_supervised_step(model, optimizer, distribute(strategy, paired, batch, (3,)),
-                                                 features[0], batch, strategy, config)
+        steps["sup_pipe"] = supervised.make_step(distribute(strategy, paired, batch, (3,)), features[0], batch)
         steps["semi_pipe"] = trainer.make_step(distribute(strategy, paired, batch, (4,)),
                                                distribute(strategy, unpaired_ds, batch, (5,)), features, batch)
     return steps
@@ -112,7 +107,7 @@ def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
     linear in the batch: batch 2 and 4 agree to 0.02%).
 
     Keys: ``separator_forward`` and ``critic_forward`` (one inference pass); ``supervised`` (the per-replica
-    gradient function of ``make_supervised_step``: separator forward and backward); ``critic_round``
+    gradient function of ``SupervisedTrainer.make_step``: separator forward and backward); ``critic_round``
     (``AdversarialTrainer.critic_gradients``: separator forward without gradient, each critic forward and
     backward on real and fake, gradient penalty with its double backprop); ``separator_update``
     (``separator_gradients``: separator forward and backward on the paired and the unpaired batch, critics on
@@ -122,6 +117,7 @@ def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
     shapes = get_shapes(config)
     global_batch = int(config["batch_size"])
     trainer = AdversarialTrainer(config)
+    supervised = SupervisedTrainer(config)
     separator, critic = trainer.separator, trainer.critics["voice"]
     mix = tf.TensorSpec([batch, shapes.input_freq, shapes.input_time, 1])
     target = tf.TensorSpec([batch, shapes.output_freq, shapes.output_time, 1])
@@ -130,8 +126,7 @@ def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
     functions = {
         "separator_forward": (lambda m: separator(m, training=False), (mix,)),
         "critic_forward": (lambda r: critic(r, training=False), (real,)),
-        "supervised": (lambda m, a, v: supervised_gradients(separator, trainer.sep_optimizer, m, a, v, global_batch),
-                       (mix, target, target)),
+        "supervised": (lambda m, a, v: supervised.gradients(m, a, v, global_batch), (mix, target, target)),
         "critic_round": (lambda m, a, v: trainer.critic_gradients(m, a, v, global_batch), (mix, real, real)),
         "separator_update": (lambda m, a, v, u: trainer.separator_gradients((m, a, v), u, global_batch),
                              (mix, target, target, mix)),

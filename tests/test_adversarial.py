@@ -14,7 +14,7 @@ from Models.spectrogram import norm
 CONFIG = {
     "num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
     "output_activation": "relu", "critic_initial_filters": 2, "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-3,
-    "num_disc": 3, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True,
+    "num_disc": 3, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True, "seed": 0,
 }
 
 

@@ -22,14 +22,14 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from Models.adversarial import AdversarialTrainer
-from Models.factory import build_separator, get_shapes
-from Models.supervised import make_supervised_step
-from Models.trainer import get_strategy, make_optimizer
+from Models.distribute import get_strategy
+from Models.shapes import get_shapes
+from Models.supervised import SupervisedTrainer
 
 CONFIG = {"num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
           "output_activation": "relu", "critic_initial_filters": 2, "init_sup_sep_lr": 1e-2,
           "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-3, "num_disc": 2, "alpha": 0.1, "beta": 0.01,
-          "lam": 0.0, "one_sided_gp": True, "batch_size": 4}
+          "lam": 0.0, "one_sided_gp": True, "batch_size": 4, "seed": 0}
 SHAPES = get_shapes(CONFIG)
 
 
@@ -45,14 +45,12 @@ def batches(seed, count=2, batch=4):
 
 def supervised(strategy, weights=None):
     # Two supervised steps; returns the model, its initial weights and the two losses.
-    with strategy.scope():
-        model = build_separator(CONFIG)
-        if weights is not None:
-            model.set_weights(weights)
-        optimizer = make_optimizer(CONFIG["init_sup_sep_lr"], CONFIG)
-    init = model.get_weights()
-    step = make_supervised_step(model, optimizer, batches(0)[0], strategy=strategy)
-    return model, init, [float(step()["loss"]) for _ in range(2)]
+    trainer = SupervisedTrainer(CONFIG, strategy)
+    if weights is not None:
+        trainer.separator.set_weights(weights)
+    init = trainer.separator.get_weights()
+    step = trainer.make_step(batches(0)[0])
+    return trainer.separator, init, [float(step()["loss"]) for _ in range(2)]
 """
 
 MIRRORED = COMMON + r"""
@@ -85,16 +83,16 @@ variables = trainer.separator.variables + [v for c in trainer.critics.values() f
 out.update({"adv": logs, "adv_ref": ref_logs, "adv_sync": in_sync(variables),
             "critic_iterations": int(trainer.critic_optimizers["voice"].iterations.numpy())})
 
-from Models.trainer import distribute
+from Models.distribute import distribute
 calls = []
 
 
-def pipeline(batch, seed):
-    calls.append([batch, list(seed)])
+def pipeline(batch, seed, skip):
+    calls.append([batch, list(seed), skip])
     return tf.data.Dataset.range(1000).batch(batch)
 
 
-first = next(iter(distribute(mirrored, pipeline, 4, (5, 7))))
+first = next(iter(distribute(mirrored, pipeline, 4, (5, 7), skip_steps=3, batches_per_step=2)))
 out.update({"pipeline_calls": calls, "per_replica": [v.numpy().tolist() for v in first.values]})
 print("RESULT " + json.dumps(out), flush=True)
 os._exit(0)  # skip the interpreter's slow teardown of the strategy and pipelines
@@ -102,7 +100,7 @@ os._exit(0)  # skip the interpreter's slow teardown of the strategy and pipeline
 
 WORKER = COMMON + r"""
 strategy = get_strategy(dict(CONFIG, strategy="multi_worker"))
-from Models.trainer import is_chief
+from Models.distribute import is_chief
 keras.utils.set_random_seed(0)
 model, _, losses = supervised(strategy)
 print("RESULT " + json.dumps({"chief": is_chief(strategy), "replicas": strategy.num_replicas_in_sync,
@@ -147,7 +145,8 @@ def test_mirrored_two_cpu_replicas_match_one_device():
     assert out["critic_iterations"] == 2 * 2  # num_disc updates per step, two steps
     # Training input: one pipeline per worker, seeded (seed, step, pipeline id), of per-replica batches that
     # the replicas take in turn.
-    assert out["pipeline_calls"] == [[2, [5, 7, 0]]]
+    # One pipeline for the two local replicas: it skips 3 steps x 2 batches x 2 replicas.
+    assert out["pipeline_calls"] == [[2, [5, 7, 0], 12]]
     assert out["per_replica"] == [[0, 1], [2, 3]]
 
 

@@ -1,5 +1,5 @@
-"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track STFTs, uniform offsets,
-determinism and independence of the unpaired draws. Tracks are tiny noise signals written as float wavs."""
+"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track STFTs,
+uniform offsets, determinism and independence of the unpaired draws. Tracks are tiny noise signals written as float wavs."""
 
 from pathlib import Path
 

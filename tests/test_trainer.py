@@ -98,25 +98,25 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert not list((tmp_path / "ckpt" / "1_sup").glob("1_sup-6*"))
 
 
-@pytest.mark.parametrize("how", ["keyboard", "sigterm"])
-def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, how):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_at_the_next_step_and_saves_a_checkpoint_that_resumes(tmp_path, signum):
     config, module, weight = _setup(tmp_path)
     calls = {"n": 0}
 
     def step():
         calls["n"] += 1
         if calls["n"] == 7:
-            if how == "keyboard":
-                raise KeyboardInterrupt
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)  # arrives in the middle of step 7, which still completes
         weight.assign_add(1.0)
         return {"loss": tf.constant(1.0)}
 
     with pytest.raises(TrainingInterrupted) as caught:
         run_phase(_phase(module, step, lambda: 1.0), config, 2, progress=False)
-    assert caught.value.exit_status == (130 if how == "keyboard" else 143)
-    assert caught.value.folder == tmp_path / "ckpt" / "2_sup" and caught.value.step == 6
-    assert (tmp_path / "ckpt" / "2_sup" / "2_sup-6.index").is_file()
+    assert caught.value.exit_status == (130 if signum == signal.SIGINT else 143)
+    assert caught.value.folder == tmp_path / "ckpt" / "2_sup" and caught.value.step == 7
+    assert caught.value.checkpoint == str(tmp_path / "ckpt" / "2_sup" / "2_sup-7")
+    assert calls["n"] == 7 and (tmp_path / "ckpt" / "2_sup" / "2_sup-7.index").is_file()
+    assert signal.getsignal(signum) is not None and signal.getsignal(signal.SIGINT) == signal.default_int_handler
     # Resume: the weight and the step counter come back, and training finishes the interrupted epoch.
     weight.assign(-100.0)
     losses = iter([3.0, 2.0, 2.5, 2.6, 2.7])
@@ -128,9 +128,26 @@ def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, how):
 
     result = run_phase(_phase(module, None, lambda: next(losses), make_step), dict(config, max_epochs=3), 2,
                        resume=True, progress=False)
-    assert float(weight) == 1.0 + 6  # restored: the initial 1.0 plus the 6 steps before the interrupt
-    assert starts == [6]  # the input pipelines are told how many steps were done
+    assert float(weight) == 1.0 + 7  # restored: the initial 1.0 plus the 7 steps before the interrupt
+    assert starts == [7]  # the input pipelines are told how many steps were done
     assert result.steps == 12 and result.epochs == 3
+
+
+def test_a_second_interrupt_stops_at_once_and_names_the_last_consistent_checkpoint(tmp_path):
+    config, module, weight = _setup(tmp_path)
+    calls = {"n": 0}
+
+    def step():
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt  # what a second Ctrl-C raises in the middle of a step
+        weight.assign_add(1.0)
+        return {"loss": tf.constant(1.0)}
+
+    with pytest.raises(TrainingInterrupted) as caught:
+        run_phase(_phase(module, step, lambda: 1.0), config, 6, progress=False)
+    assert caught.value.checkpoint == str(tmp_path / "ckpt" / "6_sup" / "6_sup-4")
+    assert sorted(p.name for p in (tmp_path / "ckpt" / "6_sup").glob("*.index")) == ["6_sup-4.index"]
 
 
 def test_resume_without_a_checkpoint_is_an_error(tmp_path):

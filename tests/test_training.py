@@ -13,8 +13,7 @@ import tf_keras as keras
 
 from Input.synthetic import generate_dataset, generate_unpaired
 from Models.factory import build_separator, get_shapes
-from Models.supervised import make_supervised_step
-from Models.trainer import make_optimizer, precision_policy, run_phase
+from Models.supervised import SupervisedTrainer
 
 TINY = {
     "num_layers": 1,
@@ -115,14 +114,15 @@ def test_supervised_only_without_unpaired_data(songs, tmp_path, monkeypatch, cap
     assert not (tmp_path / "checkpoints" / "8_semisup").exists()
 
 
-def test_resume_continues_from_the_checkpoint(songs, tmp_path, monkeypatch):
+def test_resume_skips_a_finished_phase_and_keeps_the_id(songs, tmp_path, monkeypatch):
     first = _run(_config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=1, patience=5), 9,
-                 tmp_path, monkeypatch).result["sup"]
-    assert first["steps"] == TINY["epoch_it"] and first["epochs"] == 1
-    second = _run(_config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=2, patience=5), 9,
-                  tmp_path, monkeypatch, load_model=first["best_checkpoint"]).result["sup"]
-    assert second["epochs"] == 2
-    assert second["steps"] == 2 * TINY["epoch_it"]
+                 tmp_path, monkeypatch).result
+    assert first["sup"]["steps"] == TINY["epoch_it"] and first["sup"]["epochs"] == 1
+    # Another command line's config and id are ignored: the run's own are read from its folder.
+    again = _run(_config(songs, tmp_path, unpaired=False, evaluate=False, max_epochs=4), 123, tmp_path,
+                 monkeypatch, resume=str(tmp_path / "checkpoints" / "9_sup")).result
+    assert again["experiment_id"] == 9 and again["sup"] == first["sup"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["9_sup"]
 
 
 def test_training_loss_goes_down_on_a_fixed_batch():
@@ -133,8 +133,7 @@ def test_training_loss_goes_down_on_a_fixed_batch():
     acc = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
     voice = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
     batches = tf.data.Dataset.from_tensors((mix, acc, voice)).repeat()
-    model = build_separator(config)
-    step = make_supervised_step(model, keras.optimizers.Adam(1e-2), batches)
+    step = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-2)).make_step(batches)
     first = float(step()["loss"])
     for _ in range(40):
         last = float(step()["loss"])
@@ -151,10 +150,9 @@ def _fixed_batch(config: dict, batch: int = 2) -> tf.data.Dataset:
 
 
 def _two_losses(config: dict, weights: list) -> list[float]:
-    with precision_policy(config):
-        model = build_separator(config)
-    model.set_weights(weights)
-    step = make_supervised_step(model, make_optimizer(1e-3, config), _fixed_batch(config), model_config=config)
+    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    trainer.separator.set_weights(weights)
+    step = trainer.make_step(_fixed_batch(config))
     return [float(step()["loss"]) for _ in range(2)]
 
 
@@ -169,43 +167,17 @@ def test_xla_step_gives_the_same_losses():
 
 def test_mixed_float16_uses_half_compute_and_loss_scaling():
     config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_float16")
-    with precision_policy(config):
-        model = build_separator(config)
-        optimizer = make_optimizer(1e-3, config)
+    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    model, optimizer = trainer.separator, trainer.optimizer
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
     assert model.compute_dtype == "float16"
     assert all(v.dtype == tf.float32 for v in model.trainable_variables)
     assert isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
     reference = _two_losses(dict(config, mixed_precision=False), model.get_weights())
     before = [v.numpy().copy() for v in model.trainable_variables]
-    step = make_supervised_step(model, optimizer, _fixed_batch(config), model_config=config)
+    step = trainer.make_step(_fixed_batch(config))
     losses = [float(step()["loss"]) for _ in range(2)]
     assert all(isinstance(v, float) and np.isfinite(v) for v in losses)
     np.testing.assert_allclose(losses[0], reference[0], rtol=2e-2)  # float16 compute, float32 loss
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables, strict=True))
     assert float(optimizer.loss_scale) > 1.0
-
-
-def test_resumed_phase_seeds_its_pipelines_with_the_restored_step(tmp_path):
-    config = {"model_base_dir": str(tmp_path / "ckpt"), "log_dir": str(tmp_path / "logs"), "epoch_it": 3,
-              "max_epochs": 1, "patience": 5, "log_every": 1}
-    counter = tf.Variable(0.0)
-    starts: list[int] = []
-
-    def make_train_step(start: int):
-        starts.append(start)
-
-        def train_step() -> dict:
-            counter.assign_add(1.0)
-            return {"loss": tf.constant(1.0) / counter}
-
-        return train_step
-
-    module = tf.Module()
-    module.counter = counter
-    first = run_phase("sup", config, 1, {"model": module}, make_train_step, lambda: 1.0 / float(counter),
-                      progress=False)
-    second = run_phase("sup", dict(config, max_epochs=2), 1, {"model": module}, make_train_step,
-                       lambda: 1.0 / float(counter), resume_from=first.best_checkpoint, progress=False)
-    assert starts == [0, 3]
-    assert second.steps == 6 and float(counter) == 6.0
