@@ -1,4 +1,5 @@
-"""Metadata of one audio track (path, sample rate, channels, duration), read without decoding the audio."""
+"""Metadata of one audio track (path, sample rate, channels, duration), read without decoding the audio, and the
+names of the separated sources (:data:`SOURCES`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass
 
 from Input.audio import probe
 
+# The separated sources, in the order the U-Net outputs them (``(accompaniment, voice)``); the names used for
+# them in the dataset dict, the MoisesDB exports and the unpaired data.
+SOURCES: tuple[str, ...] = ("accompaniment", "voice")
 
 @dataclass(frozen=True, order=True)
 class Sample:
