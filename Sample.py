@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from Input.audio import probe
+from Input.audio_probe import probe
 
 # The separated sources, in the order the U-Net outputs them (``(accompaniment, voice)``); the names used for
 # them in the dataset dict, the MoisesDB exports and the unpaired data.
 SOURCES: tuple[str, ...] = ("accompaniment", "voice")
+
 
 @dataclass(frozen=True, order=True)
 class Sample:
@@ -30,10 +31,10 @@ class Sample:
 
     @classmethod
     def from_path(cls, path: str | os.PathLike) -> Sample:
-        """Read a track's metadata from its header/container (no full decode) via :func:`Input.audio.probe`.
+        """Read a track's metadata from its header/container (no full decode) via :func:`Input.audio_probe.probe`.
 
         Raises:
-            Input.audio.AudioError: missing, empty, non-audio or corrupt file.
+            Input.audio_probe.AudioError: missing, empty, non-audio or corrupt file.
         """
         sample_rate, channels, duration = probe(path)
         return cls(path=os.fspath(path), sample_rate=sample_rate, channels=channels, duration=duration)
