@@ -10,7 +10,7 @@ from typing import Any
 
 from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
-from Models.factory import get_shapes
+from Models.factory import get_shapes, min_excerpt_seconds
 from Models.supervised import track_loss, train_supervised
 from Models.trainer import PhaseResult
 from Utils import write_pickle_atomic
@@ -61,7 +61,7 @@ def run_experiment(model_config: dict, experiment_id: int, load_model: str | Non
     get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
         ensure_demo_data(model_config)
-    dataset = load_dataset(model_config)
+    dataset = load_dataset(model_config, min_excerpt_seconds(model_config))
     logger.info("dataset: %s", describe(dataset))
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
                        model_config["cache_dtype"])

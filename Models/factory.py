@@ -84,6 +84,17 @@ def get_shapes(model_config: Mapping) -> ModelShapes:
     )
 
 
+def min_excerpt_seconds(model_config: Mapping) -> float:
+    """Duration in seconds of one network input excerpt, ``((input_time - 1) * num_hop + num_fft) / expected_sr``
+    (``input_time`` frames from :func:`get_shapes`): the shortest track the training pipelines can cut an
+    example from. Reads ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames`` and ``num_layers``.
+    """
+    input_time = get_shapes(model_config).input_time
+    num_hop = int(_require(model_config, "num_hop"))
+    num_fft = int(_require(model_config, "num_fft"))
+    return ((input_time - 1) * num_hop + num_fft) / float(_require(model_config, "expected_sr"))
+
+
 def build_separator(model_config: Mapping) -> Unet:
     """The U-Net, built for inputs ``[batch, input_freq, input_time, 1]`` (see :func:`get_shapes`).
 

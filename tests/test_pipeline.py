@@ -35,7 +35,7 @@ BINS = 257
 def _config(tmp_path: Path, **overrides) -> dict:
     config = {"num_fft": 512, "num_hop": 256, "expected_sr": SR, "num_frames": 16, "num_layers": 2,
               "mono_downmix": True, "batch_size": 4, "num_workers": 2, "seed": 7,
-              "audio_cache_dir": str(tmp_path / "cache")}
+              "audio_cache_dir": str(tmp_path / "cache"), "cache_dtype": "float16"}
     config.update(overrides)
     return config
 
