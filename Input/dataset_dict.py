@@ -36,6 +36,17 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _length_or_type(value: Any) -> str:
+    """``"length <n>"`` for a list/tuple, else the type name: what a malformed entry is, for messages."""
+    return f"length {len(value)}" if isinstance(value, (list, tuple)) else _type_name(value)
+
+
+def _check_sample(item: Any, source: str, where: str, role: str) -> None:
+    """DatasetError naming ``source``, the position ``where`` and the ``role`` unless ``item`` is a Sample."""
+    if not isinstance(item, Sample):
+        raise DatasetError(f"{source}: {where} ({role}) is {_type_name(item)}, expected Sample")
+
+
 def validate_dataset(dataset: Any, source: str = "dataset") -> dict[str, list]:
     """Check a dataset dict's structure and return a normalised copy.
 
@@ -74,30 +85,24 @@ def validate_dataset(dataset: Any, source: str = "dataset") -> dict[str, list]:
         triples = []
         for i, entry in enumerate(entries):
             if not isinstance(entry, (list, tuple)) or len(entry) != 3:
-                got = f"length {len(entry)}" if isinstance(entry, (list, tuple)) else _type_name(entry)
                 raise DatasetError(f"{source}: {key}[{i}] must be a (mix, acc, voice) tuple of 3 Samples, "
-                                   f"got {got}")
+                                   f"got {_length_or_type(entry)}")
             for j, item in enumerate(entry):
-                if not isinstance(item, Sample):
-                    raise DatasetError(f"{source}: {key}[{i}][{j}] ({ROLES[j]}) is {_type_name(item)}, "
-                                       f"expected Sample")
+                _check_sample(item, source, f"{key}[{i}][{j}]", ROLES[j])
             triples.append(tuple(entry))
         out[key] = triples
 
     unsup = dataset[UNPAIRED_PARTITION]
     if not isinstance(unsup, (list, tuple)) or len(unsup) != 3:
-        got = f"length {len(unsup)}" if isinstance(unsup, (list, tuple)) else _type_name(unsup)
         raise DatasetError(f"{source}: {UNPAIRED_PARTITION} must be [mixtures, accompaniments, voices] "
-                           f"(3 lists of Samples), got {got}")
+                           f"(3 lists of Samples), got {_length_or_type(unsup)}")
     lists = []
     for j, items in enumerate(unsup):
         if not isinstance(items, (list, tuple)):
             raise DatasetError(f"{source}: {UNPAIRED_PARTITION}[{j}] ({ROLES[j]}) must be a list of Samples, "
                                f"got {_type_name(items)}")
         for i, item in enumerate(items):
-            if not isinstance(item, Sample):
-                raise DatasetError(f"{source}: {UNPAIRED_PARTITION}[{j}][{i}] ({ROLES[j]}) is "
-                                   f"{_type_name(item)}, expected Sample")
+            _check_sample(item, source, f"{UNPAIRED_PARTITION}[{j}][{i}]", ROLES[j])
         lists.append(list(items))
     out[UNPAIRED_PARTITION] = lists
     return out

@@ -56,7 +56,7 @@ def test_get_decodes_once_and_memmaps(tmp_path):
     assert second.shape == (1, int(np.ceil(1.5 * SR * 8192 / SR)))
     assert abs(second.shape[1] - 1.5 * 8192) <= 1
     # Content: the resampled mono downmix, within float16 precision.
-    ref, _ = load(src, sr=8192, mono=True, dtype="float16")
+    ref, _ = load(src, sr=8192, mono=True)
     np.testing.assert_allclose(second.astype(np.float32), ref, atol=1e-3)
     # Only the finished .npy is left in the folder (atomic write, no temporaries).
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [target.name]
