@@ -85,7 +85,7 @@ def test_repeated_get_skips_resolving_and_hashing(tmp_path):
             return super().key(sample)
 
     src = _write(tmp_path / "song.wav", seconds=0.5)
-    cache = KeyCounting(tmp_path / "cache", sr=8192)
+    cache = KeyCounting(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     first = cache.get(src)
     computed = KeyCounting.keys
     assert all(cache.get(src) is first for _ in range(100))  # the open memory map, from its stat alone
