@@ -1,5 +1,6 @@
-"""Small helpers shared by Training.py, Evaluate.py and separate.py: logging set-up, run-config files and
-checkpoint discovery.
+"""Small helpers shared by the command-line programs and the Input/Models packages: logging set-up, atomic file
+writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, run-config files
+and checkpoint discovery.
 
 A checkpoint folder (``checkpoints/<id>_<phase>``) holds TensorFlow checkpoints named ``<id>_<phase>-<step>``,
 a ``model_config.json`` with the configuration that built the model, and ``best.json`` naming the best
@@ -15,6 +16,7 @@ import pickle
 import re
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,22 +79,64 @@ def import_tensorflow() -> ModuleType:
     return tf
 
 
+class AtomicFile:
+    """A pending write of ``target``: a writer fills :attr:`path`, then :meth:`commit` moves it onto ``target``.
+
+    ``path`` is a unique hidden name in the target's folder (``.<name>.<32 hex digits>.tmp``), so the rename is
+    atomic and concurrent writers of the same target never share a temporary file. The file is not created
+    here: any writer may create it (``open``, soundfile, numpy, an ffmpeg subprocess, ``shutil.copy2``).
+    Readers see either the old ``target`` or the complete new one, never a partial file.
+    """
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = Path(target)
+        self.path = self.target.parent / f".{self.target.name}.{uuid.uuid4().hex}.tmp"
+
+    def commit(self) -> None:
+        """Flush the written file to disk (fsync) and rename it onto ``target``; on any failure remove it."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(self.path, self.target)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Remove the temporary file (if it was created); ``target`` stays as it was."""
+        self.path.unlink(missing_ok=True)
+
+
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file next to ``path`` for writing and rename it onto ``path`` when the block succeeds.
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target`` for a writer to fill; it becomes ``target`` when the block ends.
+
+    Any exception in the block (KeyboardInterrupt included) or in the final fsync/rename removes the temporary
+    file and leaves ``target`` untouched. The folder of ``target`` must exist. See :class:`AtomicFile`.
+    """
+    pending = AtomicFile(target)
+    try:
+        yield pending.path
+    except BaseException:
+        pending.abort()
+        raise
+    pending.commit()
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """Open a new temporary file next to ``path`` (``mode`` ``"w"``/``"wb"``, other ``open`` arguments in
+    ``kwargs``) and move it onto ``path`` when the block succeeds; creates the folder of ``path`` if needed.
 
     A crash or an exception inside the block leaves ``path`` as it was and removes the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, mode.replace("w", "x"), **kwargs) as handle:
+        yield handle
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
@@ -105,6 +149,43 @@ def write_pickle_atomic(path: str | os.PathLike, data: Any) -> None:
     """Pickle ``data`` to ``path`` atomically."""
     with atomic_open(path, "wb") as handle:
         pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def write_versioned_pickle(path: str | os.PathLike, version: int, key: Any, data: Any) -> None:
+    """Pickle ``data`` atomically to ``path`` as a cache that :func:`read_versioned_pickle` accepts only for the
+    same format ``version`` and ``key`` (any picklable value compared with ``==``: what the data was made from).
+    """
+    write_pickle_atomic(path, {"version": version, "key": key, "data": data})
+
+
+def read_versioned_pickle(path: str | os.PathLike, version: int, key: Any, what: str = "cache",
+                          log: logging.Logger | None = None) -> Any | None:
+    """The data of a cache written by :func:`write_versioned_pickle` with the same ``version`` and ``key``.
+
+    Returns ``None`` when the cache is stale: missing (logged at debug level), unreadable, not such a cache, of
+    another format version, or made for another key; each logged at info level as
+    ``"<what> <path> ignored (<reason>); rebuilding it"`` on ``log`` (default: this module's logger).
+    """
+    log = log or logger
+    try:
+        with open(path, "rb") as handle:
+            payload = pickle.load(handle)
+    except FileNotFoundError:
+        log.debug("no %s at %s yet", what, path)
+        return None
+    except Exception as e:  # noqa: BLE001 - unpickling garbage raises almost anything; it only means "rebuild"
+        reason = f"unreadable: {type(e).__name__}: {e}"
+    else:
+        if not isinstance(payload, dict) or not {"version", "key", "data"} <= payload.keys():
+            reason = f"not a {what}"
+        elif payload["version"] != version:
+            reason = f"format version {payload['version']!r}, expected {version!r}"
+        elif payload["key"] != key:
+            reason = f"made for {payload['key']}, not {key}"
+        else:
+            return payload["data"]
+    log.info("%s %s ignored (%s); rebuilding it", what, path, reason)
+    return None
 
 
 def read_json(path: str | os.PathLike) -> Any:

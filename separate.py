@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +166,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _copy_original(plan: dict[str, Path], protected: list[Path], overwrite: bool) -> None:
+    from Utils import atomic_path
+
     source, target = plan["input"], plan["copy"]
     if _same_file(source, target):
         logger.info("%s: not copied, the output folder is the input's own folder", source)
@@ -175,12 +176,8 @@ def _copy_original(plan: dict[str, Path], protected: list[Path], overwrite: bool
     elif target.exists() and not overwrite:
         logger.info("%s: copy exists, skipped (use --overwrite to replace it)", target)
     else:
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        try:
+        with atomic_path(target) as tmp:
             shutil.copy2(source, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def _separate_one(

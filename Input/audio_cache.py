@@ -17,7 +17,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ import numpy as np
 
 from Input import audio as audio_io
 from Input.audio import AudioError
+from Utils import atomic_open
 
 if TYPE_CHECKING:
     from Sample import Sample
@@ -56,13 +56,13 @@ class AudioCache:
         cache_dir: folder for the cache files (created if missing).
         sr: sample rate of the cached audio in Hz (the model's ``expected_sr``).
         mono: average all channels into one (``mono_downmix``); otherwise all channels are kept.
-        dtype: storage dtype, ``"float16"`` (default, half the disk/page-cache footprint) or ``"float32"``.
+        dtype: storage dtype (``cache_dtype``), ``"float16"`` (half the disk/page-cache footprint) or
+            ``"float32"``.
 
     Thread-safe: :meth:`get` may be called from several threads (e.g. tf.data generator shards).
     """
 
-    def __init__(self, cache_dir: str | os.PathLike, sr: int = 8192, mono: bool = True,
-                 dtype: str | np.dtype = "float16") -> None:
+    def __init__(self, cache_dir: str | os.PathLike, sr: int, mono: bool, dtype: str | np.dtype) -> None:
         self.cache_dir = Path(cache_dir)
         self.sr = int(sr)
         self.mono = bool(mono)
@@ -78,12 +78,13 @@ class AudioCache:
 
     @classmethod
     def from_config(cls, model_config: dict) -> AudioCache:
-        """Cache configured by ``audio_cache_dir``, ``expected_sr``, ``mono_downmix`` and ``cache_dtype``."""
+        """Cache configured by ``audio_cache_dir``, ``expected_sr``, ``mono_downmix`` and ``cache_dtype`` (all
+        required)."""
         return cls(
-            cache_dir=model_config.get("audio_cache_dir", "datasets/cache"),
+            cache_dir=model_config["audio_cache_dir"],
             sr=int(model_config["expected_sr"]),
             mono=bool(model_config["mono_downmix"]),
-            dtype=model_config.get("cache_dtype", "float16"),
+            dtype=model_config["cache_dtype"],
         )
 
     def key(self, sample: SampleLike) -> str:
@@ -132,19 +133,10 @@ class AudioCache:
             raise AudioError(path, "decoded audio contains NaN or infinite samples")
         data = np.ascontiguousarray(audio, dtype=self.dtype)
         try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=f".{target.name}.", suffix=".tmp")
+            with atomic_open(target, "wb") as handle:
+                np.save(handle, data, allow_pickle=False)
         except OSError as e:
             raise AudioError(target, f"cannot write cache file ({e.strerror or e})") from e
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, data, allow_pickle=False)
-            os.replace(tmp, target)
-        except BaseException as e:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(e, OSError):
-                raise AudioError(target, f"cannot write cache file ({e.strerror or e})") from e
-            raise
         logger.debug("cached %s -> %s (%d channels, %d samples)", path, target, data.shape[0], data.shape[1])
 
     def ensure(self, sample: SampleLike) -> Path:

@@ -2,10 +2,10 @@
 memory.
 
 wav/flac/ogg/aiff are read with soundfile (seeking to the excerpt); mp3/m4a/mp4 are decoded by an ``ffmpeg``
-process whose float32 output is read from a pipe. Excerpts (``offset``/``duration``) and lengths match
-``Input.audio.load`` on the same file: the same pre-roll is decoded and dropped before an mp3/AAC excerpt,
-and the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming
-the file. Written files appear atomically (:class:`AudioWriter`: temporary file, then rename).
+process whose float32 output is read from a pipe. :class:`AudioReader` is the one decoder of the project:
+``Input.audio.load`` concatenates its blocks. Before an mp3/AAC excerpt a pre-roll is decoded and dropped, and
+the AAC end padding is cut to the container's stated length. Every problem is an ``AudioError`` naming the
+file. Written files appear atomically (:class:`AudioWriter` fills a ``Utils.AtomicFile``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import math
 import os
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +22,16 @@ from types import TracebackType
 import numpy as np
 import soundfile as sf
 
-from Input.audio import FFMPEG_EXTENSIONS, FFMPEG_MISSING, FFMPEG_PREROLL, AudioError, probe
+from Input.audio_probe import (
+    FFMPEG_EXTENSIONS,
+    FFMPEG_MISSING,
+    FFMPEG_PREROLL,
+    AudioError,
+    probe,
+    sf_reason,
+    tool_detail,
+)
+from Utils import AtomicFile
 
 logger = logging.getLogger(__name__)
 
@@ -100,21 +108,29 @@ class AudioReader:
                 remaining -= data.shape[0]
                 yield np.ascontiguousarray(data.T)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-            reason = getattr(err, "error_string", None) or str(err)
-            raise AudioError(self.path, f"not a readable audio file ({reason.strip()})") from err
+            raise AudioError(self.path, sf_reason(err)) from err
 
     def _ffmpeg_blocks(self, frames: int) -> Iterator[np.ndarray]:
+        """Decode with ffmpeg to float32, seeking close to the excerpt before decoding.
+
+        Decoding starts ``FFMPEG_PREROLL`` samples before the excerpt and that lead-in is dropped: mp3/AAC
+        decoders need a few frames of history (bit reservoir, MDCT overlap), so an excerpt equals the same slice
+        of a full decode.
+        """
         sr, channels = self.sample_rate, self.channels
         first = max(0, self.start - FFMPEG_PREROLL)
         skip = self.start - first
         cmd = ["ffmpeg", "-nostdin", "-v", "error"]
-        if first > 0:
+        if first > 0:  # "-ss 0" is not a no-op for mp4 (it changes the priming trim), so only seek when needed
             cmd += ["-ss", f"{first / sr:.9f}"]
         if self.limit is not None:
-            cmd += ["-t", f"{(skip + self.limit + 16) / sr:.9f}"]
+            cmd += ["-t", f"{(skip + self.limit + 16) / sr:.9f}"]  # a little slack, cut off below
         cmd += ["-i", os.fspath(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-"]
         remaining = self.limit
-        if self.path.suffix.lower() in (".m4a", ".mp4"):  # drop the AAC end padding, as Input.audio.load does
+        if self.path.suffix.lower() in (".m4a", ".mp4"):
+            # The MP4 container states the exact length, but ffmpeg keeps the AAC encoder's end padding (up to
+            # one 1024-sample frame): cut it so the length matches probe(). Not done for mp3, whose probed
+            # duration can be a bitrate estimate shorter than the real audio.
             stated = max(int(round(self._total_seconds * sr)) - self.start, 0)
             remaining = stated if remaining is None else min(remaining, stated)
         self._stderr = tempfile.TemporaryFile()
@@ -124,6 +140,8 @@ class AudioReader:
             )
         except FileNotFoundError as err:
             raise AudioError(self.path, FFMPEG_MISSING) from err
+        except OSError as err:
+            raise AudioError(self.path, f"cannot run ffmpeg ({err.strerror})") from err
         frame_bytes = 4 * channels
         leftover = b""
         while remaining is None or remaining > 0:
@@ -143,11 +161,13 @@ class AudioReader:
             if data.shape[0]:
                 yield np.ascontiguousarray(data.T, dtype=np.float32)
         if remaining is None or remaining > 0:  # the decoder ended by itself: check it succeeded
-            if self._proc.wait() != 0:
-                self._stderr.seek(0)
-                lines = [line.strip() for line in self._stderr.read().decode("utf-8", "replace").splitlines()]
-                detail = "; ".join(dict.fromkeys(line for line in lines if line))[:300] or "unknown error"
-                raise AudioError(self.path, f"ffmpeg could not decode the audio ({detail})")
+            failed = self._proc.wait() != 0
+            self._stderr.seek(0)
+            stderr = self._stderr.read()
+            if failed:
+                raise AudioError(self.path, f"ffmpeg could not decode the audio ({tool_detail(stderr, self.path)})")
+            if stderr.strip():  # it worked, but reported damage (e.g. corrupt frames)
+                logger.warning("%s: ffmpeg reported problems (%s)", self.path, tool_detail(stderr, self.path))
 
 
 # Output format -> (libsndfile major format, {bit depth: libsndfile subtype}).
@@ -177,10 +197,10 @@ class AudioWriter:
         self.clip = subtypes[bit_depth] != "FLOAT"
         self._pcm16 = subtypes[bit_depth] == "PCM_16"
         self.clipped = 0
-        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
+        self._pending = AtomicFile(self.path)
         try:
             self._file = sf.SoundFile(
-                self._tmp,
+                self._pending.path,
                 "w",
                 samplerate=int(sample_rate),
                 channels=int(channels),
@@ -188,7 +208,7 @@ class AudioWriter:
                 format=major,
             )
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
-            self._tmp.unlink(missing_ok=True)
+            self._pending.abort()
             raise AudioError(
                 self.path,
                 f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
@@ -217,9 +237,13 @@ class AudioWriter:
             raise AudioError(self.path, f"cannot write audio ({err})") from err
 
     def commit(self) -> None:
-        """Close the file and move it onto ``path``."""
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        """Close the file, flush it to disk and move it onto ``path`` (the temporary file is removed on failure)."""
+        try:
+            self._file.close()
+        except BaseException:
+            self._pending.abort()
+            raise
+        self._pending.commit()
         if self.clipped:
             logger.warning("%s: clipped %d samples to [-1, 1]", self.path, self.clipped)
 
@@ -228,4 +252,4 @@ class AudioWriter:
         try:
             self._file.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._pending.abort()

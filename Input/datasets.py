@@ -1,136 +1,39 @@
-"""The one entry point for training/evaluation data: :func:`load_dataset` returns the dataset dict.
-
-Dataset dict (what every loader returns)::
-
-    {"train_sup":   [(mix, acc, voice), ...],   # paired Sample triples used for supervised training
-     "train_valid": [(mix, acc, voice), ...],   # paired, validation (early stopping)
-     "train_test":  [(mix, acc, voice), ...],   # paired, final evaluation
-     "train_unsup": [mixtures, accompaniments, voices]}   # three independent lists of Sample (unpaired)
-
-where every element is a :class:`Sample.Sample` (path, sample rate in Hz, channels, duration in seconds).
+"""The one entry point for training/evaluation data: :func:`load_dataset` returns the dataset dict (layout and
+checks in :mod:`Input.dataset_dict`, whose names are re-exported here).
 
 Where the data comes from (:func:`load_dataset`):
 
 * ``model_config["dataset_loader"] = "module:function"``: that function is imported and called with
   ``model_config``; it must return the whole dict (it may call ``Input.unpaired.load_unpaired`` itself).
 * otherwise MUSDB18 at ``model_config["musdb_path"]`` (:func:`Input.musdb_data.load_musdb`, cached in
-  ``model_config["dataset_cache"]``), and ``train_unsup`` from ``Input.unpaired.load_unpaired(model_config)``
-  when that module exists (``[[], [], []]`` when it does not).
+  ``model_config["dataset_cache"]``), and ``train_unsup`` from :func:`Input.unpaired.load_unpaired`.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from Sample import Sample
+from Input.dataset_dict import (
+    PAIRED_PARTITIONS,
+    PARTITIONS,
+    ROLES,
+    UNPAIRED_PARTITION,
+    DatasetError,
+    describe,
+    empty_dataset,
+    validate_dataset,
+)
+from Input.musdb_data import load_musdb
+from Input.unpaired import load_unpaired
+
+__all__ = [
+    "PAIRED_PARTITIONS", "PARTITIONS", "ROLES", "UNPAIRED_PARTITION", "DatasetError", "describe", "empty_dataset",
+    "load_dataset", "resolve_loader", "validate_dataset",
+]
 
 logger = logging.getLogger(__name__)
-
-PAIRED_PARTITIONS: tuple[str, ...] = ("train_sup", "train_valid", "train_test")
-UNPAIRED_PARTITION = "train_unsup"
-PARTITIONS: tuple[str, ...] = PAIRED_PARTITIONS + (UNPAIRED_PARTITION,)
-ROLES: tuple[str, ...] = ("mix", "acc", "voice")
-
-# Optional module providing ``load_unpaired(model_config) -> [mixtures, accompaniments, voices]``.
-UNPAIRED_MODULE = "Input.unpaired"
-
-
-class DatasetError(ValueError):
-    """A data set is missing, unreadable or malformed. The message is one line and names the path/source."""
-
-
-def empty_dataset() -> dict[str, list]:
-    """A dataset dict with every partition empty (``train_unsup`` = ``[[], [], []]``)."""
-    return {"train_sup": [], "train_valid": [], "train_test": [], "train_unsup": [[], [], []]}
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def validate_dataset(dataset: Any, source: str = "dataset") -> dict[str, list]:
-    """Check a dataset dict's structure and return a normalised copy.
-
-    Paired partitions become lists of ``(mix, acc, voice)`` tuples; ``train_unsup`` a list of three lists.
-    Lists and tuples are both accepted on input.
-
-    Args:
-        dataset: the dict to check (see the module docstring for the layout).
-        source: what produced it (loader spec, cache path), used in error messages.
-
-    Returns:
-        The normalised dict with exactly the keys of ``PARTITIONS``.
-
-    Raises:
-        DatasetError: not a dict, missing/unknown keys, a triple that is not 3 long, or an element that is
-            not a :class:`Sample.Sample`. The message names ``source`` and the offending entry.
-    """
-    if not isinstance(dataset, dict):
-        raise DatasetError(f"{source}: expected a dict with keys {list(PARTITIONS)}, got {_type_name(dataset)}")
-    missing = [k for k in PARTITIONS if k not in dataset]
-    unknown = sorted(str(k) for k in dataset if k not in PARTITIONS)
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing}")
-        if unknown:
-            parts.append(f"unknown keys {unknown}")
-        raise DatasetError(f"{source}: {' and '.join(parts)} (expected exactly {list(PARTITIONS)})")
-
-    out: dict[str, list] = {}
-    for key in PAIRED_PARTITIONS:
-        entries = dataset[key]
-        if not isinstance(entries, (list, tuple)):
-            raise DatasetError(f"{source}: {key} must be a list of (mix, acc, voice) tuples, "
-                               f"got {_type_name(entries)}")
-        triples = []
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, (list, tuple)) or len(entry) != 3:
-                got = f"length {len(entry)}" if isinstance(entry, (list, tuple)) else _type_name(entry)
-                raise DatasetError(f"{source}: {key}[{i}] must be a (mix, acc, voice) tuple of 3 Samples, "
-                                   f"got {got}")
-            for j, item in enumerate(entry):
-                if not isinstance(item, Sample):
-                    raise DatasetError(f"{source}: {key}[{i}][{j}] ({ROLES[j]}) is {_type_name(item)}, "
-                                       f"expected Sample")
-            triples.append(tuple(entry))
-        out[key] = triples
-
-    unsup = dataset[UNPAIRED_PARTITION]
-    if not isinstance(unsup, (list, tuple)) or len(unsup) != 3:
-        got = f"length {len(unsup)}" if isinstance(unsup, (list, tuple)) else _type_name(unsup)
-        raise DatasetError(f"{source}: {UNPAIRED_PARTITION} must be [mixtures, accompaniments, voices] "
-                           f"(3 lists of Samples), got {got}")
-    lists = []
-    for j, items in enumerate(unsup):
-        if not isinstance(items, (list, tuple)):
-            raise DatasetError(f"{source}: {UNPAIRED_PARTITION}[{j}] ({ROLES[j]}) must be a list of Samples, "
-                               f"got {_type_name(items)}")
-        for i, item in enumerate(items):
-            if not isinstance(item, Sample):
-                raise DatasetError(f"{source}: {UNPAIRED_PARTITION}[{j}][{i}] ({ROLES[j]}) is "
-                                   f"{_type_name(item)}, expected Sample")
-        lists.append(list(items))
-    out[UNPAIRED_PARTITION] = lists
-    return out
-
-
-def describe(dataset: dict[str, list]) -> str:
-    """One line with the number of entries (and hours of mixture audio) per partition, for logging."""
-    parts = []
-    for key in PAIRED_PARTITIONS:
-        entries = dataset.get(key, [])
-        hours = sum(t[0].duration for t in entries) / 3600.0
-        parts.append(f"{key}: {len(entries)} tracks ({hours:.2f} h)")
-    unsup = dataset.get(UNPAIRED_PARTITION) or [[], [], []]
-    counts = ", ".join(f"{len(items)} {name}" for name, items in zip(("mixtures", "accompaniments", "voices"),
-                                                                         unsup, strict=False))
-    parts.append(f"{UNPAIRED_PARTITION}: {counts}")
-    return "; ".join(parts)
 
 
 def resolve_loader(spec: str) -> Callable[[dict], dict]:
@@ -157,25 +60,15 @@ def resolve_loader(spec: str) -> Callable[[dict], dict]:
     return func
 
 
-def load_unpaired_hook(model_config: dict) -> list[list[Sample]]:
-    """``[mixtures, accompaniments, voices]`` from ``UNPAIRED_MODULE.load_unpaired`` if it exists, else empty."""
-    try:
-        spec = importlib.util.find_spec(UNPAIRED_MODULE)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
-        logger.debug("no %s module: no unpaired data", UNPAIRED_MODULE)
-        return [[], [], []]
-    module = importlib.import_module(UNPAIRED_MODULE)
-    return module.load_unpaired(model_config)
-
-
-def load_dataset(model_config: dict) -> dict[str, list]:
-    """Load the dataset dict described in the module docstring.
+def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[str, list]:
+    """Load the dataset dict described in :mod:`Input.dataset_dict`.
 
     Args:
         model_config: uses ``dataset_loader`` (``None`` or ``"module:function"``) and, for MUSDB18,
-            ``musdb_path``, ``is_wav``, ``dataset_cache``, ``num_workers``; the unpaired hook reads its own keys.
+            ``musdb_path``, ``is_wav``, ``dataset_cache``, ``num_workers``; the keys of
+            :func:`Input.unpaired.load_unpaired` for ``train_unsup``.
+        min_unpaired_seconds: unpaired files shorter than this (seconds; one network input excerpt, see
+            ``Models.factory.min_excerpt_seconds``) are left out. Not used with a ``dataset_loader``.
 
     Returns:
         The validated dataset dict.
@@ -190,11 +83,8 @@ def load_dataset(model_config: dict) -> dict[str, list]:
         logger.info("loading the dataset with custom loader %s", spec)
         dataset = validate_dataset(loader(model_config), source=f"dataset_loader {spec!r}")
     else:
-        from Input.musdb_data import load_musdb  # deferred: imports musdb/stempeg
-
         dataset = load_musdb(model_config)
-        unpaired = load_unpaired_hook(model_config)
-        dataset = validate_dataset({**dataset, UNPAIRED_PARTITION: unpaired},
-                                   source=f"MUSDB18 + {UNPAIRED_MODULE}")
+        unpaired = load_unpaired(model_config, min_unpaired_seconds)
+        dataset = validate_dataset({**dataset, UNPAIRED_PARTITION: unpaired}, source="MUSDB18 + Input.unpaired")
     logger.debug("dataset: %s", describe(dataset))
     return dataset

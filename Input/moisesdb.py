@@ -26,8 +26,9 @@ The sums are written once as 32-bit float wavs to ``<track>/export/{mixture,acco
 with ``export/sources.json`` (a fingerprint of the source files: relative path, size, mtime in seconds). An
 export whose fingerprint still matches is reused, so moving or copying the data set (with ``cp -p``/``rsync
 -a``, which keep mtimes) does not re-export. The resulting :class:`Sample` lists are cached in
-``<root>/unpaired_cache.pkl`` with the resolved root, a format version and the fingerprint of all tracks; a
-cache that is stale (other root or version, sources changed, exported files gone) or unreadable is rebuilt.
+``<root>/unpaired_cache.pkl`` (``Utils.write_versioned_pickle``, keyed by the resolved root) with a format
+version and the fingerprint of all tracks; a cache that is stale (other root or version, sources changed,
+exported files gone) or unreadable is rebuilt.
 The root folder must be writable.
 """
 
@@ -36,16 +37,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from Input.audio import AUDIO_EXTENSIONS, AudioError, load, probe, save
-from Input.datasets import DatasetError
-from Sample import Sample
+from Input.audio_probe import probe_sample
+from Input.dataset_dict import DatasetError
+from Sample import SOURCES, Sample
+from Utils import atomic_open, read_versioned_pickle, write_versioned_pickle
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ EXPORT_DIR = "export"
 MANIFEST_NAME = "sources.json"
 EXPORT_SUBTYPE = "FLOAT"  # sums of stems may exceed [-1, 1]; float keeps them unclipped
 VOCAL_STEMS = ("vocals",)
-ROLES = ("mixture", "accompaniment", "voice")  # order of the returned lists
+ROLES = ("mixture", *SOURCES)  # order of the returned lists: mixture, accompaniment, voice
 
 Fingerprint = list[tuple[str, int, int]]  # (path relative to the track folder, size in bytes, mtime in s)
 
@@ -187,12 +188,8 @@ def _export_paths(track_dir: Path, has_voice: bool, has_acc: bool) -> dict[str, 
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data))
 
 
 def _read_manifest(track_dir: Path) -> dict | None:
@@ -227,7 +224,7 @@ def export_track(track_dir: str | os.PathLike) -> tuple[dict[str, Sample], bool]
     manifest = _read_manifest(track_dir)
     if manifest == {"version": CACHE_VERSION, "sources": fingerprint} and all(p.is_file() for p in paths.values()):
         try:
-            return {role: Sample.from_path(p) for role, p in paths.items()}, False
+            return {role: probe_sample(p) for role, p in paths.items()}, False
         except AudioError as e:
             logger.info("%s; exporting the track again", e)
 
@@ -242,7 +239,7 @@ def export_track(track_dir: str | os.PathLike) -> tuple[dict[str, Sample], bool]
         _write_json(track_dir / EXPORT_DIR / MANIFEST_NAME, {"version": CACHE_VERSION, "sources": fingerprint})
     except (OSError, AudioError) as e:
         raise DatasetError(f"{track_dir / EXPORT_DIR}: cannot write the MoisesDB export ({e})") from e
-    return {role: Sample.from_path(p) for role, p in paths.items()}, True
+    return {role: probe_sample(p) for role, p in paths.items()}, True
 
 
 def _scan(root: Path) -> dict[str, Fingerprint]:
@@ -258,41 +255,29 @@ def _scan(root: Path) -> dict[str, Fingerprint]:
 
 def _read_cache(path: Path, root: Path, tracks: dict[str, Fingerprint]) -> list[list[Sample]] | None:
     """The cached lists if the cache at ``path`` matches ``root`` and ``tracks``; None (with a log line) if not."""
-    if not path.is_file():
+    cache = read_versioned_pickle(path, CACHE_VERSION, str(root.resolve()), what="MoisesDB cache", log=logger)
+    if cache is None:
         return None
     try:
-        with open(path, "rb") as fh:
-            cache = pickle.load(fh)
-        if not isinstance(cache, dict) or cache.get("version") != CACHE_VERSION:
-            reason = "its format version is outdated"
-        elif cache.get("root") != str(root.resolve()):
-            reason = f"it was built for {cache.get('root')}"
-        elif cache.get("tracks") != tracks:
+        if cache["tracks"] != tracks:
             reason = "the source files changed"
         elif not all(os.path.isfile(s.path) for lst in cache["samples"] for s in lst):
             reason = "exported files are missing"
         else:
-            for track, error in cache.get("skipped", {}).items():
+            for track, error in cache["skipped"].items():
                 logger.warning("MoisesDB track %s skipped: %s", track, error)
             return [list(lst) for lst in cache["samples"]]
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means "rebuild"
-        reason = f"it is unreadable ({type(e).__name__}: {e})"
+    except (KeyError, TypeError, AttributeError) as e:
+        reason = f"it is not a MoisesDB cache ({type(e).__name__}: {e})"
     logger.info("rebuilding the MoisesDB cache %s: %s", path, reason)
     return None
 
 
-def _write_cache(path: Path, data: dict) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+def _write_cache(path: Path, root: Path, data: dict) -> None:
     try:
-        with open(tmp, "xb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_versioned_pickle(path, CACHE_VERSION, str(root.resolve()), data)
     except OSError as e:
         logger.warning("%s: cannot write the MoisesDB cache (%s)", path, e.strerror or e)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sample]]:
@@ -349,6 +334,5 @@ def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sa
         logger.warning("%s: no valid MoisesDB tracks found (expected <track>/<stem>/<source>.wav folders)", root)
     logger.info("MoisesDB: %d tracks (%d exported now, %d skipped): %d mixtures, %d accompaniments, %d voices",
                 len(names), exported, len(skipped), *(len(lst) for lst in lists))
-    _write_cache(cache_path, {"version": CACHE_VERSION, "root": str(root.resolve()), "tracks": tracks,
-                              "skipped": skipped, "samples": lists})
+    _write_cache(cache_path, root, {"tracks": tracks, "skipped": skipped, "samples": lists})
     return lists

@@ -20,18 +20,16 @@ alternate between ``train_valid`` (even positions 0, 2, ...) and ``train_test`` 
 on the full list of names before any track is read, so a skipped track never moves another one.
 ``train_unsup`` is left empty here (see :mod:`Input.datasets`).
 
-The result is pickled to ``model_config["dataset_cache"]`` together with :data:`CACHE_VERSION`, the
-resolved dataset root and ``is_wav``; later runs load it without touching musdb or decoding anything. A
-cache made for another root, ``is_wav`` or version, an unreadable one, or one naming files that no longer
-exist is rebuilt, with a log line saying why.
+The result is pickled to ``model_config["dataset_cache"]`` (``Utils.write_versioned_pickle``) with
+:data:`CACHE_VERSION` and the key ``"<resolved dataset root> (is_wav=<is_wav>)"``; later runs load it without
+touching musdb or decoding anything. A cache made for another root, ``is_wav`` or version, an unreadable one,
+or one naming files that no longer exist is rebuilt, with a log line saying why.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +39,10 @@ import numpy as np
 from tqdm import tqdm
 
 from Input import audio
-from Input.datasets import PAIRED_PARTITIONS, DatasetError, empty_dataset, validate_dataset
+from Input.audio_probe import probe_sample
+from Input.dataset_dict import PAIRED_PARTITIONS, DatasetError, empty_dataset, validate_dataset
 from Sample import Sample
+from Utils import read_versioned_pickle, write_versioned_pickle
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +223,8 @@ def prepare_track(ref: TrackRef) -> tuple[Sample, Sample, Sample] | None:
         else:
             _export_stem_file(ref)
         out = ref.outputs
-        return (Sample.from_path(out["mixture"]), Sample.from_path(out["accompaniment"]),
-                Sample.from_path(out["vocals"]))
+        return (probe_sample(out["mixture"]), probe_sample(out["accompaniment"]),
+                probe_sample(out["vocals"]))
     except Exception as e:  # one bad track must not stop the whole data set
         reason = " ".join(str(e).split()) or type(e).__name__
         where = ref.folder if ref.is_wav else ref.path
@@ -281,34 +281,22 @@ def build_musdb_dataset(root: str | os.PathLike, is_wav: bool = False, num_worke
     return dataset
 
 
+def _cache_key(root: Path, is_wav: bool) -> str:
+    """What a dataset cache was made from: the resolved MUSDB18 root and the layout."""
+    return f"{root} (is_wav={is_wav})"
+
+
 def read_cache(path: str | os.PathLike, root: Path, is_wav: bool) -> dict | None:
     """The cached dataset dict if ``path`` holds a valid cache for ``root``/``is_wav``, else ``None``.
 
     Logs why a cache that exists is not used. Reads only the pickle and checks that the files it names exist.
     """
-    path = Path(path)
-    if not path.exists():
-        logger.info("no dataset cache at %s: scanning MUSDB18 at %s", path, root)
+    payload = read_versioned_pickle(path, CACHE_VERSION, _cache_key(root, is_wav), what="dataset cache",
+                                    log=logger)
+    if payload is None:
         return None
     try:
-        with open(path, "rb") as fh:
-            payload = pickle.load(fh)
-    except Exception as e:  # any unpickling failure means: rebuild
-        logger.warning("dataset cache %s is unreadable (%s: %s): rebuilding it", path, type(e).__name__, e)
-        return None
-    if not isinstance(payload, dict) or "version" not in payload:
-        logger.warning("dataset cache %s is not a dataset cache: rebuilding it", path)
-        return None
-    if payload["version"] != CACHE_VERSION:
-        logger.info("dataset cache %s has format version %s, this code writes %s: rebuilding it", path,
-                    payload["version"], CACHE_VERSION)
-        return None
-    if payload.get("root") != str(root) or payload.get("is_wav") != is_wav:
-        logger.info("dataset cache %s was made for %s (is_wav=%s), not %s (is_wav=%s): rebuilding it", path,
-                    payload.get("root"), payload.get("is_wav"), root, is_wav)
-        return None
-    try:
-        dataset = validate_dataset(payload.get("dataset"), source=f"dataset cache {path}")
+        dataset = validate_dataset(payload, source=f"dataset cache {path}")
     except DatasetError as e:
         logger.warning("%s: rebuilding it", e)
         return None
@@ -323,19 +311,8 @@ def read_cache(path: str | os.PathLike, root: Path, is_wav: bool) -> dict | None
 
 
 def write_cache(path: str | os.PathLike, dataset: dict, root: Path, is_wav: bool) -> None:
-    """Pickle ``dataset`` with :data:`CACHE_VERSION`, ``root`` and ``is_wav`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"version": CACHE_VERSION, "root": str(root), "is_wav": is_wav, "dataset": dataset}
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "xb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Pickle ``dataset`` for ``root``/``is_wav`` to ``path`` atomically (read back by :func:`read_cache`)."""
+    write_versioned_pickle(path, CACHE_VERSION, _cache_key(root, is_wav), dataset)
     logger.info("wrote dataset cache %s", path)
 
 
@@ -343,9 +320,9 @@ def load_musdb(model_config: dict) -> dict:
     """MUSDB18 dataset dict from the cache, or by scanning/exporting (then cached).
 
     Args:
-        model_config: ``musdb_path`` (default ``"datasets/MUSDB18"``), ``is_wav`` (``False``),
-            ``dataset_cache`` (``"datasets/dataset.pkl"``; empty/``None`` disables caching),
-            ``num_workers`` (2).
+        model_config: ``musdb_path`` (the MUSDB18 root), ``is_wav`` (``True`` for MUSDB18-HQ),
+            ``dataset_cache`` (cache file; empty/``None`` disables caching), ``num_workers`` (tracks exported in
+            parallel). All four are required.
 
     Returns:
         Dataset dict (``train_unsup`` empty), see :func:`build_musdb_dataset`.
@@ -353,15 +330,15 @@ def load_musdb(model_config: dict) -> dict:
     Raises:
         DatasetError: MUSDB18 missing or unreadable.
     """
-    root = Path(model_config.get("musdb_path") or "datasets/MUSDB18").expanduser().resolve()
-    is_wav = bool(model_config.get("is_wav", False))
-    cache = model_config.get("dataset_cache", "datasets/dataset.pkl")
+    root = Path(model_config["musdb_path"]).expanduser().resolve()
+    is_wav = bool(model_config["is_wav"])
+    cache = model_config["dataset_cache"]
     if cache:
         dataset = read_cache(cache, root, is_wav)
         if dataset is not None:
             logger.info("loaded dataset cache %s", cache)
             return dataset
-    dataset = build_musdb_dataset(root, is_wav, int(model_config.get("num_workers", 2)))
+    dataset = build_musdb_dataset(root, is_wav, int(model_config["num_workers"]))
     if cache:
         write_cache(cache, dataset, root, is_wav)
     return dataset

@@ -2,66 +2,48 @@
 
 Sources, all optional (``model_config`` keys):
 
-* ``moisesdb_path`` (default ``datasets/MoisesDB``; ``None`` disables it): a MoisesDB folder, see
-  :mod:`Input.moisesdb`. Skipped with an info line when the folder does not exist.
+* ``moisesdb_path`` (missing or ``None``: not used): a MoisesDB folder, see :mod:`Input.moisesdb`. Skipped with
+  an info line when the folder does not exist.
 * ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``, ``unsup_voice_dirs``: lists of folders of arbitrary
   audio files (any format of ``Input.audio.AUDIO_EXTENSIONS``, sample rate, channel count or length), scanned
   recursively. A folder that does not exist is an error.
 
 Files are only probed here (no decoding); the pipeline loads, resamples and samples excerpts later. Unreadable
-files are skipped with a warning naming them, and files shorter than one network input excerpt are skipped
-(their number is logged).
+files are skipped with a warning naming them, and files shorter than the caller's minimum (one network input
+excerpt, ``Models.factory.min_excerpt_seconds``) are skipped (their number is logged).
 
 Probe cache: the folder scans remember each file's probe result (or that it is unreadable) in
 ``<audio_cache_dir>/probes.pkl``, keyed by the resolved absolute path, size in bytes and modification time in
 nanoseconds, so a later start does not probe unchanged files again. Changed and new files are probed; entries
-of files no longer found below a scanned folder are dropped. A corrupt cache is ignored (info line) and rebuilt.
+of files no longer found below a scanned folder are dropped. A corrupt cache or one of another format version is
+ignored (info line) and rebuilt (``Utils.read_versioned_pickle``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from Input.audio import AudioError, find_audio_files
-from Input.datasets import DatasetError
+from Input.audio_probe import probe_sample
+from Input.dataset_dict import UNPAIRED_LISTS, DatasetError
 from Input.moisesdb import load_moisesdb
-from Sample import Sample
-from Utils import write_pickle_atomic
+from Sample import SOURCES, Sample
+from Utils import read_versioned_pickle, write_versioned_pickle
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MOISESDB_PATH = "datasets/MoisesDB"
-FOLDER_KEYS = ("unsup_mixture_dirs", "unsup_accompaniment_dirs", "unsup_voice_dirs")  # order of the lists
-LIST_NAMES = ("mixtures", "accompaniments", "voices")
-SHAPE_DEFAULTS = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
+# unsup_mixture_dirs, unsup_accompaniment_dirs, unsup_voice_dirs: in the order of the returned lists
+FOLDER_KEYS: tuple[str, ...] = tuple(f"unsup_{name}_dirs" for name in ("mixture", *SOURCES))
 PROBE_WORKERS = 8  # ffprobe runs as a subprocess, so threads overlap well
 PROBE_CACHE_FILE = "probes.pkl"  # inside model_config["audio_cache_dir"]
 PROBE_CACHE_VERSION = 1
 # Cache entry of one file, keyed by its resolved absolute path: (size in bytes, mtime in ns, result), where the
 # result is (sample rate in Hz, channels, duration in s), or the reason (str) the file is unreadable.
 Entry = tuple[int, int, "tuple[int, int, float] | str"]
-
-
-def min_excerpt_seconds(model_config: Mapping) -> float:
-    """Duration in seconds of one network input excerpt, ``((input_time - 1) * num_hop + num_fft) / expected_sr``.
-
-    ``input_time`` (frames) comes from ``Models.factory.get_shapes``; when that module cannot be imported,
-    ``num_frames`` is used instead. Missing keys take the defaults of ``SHAPE_DEFAULTS``.
-    """
-    config = {**SHAPE_DEFAULTS, **model_config}
-    try:
-        from Models.factory import get_shapes  # deferred: imports TensorFlow
-    except ImportError as e:
-        logger.debug("Models.factory unavailable (%s): using num_frames as the excerpt length", e)
-        input_time = int(config["num_frames"])
-    else:
-        input_time = get_shapes(config).input_time
-    return ((input_time - 1) * int(config["num_hop"]) + int(config["num_fft"])) / float(config["expected_sr"])
 
 
 def _folders(model_config: Mapping, key: str) -> list[Path]:
@@ -81,7 +63,7 @@ def _folders(model_config: Mapping, key: str) -> list[Path]:
 def _probe(path: Path) -> tuple[int, int, float] | str:
     """``(sample rate in Hz, channels, duration in s)`` of ``path``, or why it is unreadable."""
     try:
-        sample = Sample.from_path(path)
+        sample = probe_sample(path)
     except AudioError as e:
         return e.reason
     return sample.sample_rate, sample.channels, sample.duration
@@ -89,23 +71,11 @@ def _probe(path: Path) -> tuple[int, int, float] | str:
 
 def _read_cache(cache_path: Path) -> dict[str, Entry]:
     """The entries of the probe cache at ``cache_path``; empty (with an info line why) when it is unusable."""
-    try:
-        with open(cache_path, "rb") as handle:
-            data = pickle.load(handle)
-    except FileNotFoundError:
-        logger.debug("no probe cache at %s yet", cache_path)
-        return {}
-    except Exception as e:  # unpickling garbage raises almost anything
-        logger.info("probe cache %s ignored (unreadable: %s: %s); rebuilding it", cache_path, type(e).__name__, e)
-        return {}
-    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+    entries = read_versioned_pickle(cache_path, PROBE_CACHE_VERSION, None, what="probe cache", log=logger)
+    if entries is not None and not isinstance(entries, dict):
         logger.info("probe cache %s ignored (not a probe cache); rebuilding it", cache_path)
         return {}
-    if data.get("version") != PROBE_CACHE_VERSION:
-        logger.info("probe cache %s ignored (format version %r, expected %d); rebuilding it", cache_path,
-                    data.get("version"), PROBE_CACHE_VERSION)
-        return {}
-    return data["entries"]
+    return entries or {}
 
 
 def _under(key: str, roots: list[str]) -> bool:
@@ -179,7 +149,7 @@ def _update_cache(cache_path: Path, cache: dict[str, Entry], folders: list, keys
     entries.update({key[0]: (key[1], key[2], result) for key, result in zip(keys, results, strict=True)
                     if key is not None})
     try:
-        write_pickle_atomic(cache_path, {"version": PROBE_CACHE_VERSION, "entries": entries})
+        write_versioned_pickle(cache_path, PROBE_CACHE_VERSION, None, entries)
     except OSError as e:
         logger.warning("could not write the probe cache %s: %s", cache_path, e)
 
@@ -192,15 +162,16 @@ def _drop_short(samples: list[Sample], min_seconds: float, name: str) -> list[Sa
     return kept
 
 
-def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> list[list[Sample]]:
+def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample]]:
     """``[mixtures, accompaniments, voices]``: the unpaired data of MoisesDB plus the configured folders.
 
     Args:
-        model_config: reads ``moisesdb_path``, ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``,
-            ``unsup_voice_dirs``, ``num_workers``, ``audio_cache_dir`` (folder of the probe cache ``probes.pkl``;
-            missing or ``None``: no cache) and (for the default ``min_seconds``) the shape keys
-            ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames``, ``num_layers``.
-        min_seconds: minimum track length in seconds; default :func:`min_excerpt_seconds` of ``model_config``.
+        model_config: reads ``moisesdb_path`` (missing or ``None``: no MoisesDB), ``unsup_mixture_dirs``,
+            ``unsup_accompaniment_dirs``, ``unsup_voice_dirs`` (missing: none), ``num_workers`` (required when
+            MoisesDB is used) and ``audio_cache_dir`` (folder of the probe cache ``probes.pkl``; missing or
+            ``None``: no cache).
+        min_seconds: minimum track length in seconds (one network input excerpt:
+            ``Models.factory.min_excerpt_seconds(model_config)``).
 
     Returns:
         Three independent lists of :class:`Sample`: MoisesDB tracks first (by track folder), then each folder
@@ -210,21 +181,19 @@ def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> li
         DatasetError: a configured folder does not exist, or the MoisesDB export cannot be written.
     """
     folders = [_folders(model_config, key) for key in FOLDER_KEYS]
-    moisesdb_path = model_config.get("moisesdb_path", DEFAULT_MOISESDB_PATH)
+    moisesdb_path = model_config.get("moisesdb_path")
     use_moisesdb = bool(moisesdb_path) and Path(moisesdb_path).is_dir()
     if moisesdb_path and not use_moisesdb:
         logger.info("no MoisesDB at %s: not used", moisesdb_path)
     if not use_moisesdb and not any(folders):
         logger.info("no unpaired data configured")
         return [[], [], []]
-    if min_seconds is None:
-        min_seconds = min_excerpt_seconds(model_config)
 
     lists: list[list[Sample]] = [[], [], []]
     if use_moisesdb:
-        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config.get("num_workers", 2)))
+        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config["num_workers"]))
         for i, samples in enumerate(moises):
-            lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {LIST_NAMES[i]}")
+            lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {UNPAIRED_LISTS[i]}")
     cache_dir = model_config.get("audio_cache_dir")
     cache_path = Path(cache_dir) / PROBE_CACHE_FILE if cache_dir else None
     for i, key in enumerate(FOLDER_KEYS):
@@ -232,5 +201,5 @@ def load_unpaired(model_config: Mapping, min_seconds: float | None = None) -> li
 
     hours = [sum(s.duration for s in lst) / 3600.0 for lst in lists]
     logger.info("unpaired data: %s; total %.2f h", ", ".join(
-        f"{len(lst)} {n} ({h:.2f} h)" for lst, n, h in zip(lists, LIST_NAMES, hours, strict=True)), sum(hours))
+        f"{len(lst)} {n} ({h:.2f} h)" for lst, n, h in zip(lists, UNPAIRED_LISTS, hours, strict=True)), sum(hours))
     return lists

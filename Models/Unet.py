@@ -25,7 +25,6 @@ import tf_keras as keras
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("accompaniment", "voice")
 
 
 def _bottleneck_size(desired: int, num_layers: int) -> int:

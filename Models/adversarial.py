@@ -42,10 +42,10 @@ from Models.summaries import make_summariser, summarise_critic_view
 from Models.supervised import distributed_input, separation_loss, track_loss
 from Models.trainer import TrainingPhase, run_phase
 from Models.WGAN_Critic import critic_loss, gradient_penalty
+from Sample import SOURCES
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("accompaniment", "voice")
 
 
 def _critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:

@@ -18,7 +18,7 @@ from Input.datasets import describe, load_dataset
 from Models.adversarial import train_semisupervised
 from Models.checkpoint_keeper import PhaseResult, finished_result
 from Models.distribute import get_strategy
-from Models.shapes import get_shapes
+from Models.shapes import get_shapes, min_excerpt_seconds
 from Models.supervised import track_loss, train_supervised
 from Models.trainer import run_dir
 from Utils import CONFIG_FILE, CheckpointError, read_json, write_pickle_atomic
@@ -90,7 +90,7 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
     get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
         ensure_demo_data(model_config)
-    dataset = load_dataset(model_config)
+    dataset = load_dataset(model_config, min_excerpt_seconds(model_config))
     logger.info("dataset: %s", describe(dataset))
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
                        model_config["cache_dtype"])

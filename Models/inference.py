@@ -29,9 +29,9 @@ import tf_keras as keras
 
 from Input.audio import AudioError, one_line
 from Input.audio_stream import AudioReader, AudioWriter
+from Models.distribute import precision_policy
 from Models.factory import build_separator
 from Models.separator import Chunk, StreamingSeparator
-from Models.distribute import precision_policy
 from Utils import CheckpointError, resolve_checkpoint
 
 logger = logging.getLogger(__name__)

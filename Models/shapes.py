@@ -76,3 +76,14 @@ def get_shapes(model_config: Mapping) -> ModelShapes:
         disc_freq=num_fft // 2,
         disc_time=num_frames,
     )
+
+
+def min_excerpt_seconds(model_config: Mapping) -> float:
+    """Duration in seconds of one network input excerpt, ``((input_time - 1) * num_hop + num_fft) / expected_sr``
+    (``input_time`` frames from :func:`get_shapes`): the shortest track the training pipelines can cut an
+    example from. Reads ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames`` and ``num_layers``.
+    """
+    input_time = get_shapes(model_config).input_time
+    num_hop = int(require_key(model_config, "num_hop"))
+    num_fft = int(require_key(model_config, "num_fft"))
+    return ((input_time - 1) * num_hop + num_fft) / float(require_key(model_config, "expected_sr"))

@@ -19,6 +19,7 @@ from Input.audio import (
     resample,
     save,
 )
+from Input.audio_stream import AudioReader
 
 SR = 44100
 SECONDS = 2.0
@@ -120,6 +121,19 @@ def test_excerpt_matches_full_decode_for_ffmpeg_formats(media, name, offset):
     assert excerpt.shape == (2, int(round(0.5 * sr)))
     # The decoder warms up before the excerpt, so even its first samples match the full decode.
     np.testing.assert_allclose(excerpt, full[:, start:start + excerpt.shape[1]], atol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["stereo.wav", "stereo.flac", "stereo.mp3", "stereo.m4a", "video.mp4",
+                                  "mono22k.mp3"])
+@pytest.mark.parametrize("offset,duration", [(0.0, None), (0.5, 0.75), (1.2345, None)])
+def test_load_equals_audio_reader_blocks(media, name, offset, duration):
+    """load() and the streaming reader are one decoder: the same samples, bit for bit, in any block size."""
+    audio, sr = load(media["dir"] / name, offset=offset, duration=duration)
+    with AudioReader(media["dir"] / name, offset=offset, duration=duration) as reader:
+        blocks = list(reader.blocks(1000))
+    assert reader.sample_rate == sr and all(b.shape[0] == audio.shape[0] for b in blocks)
+    assert all(b.shape[1] <= 1000 for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=1), audio)
 
 
 @pytest.mark.parametrize("name", ["stereo.wav", "stereo.mp3"])

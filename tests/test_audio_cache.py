@@ -10,7 +10,7 @@ import soundfile as sf
 
 from Input.audio import AudioError, load
 from Input.audio_cache import AudioCache
-from Sample import Sample
+from Input.audio_probe import probe_sample
 
 SR = 22050
 
@@ -38,7 +38,7 @@ def _write(path: Path, seconds: float = 1.5, channels: int = 2, sr: int = SR, fr
 
 def test_get_decodes_once_and_memmaps(tmp_path):
     src = _write(tmp_path / "song.wav")
-    cache = CountingCache(tmp_path / "cache", sr=8192, mono=True)
+    cache = CountingCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     first = cache.get(src)
     assert cache.decoded == ["song.wav"]
     target = cache.path_for(src)
@@ -46,7 +46,7 @@ def test_get_decodes_once_and_memmaps(tmp_path):
     mtime = target.stat().st_mtime_ns
 
     # A fresh cache on the same folder (e.g. the next run) reads the file and does not decode again.
-    again = CountingCache(tmp_path / "cache", sr=8192, mono=True)
+    again = CountingCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     second = again.get(src)
     assert again.decoded == []
     assert target.stat().st_mtime_ns == mtime
@@ -65,11 +65,11 @@ def test_get_decodes_once_and_memmaps(tmp_path):
 def test_settings_select_separate_cache_files(tmp_path):
     src = _write(tmp_path / "song.wav", channels=2)
     stereo = CountingCache(tmp_path / "cache", sr=8192, mono=False, dtype="float32")
-    audio = stereo.get(Sample.from_path(src))  # Samples and paths name the same entry
+    audio = stereo.get(probe_sample(src))  # Samples and paths name the same entry
     assert stereo.decoded == ["song.wav"]
     assert audio.dtype == np.float32 and audio.shape[0] == 2
-    assert stereo.path_for(src) == stereo.path_for(Sample.from_path(src))
-    mono = AudioCache(tmp_path / "cache", sr=8192, mono=True)
+    assert stereo.path_for(src) == stereo.path_for(probe_sample(src))
+    mono = AudioCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     other_rate = AudioCache(tmp_path / "cache", sr=16000, mono=False, dtype="float32")
     names = {stereo.path_for(src), mono.path_for(src), other_rate.path_for(src)}
     assert len(names) == 3
@@ -85,17 +85,17 @@ def test_repeated_get_skips_resolving_and_hashing(tmp_path):
             return super().key(sample)
 
     src = _write(tmp_path / "song.wav", seconds=0.5)
-    cache = KeyCounting(tmp_path / "cache", sr=8192)
+    cache = KeyCounting(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     first = cache.get(src)
     computed = KeyCounting.keys
     assert all(cache.get(src) is first for _ in range(100))  # the open memory map, from its stat alone
     assert KeyCounting.keys == computed
-    assert cache.get(Sample.from_path(src)) is first  # a Sample of the same file too
+    assert cache.get(probe_sample(src)) is first  # a Sample of the same file too
 
 
 def test_changed_source_is_decoded_again(tmp_path):
     src = _write(tmp_path / "song.wav", seconds=1.0)
-    cache = CountingCache(tmp_path / "cache")
+    cache = CountingCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     old_target = cache.path_for(src)
     cache.get(src)
     _write(src, seconds=2.0, freq=220.0)
@@ -108,8 +108,8 @@ def test_changed_source_is_decoded_again(tmp_path):
 
 def test_prepare_parallel_decodes_each_track_once(tmp_path):
     paths = [_write(tmp_path / f"t{i}.wav", seconds=0.5 + 0.25 * i, freq=200.0 * (i + 1)) for i in range(5)]
-    samples = [Sample.from_path(p) for p in paths]
-    cache = CountingCache(tmp_path / "cache")
+    samples = [probe_sample(p) for p in paths]
+    cache = CountingCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     calls = []
     assert cache.prepare(samples + samples[:2], num_workers=3, progress=lambda d, t: calls.append((d, t))) == []
     assert sorted(cache.decoded) == sorted(p.name for p in paths)
@@ -127,7 +127,7 @@ def test_unreadable_files_raise_audio_error(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF but not really a wav file" * 10)
     missing = tmp_path / "missing.wav"
-    cache = CountingCache(tmp_path / "cache")
+    cache = CountingCache(tmp_path / "cache", sr=8192, mono=True, dtype="float16")
     with pytest.raises(AudioError, match="bad.wav"):
         cache.get(bad)
     with pytest.raises(AudioError, match="missing.wav"):
@@ -142,8 +142,8 @@ def test_unreadable_files_raise_audio_error(tmp_path):
 
 def test_from_config(tmp_path):
     cache = AudioCache.from_config({"audio_cache_dir": str(tmp_path / "c"), "expected_sr": 8192,
-                                    "mono_downmix": False})
+                                    "mono_downmix": False, "cache_dtype": "float16"})
     assert (cache.sr, cache.mono, cache.dtype) == (8192, False, np.dtype("float16"))
     assert cache.cache_dir == tmp_path / "c"
     with pytest.raises(ValueError, match="float"):
-        AudioCache(tmp_path, dtype="int16")
+        AudioCache(tmp_path, sr=8192, mono=True, dtype="int16")

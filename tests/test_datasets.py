@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from Input import datasets
+from Input.audio_probe import probe_sample
 from Input.datasets import DatasetError, describe, load_dataset, resolve_loader, validate_dataset
 from Sample import Sample
 
@@ -26,7 +27,7 @@ def wav(path: Path, seconds: float = 1.0, channels: int = 2) -> Path:
 
 
 def sample(tmp_path: Path, name: str, seconds: float = 1.0) -> Sample:
-    return Sample.from_path(wav(tmp_path / f"{name}.wav", seconds))
+    return probe_sample(wav(tmp_path / f"{name}.wav", seconds))
 
 
 def small_dict(tmp_path: Path) -> dict:
@@ -114,7 +115,7 @@ def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
         from Sample import Sample
 
         def load(model_config):
-            s = [Sample.from_path(p) for p in model_config["files"]]
+            s = [probe_sample(p) for p in model_config["files"]]
             return {"train_sup": [tuple(s)], "train_valid": [], "train_test": [tuple(s)],
                     "train_unsup": [[s[0]], [], [s[2]]]}
     """)
@@ -122,7 +123,7 @@ def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
     cfg = {"dataset_loader": "custom_loader_ok:load", "files": files,
            "musdb_path": str(tmp_path / "no_musdb_here")}
     d = load_dataset(cfg)
-    triple = tuple(Sample.from_path(f) for f in files)
+    triple = tuple(probe_sample(f) for f in files)
     assert d == {"train_sup": [triple], "train_valid": [], "train_test": [triple],
                  "train_unsup": [[triple[0]], [], [triple[2]]]}
     assert resolve_loader("custom_loader_ok:load").__module__ == "custom_loader_ok"
@@ -139,7 +140,7 @@ def test_custom_loader_returning_malformed_dict(tmp_path: Path, monkeypatch) -> 
         load_dataset({"dataset_loader": "custom_loader_bad:load"})
 
 
-# --- MUSDB + unpaired hook ----------------------------------------------------------------------------
+# --- MUSDB + unpaired data ----------------------------------------------------------------------------
 
 
 def musdb_config(tmp_path: Path) -> dict:
@@ -147,9 +148,8 @@ def musdb_config(tmp_path: Path) -> dict:
             "dataset_cache": str(tmp_path / "dataset.pkl"), "num_workers": 1}
 
 
-def test_load_dataset_musdb_without_unpaired_module(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "Input.no_such_unpaired_module")
-    cfg = musdb_config(tmp_path)
+def test_load_dataset_musdb_without_unpaired_data(tmp_path: Path, caplog) -> None:
+    cfg = musdb_config(tmp_path)  # no moisesdb_path, no unsup_*_dirs
     with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
         d = load_dataset(cfg)
         assert load_dataset(cfg) == d
@@ -158,31 +158,37 @@ def test_load_dataset_musdb_without_unpaired_module(tmp_path: Path, monkeypatch,
     assert "loaded dataset cache" in caplog.text
 
 
-def test_load_dataset_fills_train_unsup_from_hook(tmp_path: Path, monkeypatch) -> None:
+def test_load_dataset_fills_train_unsup_from_load_unpaired(tmp_path: Path, monkeypatch) -> None:
     voice = wav(tmp_path / "unpaired" / "voice.wav", 3.0)
-    write_module(tmp_path, monkeypatch, "fake_unpaired_hook", f"""
-        from Sample import Sample
+    calls = []
 
-        def load_unpaired(model_config):
-            assert model_config["is_wav"] is True
-            return [[], [], [Sample.from_path({str(voice)!r})]]
-    """)
-    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "fake_unpaired_hook")
-    d = load_dataset(musdb_config(tmp_path))
-    assert d["train_unsup"] == [[], [], [Sample.from_path(voice)]]
+    def fake_load_unpaired(model_config: dict, min_seconds: float) -> list:
+        calls.append(min_seconds)
+        assert model_config["is_wav"] is True
+        return [[], [], [probe_sample(voice)]]
+
+    monkeypatch.setattr(datasets, "load_unpaired", fake_load_unpaired)
+    d = load_dataset(musdb_config(tmp_path), 2.5)
+    assert d["train_unsup"] == [[], [], [probe_sample(voice)]]
     assert len(d["train_sup"]) == 1
+    assert calls == [2.5]  # min_unpaired_seconds is passed through
 
 
-def test_load_dataset_rejects_bad_unpaired_hook(tmp_path: Path, monkeypatch) -> None:
-    write_module(tmp_path, monkeypatch, "fake_unpaired_bad", """
-        def load_unpaired(model_config):
-            return [[], []]
-    """)
-    monkeypatch.setattr(datasets, "UNPAIRED_MODULE", "fake_unpaired_bad")
-    with pytest.raises(DatasetError, match="fake_unpaired_bad: train_unsup must be"):
+def test_load_dataset_unpaired_folders_and_min_seconds(tmp_path: Path) -> None:
+    long_voice = wav(tmp_path / "voices" / "long.wav", 3.0)
+    wav(tmp_path / "voices" / "short.wav", 1.0)
+    cfg = {**musdb_config(tmp_path), "unsup_voice_dirs": [str(tmp_path / "voices")]}
+    assert load_dataset(cfg, 2.0)["train_unsup"] == [[], [], [probe_sample(long_voice)]]
+    assert len(load_dataset(cfg)["train_unsup"][2]) == 2  # default 0.0: nothing is too short
+
+
+def test_load_dataset_rejects_bad_unpaired_lists(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(datasets, "load_unpaired", lambda model_config, min_seconds: [[], []])
+    with pytest.raises(DatasetError, match=r"MUSDB18 \+ Input.unpaired: train_unsup must be"):
         load_dataset(musdb_config(tmp_path))
 
 
 def test_load_dataset_missing_musdb(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="MUSDB18 not found in .*nothing.*with demo"):
-        load_dataset({"musdb_path": str(tmp_path / "nothing"), "dataset_cache": str(tmp_path / "d.pkl")})
+        load_dataset({"musdb_path": str(tmp_path / "nothing"), "dataset_cache": str(tmp_path / "d.pkl"),
+                      "is_wav": False, "num_workers": 1})

@@ -16,6 +16,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from Evaluate import bss_evaluate, score_estimates, track_name
+from Input.audio_probe import probe_sample
 from Models.factory import build_separator
 from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Sample import Sample
@@ -42,7 +43,7 @@ def write_track(folder: Path, acc: np.ndarray, voice: np.ndarray, sr: int, chann
     folder.mkdir(parents=True, exist_ok=True)
     for name, signal in (("accompaniment", acc), ("vocals", voice), ("mixture", acc + voice)):
         sf.write(folder / f"{name}.wav", np.stack([signal] * channels, axis=1), sr, subtype="FLOAT")
-    return tuple(Sample.from_path(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+    return tuple(probe_sample(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
 
 
 def write_checkpoint(folder: Path, config: dict) -> str:
@@ -236,7 +237,7 @@ from Sample import Sample
 
 def load(model_config):
     root = Path(model_config["tiny_root"])
-    triple = tuple(Sample.from_path(root / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+    triple = tuple(probe_sample(root / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
     return {"train_sup": [], "train_valid": [], "train_test": [triple], "train_unsup": [[], [], []]}
 """
 

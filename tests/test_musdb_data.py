@@ -122,10 +122,10 @@ def test_cache_rebuilt_for_other_root(hq: Path, tmp_path: Path, caplog) -> None:
     shutil.copytree(hq, other)
     with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
         d = load_musdb(config(other, tmp_path))
-    assert f"was made for {hq.resolve()}" in caplog.text
+    assert f"made for {hq.resolve()} (is_wav=True), not {other.resolve()} (is_wav=True)" in caplog.text
     assert all(Path(t[0].path).is_relative_to(other.resolve()) for t in d["train_sup"] + d["train_test"])
     with open(tmp_path / "cache" / "dataset.pkl", "rb") as fh:
-        assert pickle.load(fh)["root"] == str(other.resolve())
+        assert pickle.load(fh)["key"] == f"{other.resolve()} (is_wav=True)"
 
 
 def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, caplog) -> None:
@@ -133,7 +133,8 @@ def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, 
     monkeypatch.setattr(musdb_data, "CACHE_VERSION", musdb_data.CACHE_VERSION + 1)
     with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
         second = load_musdb(config(hq, tmp_path))
-    assert "has format version" in caplog.text and "rebuilding" in caplog.text
+    old, new = musdb_data.CACHE_VERSION - 1, musdb_data.CACHE_VERSION
+    assert f"format version {old}, expected {new}" in caplog.text and "rebuilding" in caplog.text
     assert second == first
     with open(tmp_path / "cache" / "dataset.pkl", "rb") as fh:
         assert pickle.load(fh)["version"] == musdb_data.CACHE_VERSION
@@ -148,7 +149,7 @@ def test_corrupt_cache_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
     assert "unreadable" in caplog.text and "rebuilding" in caplog.text
     assert len(d["train_sup"]) == 2
     with open(cfg["dataset_cache"], "rb") as fh:
-        assert pickle.load(fh)["dataset"] == d
+        assert pickle.load(fh)["data"] == d
 
 
 def test_cache_naming_deleted_files_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:

@@ -1,5 +1,6 @@
-"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track STFTs,
-uniform offsets, determinism and independence of the unpaired draws. Tracks are tiny noise signals written as float wavs."""
+"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track
+STFTs, uniform offsets, determinism and independence of the unpaired draws, exact skipping for resume. Tracks
+are tiny noise signals written as float wavs."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from Input.audio_cache import AudioCache
+from Input.audio_probe import probe_sample
 from Input.pipeline import paired_waves, unpaired_waves
 from Models.features import (
     crop_output_to_stft,
@@ -34,7 +36,7 @@ BINS = 257
 def _config(tmp_path: Path, **overrides) -> dict:
     config = {"num_fft": 512, "num_hop": 256, "expected_sr": SR, "num_frames": 16, "num_layers": 2,
               "mono_downmix": True, "batch_size": 4, "num_workers": 2, "seed": 7,
-              "audio_cache_dir": str(tmp_path / "cache")}
+              "audio_cache_dir": str(tmp_path / "cache"), "cache_dtype": "float16"}
     config.update(overrides)
     return config
 
@@ -48,7 +50,7 @@ def _noise(rng: np.random.Generator, seconds: float, channels: int = 1) -> np.nd
 
 def _write(path: Path, data: np.ndarray) -> Sample:
     sf.write(path, data, SR, subtype="FLOAT")
-    return Sample.from_path(path)
+    return probe_sample(path)
 
 
 def _song(folder: Path, name: str, seconds: float, seed: int, silent_acc: bool = False) -> tuple:

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from Input.audio import AudioError
+from Input.audio_probe import probe_sample
 from Sample import Sample
 
 
@@ -26,21 +27,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_from_path_wav(files):
-    s = Sample.from_path(files / "stereo.wav")
+    s = probe_sample(files / "stereo.wav")
     assert s == Sample(str(files / "stereo.wav"), 22050, 2, 1.5)
     assert isinstance(s.path, str) and isinstance(s.sample_rate, int) and isinstance(s.channels, int)
-    m = Sample.from_path(str(files / "mono.wav"))
+    m = probe_sample(str(files / "mono.wav"))
     assert (m.sample_rate, m.channels, m.duration) == (22050, 1, 1.5)
 
 
 def test_from_path_mp3(files):
-    s = Sample.from_path(files / "stereo.mp3")
+    s = probe_sample(files / "stereo.mp3")
     assert (s.path, s.sample_rate, s.channels) == (str(files / "stereo.mp3"), 44100, 2)
     assert s.duration == pytest.approx(1.5, abs=0.06)  # mp3 encoder delay/padding
 
 
 def test_pickle_round_trip(files):
-    s = Sample.from_path(files / "stereo.wav")
+    s = probe_sample(files / "stereo.wav")
     restored = pickle.loads(pickle.dumps(s))
     assert restored == s and hash(restored) == hash(s) and restored is not s
 
@@ -61,4 +62,4 @@ def test_from_path_bad_files(tmp_path):
     (tmp_path / "empty.mp3").write_bytes(b"")
     for name in ["text.wav", "empty.mp3", "missing.wav"]:
         with pytest.raises(AudioError, match=name):
-            Sample.from_path(tmp_path / name)
+            probe_sample(tmp_path / name)

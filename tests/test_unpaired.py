@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.datasets import DatasetError, load_unpaired_hook
-from Input.unpaired import PROBE_CACHE_FILE, load_unpaired, min_excerpt_seconds, scan_folders
+from Input import unpaired
+from Input.datasets import DatasetError
+from Input.unpaired import PROBE_CACHE_FILE, load_unpaired, scan_folders
 from Sample import Sample
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
@@ -106,11 +107,11 @@ def test_missing_folder_names_key_and_path(tmp_path: Path) -> None:
 
 
 def test_empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.chdir(tmp_path)  # the default datasets/MoisesDB does not exist here
+    monkeypatch.chdir(tmp_path)  # datasets/MoisesDB does not exist here
     with caplog.at_level(logging.INFO, logger="Input.unpaired"):
-        assert load_unpaired({}) == [[], [], []]
+        assert load_unpaired({"moisesdb_path": "datasets/MoisesDB"}, min_seconds=1.0) == [[], [], []]
     assert "no MoisesDB at datasets/MoisesDB" in caplog.text
-    assert load_unpaired_hook({}) == [[], [], []]
+    assert load_unpaired({}, min_seconds=1.0) == [[], [], []]  # no keys: no unpaired data
 
 
 def test_empty_folder_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -147,10 +148,12 @@ def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
 
 
 def test_min_excerpt_seconds() -> None:
+    from Models.factory import get_shapes, min_excerpt_seconds
+
     # Default model: input_time 158 frames -> (157 * 256 + 512) / 8192 s.
-    assert min_excerpt_seconds({}) == pytest.approx((157 * 256 + 512) / 8192)
+    default = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
+    assert min_excerpt_seconds(default) == pytest.approx((157 * 256 + 512) / 8192)
     config = {"num_fft": 1024, "num_hop": 512, "expected_sr": 16000, "num_frames": 32, "num_layers": 3}
-    from Models.factory import get_shapes
 
     input_time = get_shapes(config).input_time
     assert min_excerpt_seconds(config) == pytest.approx(((input_time - 1) * 512 + 1024) / 16000)
@@ -160,15 +163,15 @@ def test_min_excerpt_seconds() -> None:
 
 
 def _count_probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make ``Sample.from_path`` record the file names it probes (and still probe them)."""
+    """Make ``probe_sample`` record the file names it probes (and still probe them)."""
     calls: list[str] = []
-    original = Sample.from_path
+    original = unpaired.probe_sample
 
     def counting(path: str | os.PathLike) -> Sample:
         calls.append(Path(path).name)
         return original(path)
 
-    monkeypatch.setattr(Sample, "from_path", counting)
+    monkeypatch.setattr(unpaired, "probe_sample", counting)
     return calls
 
 
@@ -176,7 +179,7 @@ def _forbid_probes(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(path: str | os.PathLike) -> Sample:
         raise AssertionError(f"{path} probed although cached")
 
-    monkeypatch.setattr(Sample, "from_path", fail)
+    monkeypatch.setattr(unpaired, "probe_sample", fail)
 
 
 def _files(folder: Path) -> set[Path]:
@@ -246,13 +249,13 @@ def test_probe_cache_changed_new_and_deleted_files(tmp_path: Path, monkeypatch: 
         ("e.wav", 1, pytest.approx(1.0))]
     monkeypatch.undo()
     assert samples == scan_folders([folder])
-    entries = pickle.loads(cache.read_bytes())["entries"]
+    entries = pickle.loads(cache.read_bytes())["data"]
     assert sorted(Path(k).name for k in entries) == ["a.wav", "b.wav", "d.wav", "e.wav"]  # c.wav dropped out
     _forbid_probes(monkeypatch)
     assert scan_folders([folder], cache_path=cache) == samples
 
 
-@pytest.mark.parametrize("content", [b"\x00garbage\xff" * 10, pickle.dumps({"version": 999, "entries": {}}),
+@pytest.mark.parametrize("content", [b"\x00garbage\xff" * 10, pickle.dumps({"version": 999, "key": None, "data": {}}),
                                      pickle.dumps(["not", "a", "cache"])], ids=["garbage", "version", "type"])
 def test_probe_cache_corrupt_is_rebuilt(content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         caplog: pytest.LogCaptureFixture) -> None:
