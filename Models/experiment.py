@@ -10,25 +10,13 @@ from typing import Any
 
 from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
+from Input.synthetic import ensure_demo_data
 from Models.factory import get_shapes
 from Models.supervised import track_loss, train_supervised
 from Models.trainer import PhaseResult
 from Utils import write_pickle_atomic
 
 logger = logging.getLogger(__name__)
-
-
-def ensure_demo_data(model_config: dict) -> None:
-    """Generate the demo songs (supervised, test and unpaired) into ``demo_path`` unless they are there."""
-    from Input.synthetic import generate_dataset, generate_unpaired
-
-    root = Path(model_config["demo_path"])
-    if not (root / "train").is_dir():
-        logger.info("generating demo songs into %s", root)
-        generate_dataset(root, num_train=24, num_test=6, seconds=30.0, seed=model_config["seed"])
-    if not (root / "unpaired").is_dir():
-        logger.info("generating unpaired demo songs into %s", root / "unpaired")
-        generate_unpaired(root / "unpaired", num_tracks=18, seconds=30.0, seed=model_config["seed"] + 1)
 
 
 def has_unpaired(dataset: dict) -> bool:
@@ -38,7 +26,7 @@ def has_unpaired(dataset: dict) -> bool:
 
 def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
     """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
-    from Models.inference import load_separator
+    from Models.factory import load_separator
 
     shapes = get_shapes(model_config)
     model, _, _ = load_separator(checkpoint)
@@ -47,9 +35,10 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
     if model_config["evaluate"] and dataset["train_test"]:
-        from Evaluate import bss_evaluate
+        from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
 
-        scores["bss"] = bss_evaluate(model_config, dataset, checkpoint)
+        scores["bss"] = bss_evaluate(dataset, checkpoint, EvaluationOptions(model_config["results_dir"]),
+                                     data_name=dataset_name(model_config))
     return scores
 
 
@@ -60,7 +49,7 @@ def run_experiment(model_config: dict, experiment_id: int, load_model: str | Non
 
     get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
-        ensure_demo_data(model_config)
+        ensure_demo_data(Path(model_config["demo_path"]), model_config["seed"])
     dataset = load_dataset(model_config)
     logger.info("dataset: %s", describe(dataset))
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
