@@ -22,6 +22,7 @@ SMALL = {
     "output_activation": None,  # linear output: every estimate depends on its input
     "inference_batch_size": 4,
     "mono_downmix": True,
+    "jit_compile": False,
 }
 
 
