@@ -113,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    missing = [key for key in ("results_dir", *(("seed",) if args.demo else ())) if key not in run_config]
+    if missing:
+        print(f"error: {Path(prefix).parent}: the run config lacks {', '.join(missing)}", file=sys.stderr)
+        return 1
     logger.info("evaluating checkpoint %s", prefix)
     data = data_config(run_config, args)
     if args.demo:

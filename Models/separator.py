@@ -255,7 +255,7 @@ class ModelRateStream:
         return self.finalize([(chunk, self.predict(chunk)) for chunk in self.prepare_finish()])
 
     # push() and finish() in three stages, for callers that run them in different threads (as
-    # Models.inference.separate_file does): prepare (STFT) -> predict (the model) -> finalize (masks, inverse
+    # Models.streaming.separate_file does): prepare (STFT) -> predict (the model) -> finalize (masks, inverse
     # STFT). prepare keeps the stream's state; predict and finalize only read the chunk they are given.
 
     def prepare(self, audio: np.ndarray) -> list[Chunk]:

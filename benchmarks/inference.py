@@ -15,7 +15,7 @@ so that ratios compare like with like on a machine shared with other work:
   ``tf.matmul`` (``--matmul`` square) measured in the same run;
 * model-only throughput: seconds of stereo audio per second that the U-Net alone sustains (window frames kept
   per call / call time / 2 channels);
-* end to end: ``Models.inference.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
+* end to end: ``Models.streaming.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs;
 * the same two throughputs with the model in bfloat16 (``separate.py --precision bfloat16``);
 * U-Net variants, for the effect of each change: eager calls on batches of ``inference_batch_size``
