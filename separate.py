@@ -22,20 +22,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from Models.inference_options import ACCOMPANIMENT_MODES, PRECISIONS, SeparationOptions
+
 logger = logging.getLogger("separate")
 
+DEFAULTS = SeparationOptions()  # the flags' defaults
 NO_CHECKPOINT = (
     "no checkpoint found under checkpoints/: train one with `python Training.py with demo` "
     "(a few minutes on a CPU) or pass --checkpoint PATH"
 )
 
 
-def separate(audio: Any, sr: int, model: Any, model_config: dict, **options: Any) -> dict:
+def separate(audio: Any, sr: int, model: Any, spec: dict, options: SeparationOptions | None = None) -> dict:
     """``Models.inference.separate``: ``audio`` ``[channels, samples]`` at ``sr`` Hz ->
     ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` (same rate and length)."""
     from Models.inference import separate as _separate
 
-    return _separate(audio, sr, model, model_config, **options)
+    return _separate(audio, sr, model, spec, options)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -58,23 +61,23 @@ def get_parser() -> argparse.ArgumentParser:
         "<step>) or run folder; default: newest under checkpoints/",
     )
     p.add_argument(
-        "--format", default="wav", choices=("wav", "flac", "mp3"), help="output format (default: wav)"
+        "--format", default=DEFAULTS.fmt, choices=("wav", "flac", "mp3"), help="output format (default: wav)"
     )
     p.add_argument(
         "--bit-depth",
         type=int,
-        default=16,
+        default=DEFAULTS.bit_depth,
         choices=(16, 24, 32),
         help="output sample format: 16/24-bit PCM or 32-bit float (wav only); ignored for mp3",
     )
     p.add_argument(
         "--accompaniment",
-        default="residual",
-        choices=("residual", "model"),
+        default=DEFAULTS.accompaniment,
+        choices=ACCOMPANIMENT_MODES,
         help="residual: mixture minus vocals at full band (default); model: the model's estimate",
     )
     p.add_argument(
-        "--offset", type=float, default=0.0, metavar="SECONDS", help="start of the part to separate"
+        "--offset", type=float, default=DEFAULTS.offset, metavar="SECONDS", help="start of the part to separate"
     )
     p.add_argument(
         "--duration", type=float, metavar="SECONDS", help="length of the part to separate (default: all)"
@@ -89,14 +92,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-seconds",
         type=float,
-        default=30.0,
+        default=DEFAULTS.chunk_seconds,
         metavar="SECONDS",
-        help="audio processed at once; bounds memory for long files (default: 30)",
+        help=f"audio processed at once; bounds memory for long files (default: {DEFAULTS.chunk_seconds:g})",
     )
     p.add_argument(
         "--precision",
         default="float32",
-        choices=("float32", "bfloat16", "float16"),
+        choices=tuple(PRECISIONS),
         help="model arithmetic: float32 (default); bfloat16 is ~1.7x faster on CPUs with AVX512_BF16 or AMX "
         "(slower without), float16 suits GPUs; estimates differ by ~0.5%% of the log-magnitude range",
     )
@@ -180,18 +183,31 @@ def _copy_original(plan: dict[str, Path], protected: list[Path], overwrite: bool
             shutil.copy2(source, tmp)
 
 
+def separation_options(args: argparse.Namespace) -> SeparationOptions:
+    """The :class:`SeparationOptions` of the command line (soft masks, as always in ``separate.py``)."""
+    return SeparationOptions(
+        accompaniment=args.accompaniment,
+        chunk_seconds=args.chunk_seconds,
+        batch_size=args.batch_size,
+        fmt=args.format,
+        bit_depth=args.bit_depth,
+        offset=args.offset,
+        duration=args.duration,
+    )
+
+
 def _separate_one(
     plan: dict[str, Path],
     args: argparse.Namespace,
     model: Any,
-    model_config: dict,
+    spec: dict,
     protected: list[Path],
     position: int,
 ) -> None:
     from tqdm import tqdm
 
     from Input.audio import probe
-    from Models.inference import separate_file
+    from Models.streaming import separate_file
 
     outputs = {}
     for name in ("vocals", "accompaniment"):
@@ -219,14 +235,8 @@ def _separate_one(
                 plan["input"],
                 outputs,
                 model,
-                model_config,
-                offset=args.offset,
-                duration=args.duration,
-                fmt=args.format,
-                bit_depth=args.bit_depth,
-                accompaniment=args.accompaniment,
-                chunk_seconds=args.chunk_seconds,
-                batch_size=args.batch_size,
+                spec,
+                separation_options(args),
                 progress=lambda s: bar.update(min(s, bar.total - bar.n)),
             )
         logger.info("%s -> %s", plan["input"], ", ".join(str(p) for p in outputs.values()))
@@ -239,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
-    from Utils import CheckpointError, find_latest_checkpoint, setup_logging
+    from Models.checkpoint_files import find_latest_checkpoint
+    from Utils import CheckpointError, setup_logging
 
     setup_logging()
     errors: list[str] = []
@@ -264,12 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     tf = import_tensorflow()
 
     from Input.audio import AudioError
-    from Models.inference import load_separator
+    from Models.factory import load_separator
 
     if args.cpu:
         tf.config.set_visible_devices([], "GPU")
     try:
-        model, model_config, prefix = load_separator(checkpoint, args.precision)
+        model, spec, prefix = load_separator(checkpoint, args.precision)
     except CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -279,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for plan in tqdm(plans, desc="files", unit="file", disable=None if len(plans) > 1 else True):
             try:
-                _separate_one(plan, args, model, model_config, protected, position=1 if len(plans) > 1 else 0)
+                _separate_one(plan, args, model, spec, protected, position=1 if len(plans) > 1 else 0)
             except AudioError as err:
                 report(str(err))
             except OSError as err:

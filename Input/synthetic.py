@@ -44,6 +44,19 @@ DEMO_DATA_CONFIG = {
 _STREAMS = {"supervised": 0, "mixtures": 1, "voices": 2, "accompaniments": 3}
 
 
+def ensure_demo_data(root: Path, seed: int) -> None:
+    """Generate the demo songs into ``root`` unless they are there: 24 supervised and 6 test songs of 30 s
+    (``root/train``, ``root/test``, :func:`generate_dataset` with ``seed``) and 18 unpaired ones
+    (``root/unpaired``, :func:`generate_unpaired` with ``seed + 1``)."""
+    root = Path(root)
+    if not (root / "train").is_dir():
+        logger.info("generating demo songs into %s", root)
+        generate_dataset(root, num_train=24, num_test=6, seconds=30.0, seed=seed)
+    if not (root / "unpaired").is_dir():
+        logger.info("generating unpaired demo songs into %s", root / "unpaired")
+        generate_unpaired(root / "unpaired", num_tracks=18, seconds=30.0, seed=seed + 1)
+
+
 def _song_seed(seed: int, stream: str, index: int) -> int:
     """Independent seed of song ``index`` in a named stream (supervised, mixtures, voices, ...)."""
     return int(np.random.SeedSequence([seed, _STREAMS[stream], index]).generate_state(1, np.uint64)[0])

@@ -22,12 +22,11 @@ from Models.distribute import (
     distribute,
     get_strategy,
     make_optimizer,
-    precision_policy,
     reduce_logs,
     replica_share,
     scaled_gradients,
 )
-from Models.factory import build_critic, build_separator
+from Models.factory import build_critic, build_separator, precision_policy
 from Models.features import (
     crop_input_to_output,
     crop_output_to_stft,

@@ -13,8 +13,7 @@ other workers save to a temporary folder, as tf.distribute requires), JSON files
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import tensorflow as tf
@@ -23,7 +22,6 @@ import tf_keras as keras
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
-PRECISIONS = (False, None, "float32", "mixed_float16", "mixed_bfloat16")
 _strategies: dict[str, tf.distribute.Strategy] = {}
 
 
@@ -62,25 +60,6 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     spec = resolver.cluster_spec().as_dict()
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                              and "chief" not in spec)
-
-
-@contextmanager
-def precision_policy(model_config: dict) -> Iterator[None]:
-    """Build models inside this: the Keras dtype policy of ``model_config["mixed_precision"]`` is in force.
-
-    ``False``/``"float32"``: float32. ``"mixed_float16"``/``"mixed_bfloat16"``: float32 variables, 16-bit
-    compute; the models then return 16-bit tensors, which the training steps cast to float32. The previous
-    global policy is restored afterwards (layers keep the policy they were built with).
-    """
-    precision = model_config.get("mixed_precision", False)
-    if precision not in PRECISIONS:
-        raise ValueError(f"model_config: mixed_precision must be one of {PRECISIONS}, got {precision!r}")
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(precision if precision and precision != "float32" else "float32")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
 
 
 def make_optimizer(learning_rate: float, model_config: dict) -> keras.optimizers.Optimizer:

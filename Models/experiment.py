@@ -15,30 +15,21 @@ import tensorflow as tf
 
 from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
+from Input.synthetic import ensure_demo_data
 from Models.adversarial import train_semisupervised
+from Models.checkpoint_files import read_run_config
 from Models.checkpoint_keeper import PhaseResult, finished_result
 from Models.distribute import get_strategy
+from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
+from Models.factory import load_separator
 from Models.shapes import get_shapes, min_excerpt_seconds
 from Models.supervised import track_loss, train_supervised
 from Models.trainer import run_dir
-from Utils import CONFIG_FILE, CheckpointError, read_json, write_pickle_atomic
+from Utils import CheckpointError, write_pickle_atomic
 
 logger = logging.getLogger(__name__)
 
 PHASES = ("sup", "semisup")  # in training order
-
-
-def ensure_demo_data(model_config: dict) -> None:
-    """Generate the demo songs (supervised, test and unpaired) into ``demo_path`` unless they are there."""
-    from Input.synthetic import generate_dataset, generate_unpaired
-
-    root = Path(model_config["demo_path"])
-    if not (root / "train").is_dir():
-        logger.info("generating demo songs into %s", root)
-        generate_dataset(root, num_train=24, num_test=6, seconds=30.0, seed=model_config["seed"])
-    if not (root / "unpaired").is_dir():
-        logger.info("generating unpaired demo songs into %s", root / "unpaired")
-        generate_unpaired(root / "unpaired", num_tracks=18, seconds=30.0, seed=model_config["seed"] + 1)
 
 
 def has_unpaired(dataset: dict) -> bool:
@@ -48,8 +39,6 @@ def has_unpaired(dataset: dict) -> bool:
 
 def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
     """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
-    from Models.inference import load_separator
-
     shapes = get_shapes(model_config)
     model, _, _ = load_separator(checkpoint)
     scores: dict[str, Any] = {"checkpoint": checkpoint}
@@ -57,9 +46,8 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
     if model_config["evaluate"] and dataset["train_test"]:
-        from Evaluate import bss_evaluate
-
-        scores["bss"] = bss_evaluate(model_config, dataset, checkpoint)
+        scores["bss"] = bss_evaluate(dataset, checkpoint, EvaluationOptions(model_config["results_dir"]),
+                                     data_name=dataset_name(model_config))
     return scores
 
 
@@ -77,7 +65,7 @@ def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
     if phase not in PHASES or not experiment_id:
         raise CheckpointError(f"{path}: not a training run folder (expected <model_base_dir>/<id>_sup or "
                               f"<id>_semisup, or a checkpoint in one)")
-    return (int(experiment_id) if experiment_id.isdigit() else experiment_id), read_json(folder / CONFIG_FILE)
+    return (int(experiment_id) if experiment_id.isdigit() else experiment_id), read_run_config(folder)
 
 
 def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = False, run: Any = None,
@@ -89,7 +77,7 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
     """
     get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if model_config["generate_demo"]:
-        ensure_demo_data(model_config)
+        ensure_demo_data(Path(model_config["demo_path"]), model_config["seed"])
     dataset = load_dataset(model_config, min_excerpt_seconds(model_config))
     logger.info("dataset: %s", describe(dataset))
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
@@ -104,7 +92,7 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
             return done
         return train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
 
-    results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": _dataset_name(model_config)}
+    results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": dataset_name(model_config)}
     sup = phase("sup", lambda again: train_supervised(model_config, dataset, experiment_id, cache, again, progress))
     results["sup"] = _phase_summary(sup) | evaluate_phase(model_config, dataset, sup.best_checkpoint, cache)
     _log_scores(run, "sup", results["sup"])
@@ -166,12 +154,6 @@ def _log_scores(run: Any, phase: str, scores: dict[str, Any]) -> None:
     for source, metrics in scores.get("bss", {}).get("median", {}).items():
         for metric, value in metrics.items():
             run.log_scalar(f"{phase}.{source}.{metric}.median", value)
-
-
-def _dataset_name(model_config: dict) -> str:
-    if model_config["dataset_loader"]:
-        return str(model_config["dataset_loader"]).replace(":", "_").replace(".", "_")
-    return Path(model_config["musdb_path"]).name or "dataset"
 
 
 def _all_samples(dataset: dict) -> list:

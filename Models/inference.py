@@ -1,102 +1,46 @@
-"""Separation of audio at any sample rate and channel count, in memory (:func:`separate`) or streamed from
-file to file (:func:`separate_file`), and the one way to load a trained separator (:func:`load_separator`).
+"""Separation of audio at any sample rate and channel count, in memory (:func:`separate`); streamed from file to
+file in ``Models.streaming``.
+
+Glossary: the *separator* is the U-Net (``Models.factory.build_separator``, restored by
+``Models.factory.load_separator``); :class:`Models.separator.ModelRateStream` slides it over a stream of audio
+at the model's rate (``expected_sr``); :class:`InputRateStream` wraps that with resampling from and to the
+input's rate and the residual accompaniment; :class:`Models.inference_options.SeparationOptions` says how.
 
 The model works on mono audio at ``expected_sr``. Each input channel is resampled to ``expected_sr`` (soxr HQ,
 streaming, identical to a one-shot resample), separated on its own with soft masks
-(:class:`Models.separator.StreamingSeparator` in ``"mask"`` mode: ``m_v = v^2 / (v^2 + a^2 + eps)`` from
-the estimated magnitudes, applied to the channel's STFT with its phase), inverted, and resampled back to the
-input rate. The vocals estimate is therefore band-limited to ``expected_sr / 2``. The accompaniment is, by
-default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band, so it keeps the
-mixture's high frequencies and the two outputs add up to the input exactly; ``accompaniment="model"`` uses the
-model's own estimate (masked and resampled like the vocals). Outputs have the input's rate, channel count and
-length. Long input is processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
+(``ModelRateStream`` in ``"mask"`` mode: ``m_v = v^2 / (v^2 + a^2 + eps)`` from the estimated magnitudes,
+applied to the channel's STFT with its phase), inverted, and resampled back to the input rate. The vocals
+estimate is therefore band-limited to ``expected_sr / 2``. The accompaniment is, by default
+(``accompaniment="residual"``), ``mixture - vocals`` at the input's full band, so it keeps the mixture's high
+frequencies and the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own
+estimate (masked and resampled like the vocals). Outputs have the input's rate, channel count and length. Long
+input is processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
-import threading
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 
 import numpy as np
 import soxr
-import tensorflow as tf
 import tf_keras as keras
 
-from Input.audio import AudioError, one_line
-from Input.audio_stream import AudioReader, AudioWriter
-from Models.distribute import precision_policy
-from Models.factory import build_separator
-from Models.separator import Chunk, StreamingSeparator
-from Utils import CheckpointError, resolve_checkpoint
+from Models.inference_options import OUTPUT_SOURCES, SeparationOptions
+from Models.separator import Chunk, ModelRateStream
 
 logger = logging.getLogger(__name__)
 
-ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
-OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
-DEFAULT_CHUNK_SECONDS = 30.0
-# Inference compute precision -> the Keras mixed-precision policy the separator is built with.
-PRECISIONS: dict[str, str] = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
-PREPARED_BLOCKS = 4  # input blocks (of up to 10 s) that separate_file's producer may prepare ahead of the model
-WRITE_QUEUE = 2  # blocks of estimates that may wait for the writer
 
-
-def load_separator(checkpoint: str | os.PathLike, precision: str = "float32") -> tuple[keras.Model, dict, str]:
-    """Rebuild and restore a trained separator.
-
-    Args:
-        checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``) or a run folder (its best
-            checkpoint, else its latest).
-        precision: compute precision (a key of :data:`PRECISIONS`): ``"float32"`` (default, whatever the
-            model was trained with), or ``"bfloat16"`` / ``"float16"``: float32 weights, 16-bit arithmetic.
-            bfloat16 is about 1.7x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits
-            GPUs. The log-magnitude estimates then differ from float32 by about 0.5% of their range.
-
-    Returns:
-        ``(model, model_config, prefix)``: the restored ``Models.factory.build_separator`` model, the
-        configuration read from the run's ``model_config.json``, and the checkpoint prefix used.
-
-    Raises:
-        CheckpointError: (one line, naming the checkpoint) nothing there, no config, or weights that do not
-            fit the model the config describes.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, got {precision!r}")
-    prefix, model_config = resolve_checkpoint(checkpoint)
-    try:
-        with precision_policy({"mixed_precision": PRECISIONS[precision]}):
-            model = build_separator(model_config)
-    except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(
-            f"{prefix}: cannot build the model of its model_config.json ({one_line(err)})"
-        ) from err
-    try:
-        status = tf.train.Checkpoint(model=model).read(prefix)
-        status.expect_partial()
-        status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as err:
-        raise CheckpointError(
-            f"{prefix}: weights do not match the model of its model_config.json ({one_line(err, 200)})"
-        ) from err
-    logger.info("loaded separator from %s", prefix)
-    return model, model_config, prefix
-
-
-class TrackSeparator:
+class InputRateStream:
     """Streaming separation at the input's rate (see the module docstring).
 
     Args:
-        model, model_config: the separator and its configuration.
+        model, spec: the separator and its model spec (``Models.factory.load_separator``).
         sample_rate: rate of the audio pushed, Hz.
         channels: its channel count.
-        accompaniment: ``"residual"`` (mixture - vocals, full band) or ``"model"``.
-        chunk_seconds: model-rate chunk length (``None``: whole track at once).
-        batch_size: patches per model call.
-        mode: ``"mask"`` (default, soft masks) or ``"direct"`` (estimated magnitude with the mixture phase).
+        options: ``accompaniment``, ``chunk_seconds``, ``batch_size`` and ``mode`` are used (default
+            ``SeparationOptions()``).
 
     ``push([channels, n])`` and ``finish()`` return
     ``{"vocals": [channels, m], "accompaniment": [channels, m]}`` float32; all pieces together are exactly
@@ -106,25 +50,21 @@ class TrackSeparator:
     def __init__(
         self,
         model: keras.Model,
-        model_config: dict,
+        spec: dict,
         sample_rate: int,
         channels: int,
-        accompaniment: str = "residual",
-        chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
-        batch_size: int | None = None,
-        mode: str = "mask",
+        options: SeparationOptions | None = None,
     ) -> None:
-        if accompaniment not in ACCOMPANIMENT_MODES:
-            raise ValueError(f"accompaniment must be one of {ACCOMPANIMENT_MODES}, got {accompaniment!r}")
+        options = options or SeparationOptions()
         if sample_rate <= 0 or channels <= 0:
             raise ValueError(f"need a positive sample rate and channel count, got {sample_rate}, {channels}")
-        self.residual = accompaniment == "residual"
+        self.residual = options.accompaniment == "residual"
         self.channels = int(channels)
-        model_rate = int(model_config["expected_sr"])
+        model_rate = int(spec["expected_sr"])
         sources = ("voice",) if self.residual else ("voice", "accompaniment")
         self._names = {"voice": "vocals", "accompaniment": "accompaniment"}
-        self.core = StreamingSeparator(
-            model, model_config, channels, chunk_seconds, batch_size, mode, sources
+        self.core = ModelRateStream(
+            model, spec, channels, options.chunk_seconds, options.batch_size, options.mode, sources
         )
         resample = int(sample_rate) != model_rate
 
@@ -189,23 +129,17 @@ def separate(
     audio: np.ndarray,
     sr: int,
     model: keras.Model,
-    model_config: dict,
-    *,
-    accompaniment: str = "residual",
-    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
-    batch_size: int | None = None,
-    mode: str = "mask",
+    spec: dict,
+    options: SeparationOptions | None = None,
 ) -> dict[str, np.ndarray]:
     """Separate vocals and accompaniment of an in-memory signal.
 
     Args:
         audio: ``[channels, samples]`` float mixture (nominally in [-1, 1]); a 1-D array is one channel.
         sr: its sample rate in Hz (any; resampled to the model's rate and back).
-        model, model_config: from :func:`load_separator`.
-        accompaniment: ``"residual"`` (mixture - vocals at full band, default) or ``"model"``.
-        chunk_seconds: chunk length of the model-rate processing (``None``: one pass; same result).
-        batch_size: patches per model call (default ``model_config["inference_batch_size"]``).
-        mode: ``"mask"`` (soft masks, default) or ``"direct"`` (paper: estimate with the mixture phase).
+        model, spec: from ``Models.factory.load_separator``.
+        options: ``accompaniment``, ``chunk_seconds``, ``batch_size`` and ``mode`` are used (default
+            ``SeparationOptions()``: soft masks, residual accompaniment, 30 s chunks).
 
     Returns:
         ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` float32, same shape as
@@ -218,143 +152,10 @@ def separate(
         raise ValueError(f"audio must be [channels, samples] with samples > 0, got shape {audio.shape}")
     if not np.all(np.isfinite(audio)):
         raise ValueError("audio contains NaN or infinite samples")
-    sep = TrackSeparator(
-        model, model_config, int(sr), audio.shape[0], accompaniment, chunk_seconds, batch_size, mode
-    )
+    options = options or SeparationOptions()
+    sep = InputRateStream(model, spec, int(sr), audio.shape[0], options)
+    chunk_seconds = options.chunk_seconds
     block = audio.shape[1] if chunk_seconds is None else max(1, int(chunk_seconds * sr))
     parts = [sep.push(audio[:, i : i + block]) for i in range(0, audio.shape[1], block)]
     parts.append(sep.finish())
     return {name: np.concatenate([p[name] for p in parts], axis=1) for name in OUTPUT_SOURCES}
-
-
-def separate_file(
-    path: str | os.PathLike,
-    outputs: Mapping[str, str | os.PathLike],
-    model: keras.Model,
-    model_config: dict,
-    *,
-    offset: float = 0.0,
-    duration: float | None = None,
-    fmt: str = "wav",
-    bit_depth: int = 16,
-    accompaniment: str = "residual",
-    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-    batch_size: int | None = None,
-    progress: Callable[[float], None] | None = None,
-) -> dict:
-    """Separate an audio file into output files, streaming (memory independent of the file's length).
-
-    Args:
-        path: input audio (wav, flac, ogg, aiff, mp3, m4a, mp4: first audio stream).
-        outputs: ``{"vocals": path, "accompaniment": path}`` (either may be left out); written atomically
-            with the input's rate and channel count and the length of the excerpt read.
-        model, model_config: from :func:`load_separator`.
-        offset, duration: excerpt of the input to separate, seconds (``None``: to the end).
-        fmt, bit_depth: output format (see :class:`AudioWriter`).
-        accompaniment, chunk_seconds, batch_size: as for :func:`separate`.
-        progress: called with the seconds of input just processed.
-
-    Returns:
-        ``{"sample_rate": Hz, "channels": int, "samples": int, "clipped": {source: samples clipped}}``.
-
-    Raises:
-        AudioError: the input is missing, unreadable, not audio or empty, or an output cannot be written.
-    """
-    unknown = set(outputs) - set(OUTPUT_SOURCES)
-    if unknown:
-        raise ValueError(f"outputs may only name {OUTPUT_SOURCES}, got {sorted(unknown)}")
-    with AudioReader(path, offset=offset, duration=duration) as reader:
-        sep = TrackSeparator(
-            model, model_config, reader.sample_rate, reader.channels, accompaniment, chunk_seconds, batch_size
-        )
-        writers: dict[str, AudioWriter] = {}
-        # Three threads overlap: reading, resampling and STFT (a producer that runs up to PREPARED_BLOCKS blocks
-        # ahead), the model (this thread), and masks, inverse STFT, resampling back and writing (post).
-        prepared: queue.Queue = queue.Queue(maxsize=PREPARED_BLOCKS)
-        stop = threading.Event()
-        samples = 0
-
-        def hand_over(item: object) -> bool:  # False if the consumer has stopped
-            while not stop.is_set():
-                try:
-                    prepared.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            nonlocal samples
-            try:
-                for block in reader.blocks(max(1, int(min(chunk_seconds, 10.0) * reader.sample_rate))):
-                    samples += block.shape[1]
-                    if not hand_over((sep.prepare(block), block, False)):
-                        return
-                if samples == 0:
-                    raise AudioError(
-                        path, "contains no audio samples" if not offset
-                        else f"offset {offset:g} s is beyond the end of the audio")
-                end = np.zeros((reader.channels, 0), dtype=np.float32)
-                hand_over((sep.prepare(end, last=True), end, True))
-            except BaseException as err:  # noqa: BLE001 -- re-raised in the consumer
-                hand_over(err)
-
-        producer = threading.Thread(target=produce, name="separate-pre", daemon=True)
-        post = ThreadPoolExecutor(1, thread_name_prefix="separate-post")
-        written: deque[Future] = deque()
-
-        def deliver(estimated: list, block: np.ndarray, last: bool) -> None:
-            _write(writers, sep.deliver(estimated, block, last))
-
-        try:
-            for name, out in outputs.items():
-                writers[name] = AudioWriter(out, reader.sample_rate, reader.channels, fmt, bit_depth)
-            producer.start()
-            last = False
-            while not last:
-                item = prepared.get()
-                if isinstance(item, BaseException):
-                    raise item
-                chunks, block, last = item
-                estimated = [(chunk, sep.core.predict(chunk)) for chunk in chunks]
-                written.append(post.submit(deliver, estimated, block, last))
-                while len(written) > WRITE_QUEUE or (last and written):
-                    written.popleft().result()
-                if progress is not None and block.shape[1]:
-                    progress(block.shape[1] / reader.sample_rate)
-            for writer in writers.values():
-                writer.commit()
-        except BaseException:
-            stop.set()
-            try:  # let a running write end, drop the queued ones, and stop the producer before the reader closes
-                _uninterrupted(lambda: post.shutdown(wait=True, cancel_futures=True))
-                if producer.is_alive():
-                    _uninterrupted(producer.join)
-            finally:
-                for writer in writers.values():
-                    writer.abort()
-            raise
-        finally:
-            post.shutdown()
-    return {
-        "sample_rate": reader.sample_rate,
-        "channels": reader.channels,
-        "samples": samples,
-        "clipped": {name: w.clipped for name, w in writers.items()},
-    }
-
-
-def _uninterrupted(wait: Callable[[], object]) -> None:
-    """Call ``wait`` until it returns, ignoring further Ctrl-C meanwhile (cleanup after the first one)."""
-    while True:
-        try:
-            wait()
-            return
-        except KeyboardInterrupt:
-            logger.warning("still cleaning up after the interruption; one moment")
-
-
-def _write(writers: Mapping[str, AudioWriter], blocks: Mapping[str, np.ndarray]) -> None:
-    for name, writer in writers.items():
-        if blocks[name].shape[1]:
-            writer.write(blocks[name])

@@ -27,9 +27,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from Sample import SOURCES
+
 logger = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("accompaniment", "voice")
 BSS_METRICS: tuple[str, ...] = ("SDR", "SIR", "SAR")
 METRICS: tuple[str, ...] = ("SDR", "SIR", "SAR", "NSDR", "NSIR", "SNR", "NSNR")
 MUSEVAL_METRICS: tuple[str, ...] = ("SDR", "ISR", "SIR", "SAR")

@@ -7,7 +7,7 @@ windows whose outputs tile the track without overlap: wide windows on a grid of 
 a frame's estimate does not depend on which window computes it, run in batches through one traced
 ``tf.function`` per window shape.
 
-Streaming (:class:`StreamingSeparator`). Audio at ``expected_sr`` is fed in pieces of any size; it is
+Streaming (:class:`ModelRateStream`). Audio at ``expected_sr`` is fed in pieces of any size; it is
 processed in chunks of ``chunk_frames`` output frames (a multiple of the grid), so memory stays bounded for any
 track length. Each chunk also predicts ``margin`` frames on both sides (on the grid) and reads
 ``context_frames`` more frames of input around those, so that every frame's estimate, and every overlap-added
@@ -40,17 +40,17 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Models.factory import ModelShapes, get_shapes
+from Models.inference_options import DEFAULT_CHUNK_SECONDS, MODES
 from Models.windows import WindowPredictor, get_predictor, plan_windows, trace_count, window_step
+from Sample import SOURCES
 
 __all__ = [
-    "Chunk", "MODES", "SOURCES", "StreamingSeparator", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
+    "Chunk", "MODES", "SOURCES", "ModelRateStream", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
     "patch_starts", "predict_frames", "predict_magnitudes", "trace_count",
 ]
 
 logger = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("accompaniment", "voice")
-MODES: tuple[str, ...] = ("direct", "mask")
 MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
 MAX_LOG_MAGNITUDE = 40.0  # estimates are capped here (|X| ~ 2e17, far above any audio) before expm1
 
@@ -165,7 +165,7 @@ def overlap_add(
 
 @dataclass(frozen=True)
 class Chunk:
-    """A piece of the stream ready for the model (see :meth:`StreamingSeparator.prepare`).
+    """A piece of the stream ready for the model (see :meth:`ModelRateStream.prepare`).
 
     Attributes:
         features: ``[channels, 257, context + frames + context]`` log1p mixture magnitude, the model input.
@@ -181,18 +181,18 @@ class Chunk:
     stop: int
 
 
-class StreamingSeparator:
+class ModelRateStream:
     """Separates audio at ``expected_sr`` as it arrives; output equals a single pass over the whole track.
 
     Args:
         model: separator from ``Models.factory.build_separator``.
-        model_config: its configuration (``num_fft``, ``num_hop``, ``expected_sr``, the model's sizes and
-            optionally ``inference_batch_size`` and ``jit_compile``).
+        spec: its model spec (``Models.checkpoint_files.SPEC_KEYS``: ``num_fft``, ``num_hop``, ``expected_sr``,
+            the model's sizes, ``inference_batch_size`` and ``jit_compile``).
         channels: channels of the audio pushed; each is separated independently (mono model), in shared calls.
         chunk_seconds: output length processed per chunk, rounded to the window grid; ``None`` processes the
             whole track in :meth:`finish` (memory grows with the track).
-        batch_size: model work per call in training-size patches (default ``model_config["inference_batch_size"]``
-            or 16; see :func:`plan_windows`).
+        batch_size: model work per call in training-size patches (``None``: ``spec["inference_batch_size"]``;
+            see :func:`plan_windows`).
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
 
@@ -204,9 +204,9 @@ class StreamingSeparator:
     def __init__(
         self,
         model: keras.Model,
-        model_config: dict,
+        spec: dict,
         channels: int = 1,
-        chunk_seconds: float | None = 30.0,
+        chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
         batch_size: int | None = None,
         mode: str = "direct",
         sources: Sequence[str] = SOURCES,
@@ -217,13 +217,13 @@ class StreamingSeparator:
         if unknown or not sources:
             raise ValueError(f"sources must be a non-empty subset of {SOURCES}, got {tuple(sources)}")
         self.model = model
-        self.shapes = get_shapes(model_config)
-        self.num_fft = int(model_config["num_fft"])
-        self.num_hop = int(model_config["num_hop"])
+        self.shapes = get_shapes(spec)
+        self.num_fft = int(spec["num_fft"])
+        self.num_hop = int(spec["num_hop"])
         self.channels = int(channels)
         self.mode = mode
         self.sources = tuple(sources)
-        self.batch_size = int(batch_size or model_config.get("inference_batch_size", 16))
+        self.batch_size = int(batch_size or spec["inference_batch_size"])
         self.window = hann_window(self.num_fft)
         self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
         grid = plan_windows(model, self.shapes).grid
@@ -235,10 +235,10 @@ class StreamingSeparator:
         else:
             if not chunk_seconds > 0:
                 raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
-            frames = chunk_seconds * int(model_config["expected_sr"]) / self.num_hop
+            frames = chunk_seconds * int(spec["expected_sr"]) / self.num_hop
             self.chunk_frames = grid * max(1, round(frames / grid))
             step = window_step(self.chunk_frames + 2 * self.margin, grid)  # windows that tile a chunk
-        jit = bool(model_config.get("jit_compile", False))
+        jit = bool(spec["jit_compile"])
         self.predictor = get_predictor(model, self.shapes, step, self.batch_size, jit)
         self._buffer = np.zeros((self.channels, 0), dtype=np.float32)
         self._buffer_start = 0  # track sample index of self._buffer[:, 0]
@@ -255,13 +255,13 @@ class StreamingSeparator:
         return self.finalize([(chunk, self.predict(chunk)) for chunk in self.prepare_finish()])
 
     # push() and finish() in three stages, for callers that run them in different threads (as
-    # Models.inference.separate_file does): prepare (STFT) -> predict (the model) -> finalize (masks, inverse
+    # Models.streaming.separate_file does): prepare (STFT) -> predict (the model) -> finalize (masks, inverse
     # STFT). prepare keeps the stream's state; predict and finalize only read the chunk they are given.
 
     def prepare(self, audio: np.ndarray) -> list[Chunk]:
         """Add ``[channels, n]`` samples; returns the chunks that can now be estimated."""
         if self._finished:
-            raise RuntimeError("StreamingSeparator: push() after finish()")
+            raise RuntimeError("ModelRateStream: push() after finish()")
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 2 or audio.shape[0] != self.channels:
             raise ValueError(f"expected audio [{self.channels}, samples], got shape {audio.shape}")

@@ -19,12 +19,11 @@ from Models.distribute import (
     distribute,
     get_strategy,
     make_optimizer,
-    precision_policy,
     reduce_logs,
     replica_share,
     scaled_gradients,
 )
-from Models.factory import build_separator
+from Models.factory import build_separator, precision_policy
 from Models.features import excerpt_plan, paired_features, whole_track_magnitudes
 from Models.separator import predict_magnitudes
 from Models.shapes import ModelShapes, get_shapes

@@ -24,11 +24,11 @@ import tensorflow as tf
 import tf_keras as keras
 from tqdm import tqdm
 
+from Models.checkpoint_files import write_run_files
 from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult
 from Models.distribute import is_chief
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
-from Utils import CONFIG_FILE, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
     Args:
         phase: the phase.
         model_config: reads ``epoch_it``, ``max_epochs``, ``patience``, ``log_every``, ``model_base_dir`` and
-            ``log_dir``; written beside the checkpoints.
+            ``log_dir``; beside the checkpoints go its model spec and the run record (``write_run_files``).
         experiment_id: the run's id.
         resume: continue exactly from the newest checkpoint in the phase's folder (weights, optimisers,
             step, early-stopping state), strictly: a checkpoint lacking part of the phase's state is an error.
@@ -138,7 +138,7 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
         logger.info("%s: resumed from %s at step %d, epoch %d", phase.name, latest, int(step), int(stopping.epoch))
     train_step = phase.make_step(int(step))
     if chief:
-        write_json_atomic(folder / CONFIG_FILE, model_config)
+        write_run_files(folder, model_config)
     log = TrainingLog(log_dir(model_config, experiment_id, phase.name), chief, int(model_config["log_every"]))
     epoch_it = int(model_config["epoch_it"])
     optimizers = {k: v for k, v in phase.trackables.items() if isinstance(v, keras.optimizers.Optimizer)}

@@ -15,7 +15,7 @@ so that ratios compare like with like on a machine shared with other work:
   ``tf.matmul`` (``--matmul`` square) measured in the same run;
 * model-only throughput: seconds of stereo audio per second that the U-Net alone sustains (window frames kept
   per call / call time / 2 channels);
-* end to end: ``Models.inference.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
+* end to end: ``Models.streaming.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs;
 * the same two throughputs with the model in bfloat16 (``separate.py --precision bfloat16``);
 * U-Net variants, for the effect of each change: eager calls on batches of ``inference_batch_size``
@@ -43,9 +43,11 @@ import tensorflow as tf
 
 from benchmarks.flops import graph_flops
 from benchmarks.report import interleaved, print_table
-from Models.factory import build_separator, get_shapes
-from Models.inference import DEFAULT_CHUNK_SECONDS, load_separator, separate_file
-from Models.separator import StreamingSeparator
+from Models.checkpoint_files import write_run_files
+from Models.factory import build_separator, get_shapes, load_separator
+from Models.inference_options import DEFAULT_CHUNK_SECONDS
+from Models.separator import ModelRateStream
+from Models.streaming import separate_file
 from Models.windows import WindowPredictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +65,7 @@ def write_checkpoint(folder: Path, config: dict) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{folder.name}-1"
     tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
-    (folder / "model_config.json").write_text(json.dumps(config))
+    write_run_files(folder, config)
     (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 1.0}))
     return str(prefix)
 
@@ -134,8 +136,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     frame_seconds = config["num_hop"] / config["expected_sr"]
 
     # The predictor separate_file uses for stereo input in 30 s chunks.
-    predictor: WindowPredictor = StreamingSeparator(model, config, 2, DEFAULT_CHUNK_SECONDS).predictor
-    half_predictor: WindowPredictor = StreamingSeparator(half, config, 2, DEFAULT_CHUNK_SECONDS).predictor
+    predictor: WindowPredictor = ModelRateStream(model, config, 2, DEFAULT_CHUNK_SECONDS).predictor
+    half_predictor: WindowPredictor = ModelRateStream(half, config, 2, DEFAULT_CHUNK_SECONDS).predictor
     win = predictor.windows
     batch = np.random.default_rng(0).random(
         (win.per_call, shapes.input_freq, win.input_time, 1), dtype=np.float32
@@ -159,7 +161,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     # Variants of the model call, for the effect of each lever: HEAD's eager calls on batches of training-size
     # patches, the same in a tf.function, and the inference windows compiled with XLA.
     patches = np.random.default_rng(1).random(
-        (int(config.get("inference_batch_size", 16)), shapes.input_freq, shapes.input_time, 1), dtype=np.float32
+        (int(config["inference_batch_size"]), shapes.input_freq, shapes.input_time, 1), dtype=np.float32
     )
     patch_function = tf.function(lambda x: model(x, training=False), autograph=False)
     xla_function = tf.function(lambda x: model(x, training=False), autograph=False, jit_compile=True)

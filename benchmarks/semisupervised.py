@@ -21,13 +21,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from Evaluate import bss_evaluate
 from Input.audio_cache import AudioCache
 from Input.datasets import validate_dataset
 from Input.musdb_data import build_musdb_dataset
 from Input.synthetic import generate_dataset, generate_unpaired
 from Input.unpaired import scan_folders
 from Models.adversarial import train_semisupervised
+from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
 from Models.supervised import train_supervised
 from Training import resolved_model_config
 from Utils import setup_logging
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
             result = train(config, dataset, f"bench{seed}", cache, progress=False)
             # Same budget for both: score the final checkpoint of the fixed number of steps.
             final = tf.train.latest_checkpoint(str(Path(result.best_checkpoint).parent))
-            bss = bss_evaluate(config, dataset, final)
+            bss = bss_evaluate(dataset, final, EvaluationOptions(config["results_dir"], progress=False),
+                               data_name=dataset_name(config))
             scores[method].append((bss["median"]["voice"]["SDR"], bss["median"]["accompaniment"]["SDR"]))
             print(f"seed {seed} {method:16} voice SDR {scores[method][-1][0]:6.2f} dB, "
                   f"accompaniment SDR {scores[method][-1][1]:6.2f} dB", flush=True)

@@ -8,6 +8,7 @@ import math
 import pickle
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,10 @@ import pytest
 import soundfile as sf
 import tensorflow as tf
 
-from Evaluate import bss_evaluate, score_estimates, track_name
+from Evaluate import score_estimates
 from Input.audio_probe import probe_sample
+from Models.checkpoint_files import write_run_files
+from Models.evaluation import EvaluationOptions, bss_evaluate, track_name
 from Models.factory import build_separator
 from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Sample import Sample
@@ -55,7 +58,7 @@ def write_checkpoint(folder: Path, config: dict) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{folder.name}-5"
     tf.train.Checkpoint(model=model).write(str(prefix))
-    (folder / "model_config.json").write_text(json.dumps(config))
+    write_run_files(folder, config)
     (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name}))
     return str(prefix)
 
@@ -184,10 +187,8 @@ def test_bss_evaluate_end_to_end(tmp_path: Path) -> None:
         triples.append(write_track(tmp_path / "data" / f"track{i}", acc, voice, 16000, channels=2))
     dataset = {"train_sup": [], "train_valid": [], "train_test": triples, "train_unsup": [[], [], []]}
     prefix = write_checkpoint(tmp_path / "ck" / "3_sup", TINY)
-    config = {**TINY, "musdb_path": "datasets/Tiny", "dataset_loader": None}
-    results = bss_evaluate(
-        config, dataset, prefix, oracle="irm", museval=True, results_dir=tmp_path / "res", progress=False
-    )
+    options = EvaluationOptions(tmp_path / "res", oracle="irm", museval=True, progress=False)
+    results = bss_evaluate(dataset, prefix, options, data_name="Tiny")
     assert len(results["tracks"]) == 2 and results["tracks"][0]["track"] == "track0"
     for source in ("accompaniment", "voice"):
         assert set(results["median"][source]) == {"SDR", "SIR", "SAR", "NSDR", "NSIR", "SNR", "NSNR"}
@@ -200,9 +201,9 @@ def test_bss_evaluate_end_to_end(tmp_path: Path) -> None:
     assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stored = pickle.loads(pickle_path.read_bytes())
     assert stored["tracks"][1]["scores"] == results["tracks"][1]["scores"]
-    again = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False)
-    again2 = bss_evaluate(config, dataset, prefix, mask=True, results_dir=tmp_path / "res", progress=False,
-                          precision="bfloat16")
+    masked = EvaluationOptions(tmp_path / "res", mask=True, progress=False)
+    again = bss_evaluate(dataset, prefix, masked, data_name="Tiny")
+    again2 = bss_evaluate(dataset, prefix, replace(masked, precision="bfloat16"), data_name="Tiny")
     assert len({results["pickle"], again["pickle"], again2["pickle"]}) == 3
     assert "_mask_" in Path(again["pickle"]).name and "_mask_bfloat16_" in Path(again2["pickle"]).name
     assert (results["precision"], again2["precision"]) == ("float32", "bfloat16")
@@ -216,19 +217,17 @@ def test_bss_evaluate_skips_unreadable_tracks(tmp_path: Path, caplog: pytest.Log
     gone = tuple(Sample(str(tmp_path / "gone" / f"{n}.wav"), 8192, 1, 1.5) for n in ("mixture", "acc", "voc"))
     prefix = write_checkpoint(tmp_path / "6_sup", TINY)
     with caplog.at_level(logging.WARNING):
-        results = bss_evaluate(
-            TINY, {"train_test": [gone, good]}, prefix, results_dir=tmp_path, progress=False
-        )
+        results = bss_evaluate({"train_test": [gone, good]}, prefix, EvaluationOptions(tmp_path, progress=False))
     assert [t["track"] for t in results["tracks"]] == ["good"] and len(results["skipped"]) == 1
     assert any("gone" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
     with pytest.raises(ValueError, match="could be read"):
-        bss_evaluate(TINY, {"train_test": [gone]}, prefix, results_dir=tmp_path, progress=False)
+        bss_evaluate({"train_test": [gone]}, prefix, EvaluationOptions(tmp_path, progress=False))
 
 
 def test_bss_evaluate_rejects_empty_partition(tmp_path: Path) -> None:
     prefix = write_checkpoint(tmp_path / "4_sup", TINY)
     with pytest.raises(ValueError, match="empty"):
-        bss_evaluate(TINY, {"train_test": []}, prefix)
+        bss_evaluate({"train_test": []}, prefix, EvaluationOptions(tmp_path))
 
 
 LOADER = """
@@ -279,3 +278,40 @@ def test_cli_uses_the_checkpoint_config(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
     assert missing.returncode == 1 and "nope" in missing.stderr.strip().splitlines()[-1]
+
+
+def test_cli_runs_without_the_training_machines_data_paths(tmp_path: Path) -> None:
+    """The run config names data paths of another machine; the CLI evaluates (its own loader's data) without
+    touching them, and the checkpoint folder may be a legacy one (model_config.json only)."""
+    acc, voice = sources(seconds=1.5, seed=8)
+    write_track(tmp_path / "song", acc, voice, 8192)
+    (tmp_path / "tiny_loader.py").write_text(LOADER)
+    elsewhere = "/training-machine/absent"
+    config = {
+        **TINY,
+        "seed": 1,
+        "dataset_loader": "tiny_loader:load",
+        "tiny_root": str(tmp_path / "song"),
+        "results_dir": str(tmp_path / "results"),
+        "musdb_path": f"{elsewhere}/musdb",
+        "dataset_cache": f"{elsewhere}/dataset.pkl",
+        "audio_cache_dir": f"{elsewhere}/cache",
+        "unsup_mixture_dirs": [f"{elsewhere}/mixtures"],
+        "unsup_voice_dirs": [f"{elsewhere}/voices"],
+        "unsup_accompaniment_dirs": [f"{elsewhere}/accompaniments"],
+        "moisesdb_path": f"{elsewhere}/moisesdb",
+    }
+    prefix = write_checkpoint(tmp_path / "checkpoints" / "6_sup", config)
+    folder = Path(prefix).parent
+    (folder / "model_spec.json").unlink()
+    (folder / "run.json").unlink()
+    (folder / "model_config.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "Evaluate.py"), "--checkpoint", str(folder)],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={"PYTHONPATH": f"{REPO}:{tmp_path}", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "",
+             "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((tmp_path / "results").glob("6_sup-5_tiny_loader_load_train_test_*.pkl"))) == 1
+    assert not Path(elsewhere).exists()

@@ -17,9 +17,9 @@ import tensorflow as tf
 
 import separate
 from Input.audio import load
+from Models.checkpoint_files import find_latest_checkpoint
 from Models.factory import build_separator
 from tests.tiny import TINY_MODEL
-from Utils import find_latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = TINY_MODEL
@@ -103,11 +103,12 @@ def test_every_option_has_help() -> None:
 
 
 def test_importable_api_matches_the_input(tmp_path: Path) -> None:
-    from Models.inference import load_separator
+    from Models.factory import load_separator
+    from Models.inference_options import SeparationOptions
 
     model, config, _ = load_separator(write_run(tmp_path, "4_sup", TINY, 1))
     audio = tone(48000, 0.4, 2).T
-    out = separate.separate(audio, 48000, model, config, accompaniment="model")
+    out = separate.separate(audio, 48000, model, config, SeparationOptions(accompaniment="model"))
     assert {k: v.shape for k, v in out.items()} == {"vocals": audio.shape, "accompaniment": audio.shape}
 
 

@@ -17,10 +17,13 @@ import tf_keras as keras
 
 from Input.audio import AudioError, load
 from Input.audio_stream import AudioReader, AudioWriter
-from Models.factory import build_separator, get_shapes
-from Models.inference import TrackSeparator, load_separator, separate, separate_file
-from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
+from Models.checkpoint_files import model_spec
+from Models.factory import build_separator, get_shapes, load_separator
+from Models.inference import InputRateStream, separate
+from Models.inference_options import SeparationOptions
+from Models.separator import ModelRateStream, hann_window, overlap_add, patch_starts, predict_magnitudes
 from Models.spectrogram import istft
+from Models.streaming import separate_file
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 
@@ -102,7 +105,7 @@ def test_overlap_add_equals_istft() -> None:
 
 
 def _stream(model: keras.Model, audio: np.ndarray, chunk: float | None, pieces: int, mode: str) -> dict:
-    separator = StreamingSeparator(model, TINY, audio.shape[0], chunk, 3, mode)
+    separator = ModelRateStream(model, TINY, audio.shape[0], chunk, 3, mode)
     parts = [separator.push(p) for p in np.array_split(audio, pieces, axis=1)] + [separator.finish()]
     return {s: np.concatenate([p[s] for p in parts], axis=1) for s in parts[0]}
 
@@ -133,7 +136,7 @@ def test_identity_estimates_reconstruct_the_mixture(identity: keras.Model) -> No
 @pytest.mark.parametrize("channels", [1, 2])
 def test_separate_keeps_rate_channels_and_length(model: keras.Model, sr: int, channels: int) -> None:
     audio = noise((channels, int(sr * 0.7) + 3), seed=sr)
-    out = separate(audio, sr, model, TINY, chunk_seconds=0.25)
+    out = separate(audio, sr, model, TINY, SeparationOptions(chunk_seconds=0.25))
     assert set(out) == {"vocals", "accompaniment"}
     for estimate in out.values():
         assert estimate.shape == audio.shape and estimate.dtype == np.float32
@@ -142,8 +145,8 @@ def test_separate_keeps_rate_channels_and_length(model: keras.Model, sr: int, ch
 
 def test_separate_chunked_equals_unchunked_with_resampling(model: keras.Model) -> None:
     audio = noise((2, 44100 * 2 + 11), seed=5)
-    whole = separate(audio, 44100, model, TINY, chunk_seconds=None, accompaniment="model")
-    chunked = separate(audio, 44100, model, TINY, chunk_seconds=0.1, accompaniment="model")
+    whole = separate(audio, 44100, model, TINY, SeparationOptions(chunk_seconds=None, accompaniment="model"))
+    chunked = separate(audio, 44100, model, TINY, SeparationOptions(chunk_seconds=0.1, accompaniment="model"))
     for name in whole:
         scale = np.abs(whole[name]).max()
         assert scale > 1e-4
@@ -152,7 +155,7 @@ def test_separate_chunked_equals_unchunked_with_resampling(model: keras.Model) -
 
 def test_separate_masks_with_identity_model(identity: keras.Model) -> None:
     audio = noise((2, 8192), seed=6)
-    out = separate(audio, 8192, identity, TINY, accompaniment="model")
+    out = separate(audio, 8192, identity, TINY, SeparationOptions(accompaniment="model"))
     np.testing.assert_allclose(out["vocals"], audio / 2, atol=1e-6)
     np.testing.assert_allclose(out["accompaniment"], audio / 2, atol=1e-6)
     with pytest.raises(ValueError, match="samples"):
@@ -164,7 +167,7 @@ def test_load_separator_restores_weights(tmp_path: Path) -> None:
     reference = build_separator(TINY)
     tf.train.Checkpoint(model=reference).read(prefix).assert_existing_objects_matched()
     loaded, config, used = load_separator(tmp_path / "7_sup")
-    assert used == prefix and config == TINY
+    assert used == prefix and config == model_spec(TINY)  # a legacy folder: its model_config.json, spec keys only
     assert any(np.abs(w.numpy()).max() > 0 for w in loaded.weights)
     for a, b in zip(loaded.weights, reference.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -213,10 +216,11 @@ def test_separate_file_matches_in_memory_separation(model: keras.Model, tmp_path
     decoded, _ = load(tmp_path / "in.flac")
     outputs = {"vocals": tmp_path / "v.wav", "accompaniment": tmp_path / "a.wav"}
     info = separate_file(
-        tmp_path / "in.flac", outputs, model, TINY, offset=0.5, duration=1.0, bit_depth=32, chunk_seconds=0.3
+        tmp_path / "in.flac", outputs, model, TINY,
+        SeparationOptions(offset=0.5, duration=1.0, bit_depth=32, chunk_seconds=0.3),
     )
     assert info["samples"] == 22050 and info["sample_rate"] == 22050 and info["channels"] == 2
-    expected = separate(decoded[:, 11025 : 11025 + 22050], 22050, model, TINY, chunk_seconds=None)
+    expected = separate(decoded[:, 11025 : 11025 + 22050], 22050, model, TINY, SeparationOptions(chunk_seconds=None))
     for name, path in outputs.items():
         data, sr = sf.read(path, dtype="float32", always_2d=True)
         assert sr == 22050 and sf.info(path).subtype == "FLOAT"
@@ -230,7 +234,7 @@ def test_separate_file_matches_in_memory_separation(model: keras.Model, tmp_path
 def test_separate_file_formats(model: keras.Model, tmp_path: Path, fmt: str, bits: int, subtype: str) -> None:
     sf.write(tmp_path / "in.wav", noise((8000, 1), seed=8), 16000)
     out = tmp_path / f"v.{fmt}"
-    separate_file(tmp_path / "in.wav", {"vocals": out}, model, TINY, fmt=fmt, bit_depth=bits)
+    separate_file(tmp_path / "in.wav", {"vocals": out}, model, TINY, SeparationOptions(fmt=fmt, bit_depth=bits))
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, subtype)
     if fmt != "mp3":  # mp3 frames pad the length
@@ -274,7 +278,8 @@ def test_separate_file_bad_input_and_no_partial_output(model: keras.Model, tmp_p
         separate_file(tmp_path / "fake.wav", {"vocals": tmp_path / "v.wav"}, model, TINY)
     sf.write(tmp_path / "short.wav", noise((100, 1)), 8000)
     with pytest.raises(AudioError, match="beyond the end"):
-        separate_file(tmp_path / "short.wav", {"vocals": tmp_path / "v.wav"}, model, TINY, offset=5.0)
+        separate_file(tmp_path / "short.wav", {"vocals": tmp_path / "v.wav"}, model, TINY,
+                      SeparationOptions(offset=5.0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.wav", "short.wav"]
 
 
@@ -291,7 +296,8 @@ def test_interrupted_separation_leaves_no_output_and_no_running_threads(model: k
 
     outputs = {"vocals": tmp_path / "v.wav", "accompaniment": tmp_path / "a.wav"}
     with pytest.raises(KeyboardInterrupt):
-        separate_file(tmp_path / "in.wav", outputs, model, TINY, chunk_seconds=0.25, progress=interrupt)
+        separate_file(tmp_path / "in.wav", outputs, model, TINY, SeparationOptions(chunk_seconds=0.25),
+                      progress=interrupt)
     assert len(calls) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
     assert not [t for t in threading.enumerate() if t.name.startswith("separate-")]
@@ -308,18 +314,18 @@ def test_errors_in_the_reading_thread_reach_the_caller_and_leave_nothing(
         separate_file(tmp_path / "empty.wav", outputs, model, TINY)
 
     sf.write(tmp_path / "in.wav", noise((2, 22050 * 3), seed=14).T, 22050)
-    prepare = TrackSeparator.prepare
+    prepare = InputRateStream.prepare
     calls = []
 
-    def failing(self: TrackSeparator, audio: np.ndarray, last: bool = False) -> list:
+    def failing(self: InputRateStream, audio: np.ndarray, last: bool = False) -> list:
         calls.append(audio.shape[1])
         if len(calls) == 4:
             raise AudioError(tmp_path / "in.wav", "decoder died")
         return prepare(self, audio, last)
 
-    monkeypatch.setattr(TrackSeparator, "prepare", failing)
+    monkeypatch.setattr(InputRateStream, "prepare", failing)
     with pytest.raises(AudioError, match="in.wav: decoder died") as info:
-        separate_file(tmp_path / "in.wav", outputs, model, TINY, chunk_seconds=0.25)
+        separate_file(tmp_path / "in.wav", outputs, model, TINY, SeparationOptions(chunk_seconds=0.25))
     assert "\n" not in str(info.value) and len(calls) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav", "in.wav"]
     assert not [t for t in threading.enumerate() if t.name.startswith("separate-")]
@@ -328,12 +334,13 @@ def test_errors_in_the_reading_thread_reach_the_caller_and_leave_nothing(
 MEMORY_SCRIPT = textwrap.dedent("""
     import resource, sys, json
     import numpy as np
-    from Models.inference import load_separator, separate_file
+    from Models.factory import load_separator
+    from Models.streaming import separate_file
     model, config, _ = load_separator(sys.argv[1])
-    separate_file(sys.argv[3], {"vocals": sys.argv[4] + "/w.wav"}, model, config, chunk_seconds=30)  # warm-up
+    separate_file(sys.argv[3], {"vocals": sys.argv[4] + "/w.wav"}, model, config)  # warm-up
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     separate_file(sys.argv[2], {"vocals": sys.argv[4] + "/v.wav", "accompaniment": sys.argv[4] + "/a.wav"},
-                  model, config, chunk_seconds=30)
+                  model, config)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"base_mb": base / 1024, "peak_mb": peak / 1024}))
 """)

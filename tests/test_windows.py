@@ -8,7 +8,8 @@ import tf_keras as keras
 
 from Models.factory import build_separator, get_shapes
 from Models.inference import separate
-from Models.separator import StreamingSeparator, predict_frames, predict_magnitudes
+from Models.inference_options import SeparationOptions
+from Models.separator import ModelRateStream, predict_frames, predict_magnitudes
 from Models.windows import get_predictor, plan_windows, trace_count, window_step
 
 SMALL = {
@@ -21,6 +22,7 @@ SMALL = {
     "output_activation": None,  # linear output: every estimate depends on its input
     "inference_batch_size": 4,
     "mono_downmix": True,
+    "jit_compile": False,
 }
 
 
@@ -100,7 +102,7 @@ def test_nothing_retraces_across_tracks_and_lengths() -> None:
     counts = []
     for seconds in (0.3, 2.7, 1.1, 4.0, 0.05):
         audio = (0.1 * rng.standard_normal((2, int(22050 * seconds)))).astype(np.float32)
-        out = separate(audio, 22050, model, SMALL, chunk_seconds=1.0)
+        out = separate(audio, 22050, model, SMALL, SeparationOptions(chunk_seconds=1.0))
         assert out["vocals"].shape == audio.shape
         counts.append(trace_count(model))
     assert counts[-1] <= 2 and counts[1:] == [counts[-1]] * 4  # one trace per window shape, all in track 2
@@ -109,7 +111,7 @@ def test_nothing_retraces_across_tracks_and_lengths() -> None:
         acc, voice = predict_magnitudes(model, spectrogram(frames)[0], shapes, 4)
         assert acc.shape == voice.shape == (257, frames)
     assert trace_count(model) <= counts[-1] + 2
-    for predictor in (StreamingSeparator(model, SMALL, 2, 1.0).predictor, get_predictor(model, shapes, None, 4)):
+    for predictor in (ModelRateStream(model, SMALL, 2, 1.0).predictor, get_predictor(model, shapes, None, 4)):
         assert predictor.main.function.experimental_get_tracing_count() == 1
 
 
@@ -132,7 +134,7 @@ def test_chunk_borders_are_seamless_on_a_coarser_grid(mode: str) -> None:
     audio = (0.1 * np.random.default_rng(4).standard_normal((2, 5 * 8192 + 123))).astype(np.float32)
 
     def stream(chunk: float | None, pieces: int) -> dict[str, np.ndarray]:
-        sep = StreamingSeparator(model, SMALL, 2, chunk, 3, mode)
+        sep = ModelRateStream(model, SMALL, 2, chunk, 3, mode)
         parts = [sep.push(p) for p in np.array_split(audio, pieces, axis=1)] + [sep.finish()]
         return {s: np.concatenate([p[s] for p in parts], axis=1) for s in parts[0]}
 

@@ -10,4 +10,5 @@ TINY_MODEL = {
     "output_activation": "relu",
     "inference_batch_size": 8,
     "mono_downmix": True,
+    "jit_compile": False,
 }

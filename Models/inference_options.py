@@ -1,0 +1,45 @@
+"""Options of inference: which estimates, in what pieces, written how. No TensorFlow here, so the command-line
+programs declare their flags (choices and defaults) from these without TensorFlow's start-up cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
+OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
+MODES: tuple[str, ...] = ("direct", "mask")  # estimates of Models.separator.ModelRateStream
+DEFAULT_CHUNK_SECONDS = 30.0
+# Inference compute precision -> the Keras mixed-precision policy the separator is built with.
+PRECISIONS: dict[str, str] = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+
+
+@dataclass(frozen=True)
+class SeparationOptions:
+    """How ``Models.inference.separate``, ``Models.streaming.separate_file`` and
+    ``Models.inference.InputRateStream`` apply a separator; the defaults are those of ``separate.py``."""
+
+    # "residual": accompaniment = mixture - vocals at the input's full band (the outputs add up to the input);
+    # "model": the model's own accompaniment estimate (band-limited to expected_sr / 2 like the vocals).
+    accompaniment: str = "residual"
+    # Model-rate audio processed at once, seconds; bounds memory. None: the whole track in one pass (in-memory
+    # separation only). The result does not depend on it (up to float rounding of differently shaped calls).
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS
+    # Model work per call, in training-size patches; None: the spec's inference_batch_size.
+    batch_size: int | None = None
+    # "mask": soft masks on the mixture's STFT; "direct": estimated magnitude with the mixture's phase (paper).
+    mode: str = "mask"
+    # The rest is read by separate_file only.
+    fmt: str = "wav"  # output container: "wav", "flac" or "mp3" (see Input.audio_stream.AudioWriter)
+    bit_depth: int = 16  # output sample format: 16 or 24 (PCM) or 32 (float, wav only); ignored for mp3
+    offset: float = 0.0  # start of the input excerpt to separate, seconds
+    duration: float | None = None  # length of the excerpt, seconds; None: to the end of the input
+
+    def __post_init__(self) -> None:
+        if self.accompaniment not in ACCOMPANIMENT_MODES:
+            raise ValueError(f"accompaniment must be one of {ACCOMPANIMENT_MODES}, got {self.accompaniment!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.chunk_seconds is not None and not self.chunk_seconds > 0:
+            raise ValueError(f"chunk_seconds must be > 0 or None, got {self.chunk_seconds}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {self.batch_size}")

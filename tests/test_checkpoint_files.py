@@ -1,0 +1,73 @@
+"""The model spec and run record beside each checkpoint, and reading legacy folders (model_config.json only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from Models.checkpoint_files import (
+    LEGACY_CONFIG_FILE,
+    MODEL_SPEC_FILE,
+    RUN_RECORD_FILE,
+    SPEC_KEYS,
+    find_latest_checkpoint,
+    read_model_spec,
+    read_run_config,
+    resolve_checkpoint,
+    write_run_files,
+)
+from tests.tiny import TINY_MODEL
+from Utils import CheckpointError
+
+RUN_CONFIG = {**TINY_MODEL, "musdb_path": "/elsewhere/musdb", "seed": 3, "results_dir": "logs/results"}
+
+
+def fake_checkpoint(folder: Path, step: int = 5) -> str:
+    """Empty files in the layout of a TensorFlow checkpoint (enough for path resolution)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / f"{folder.name}-{step}"
+    Path(f"{prefix}.index").write_bytes(b"")
+    (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name}))
+    return str(prefix)
+
+
+def test_new_folder_holds_spec_and_run_record(tmp_path: Path) -> None:
+    write_run_files(tmp_path, RUN_CONFIG)
+    spec = json.loads((tmp_path / MODEL_SPEC_FILE).read_text())
+    assert set(spec) == set(SPEC_KEYS) and spec["num_fft"] == 512
+    record = json.loads((tmp_path / RUN_RECORD_FILE).read_text())
+    assert record["config"] == RUN_CONFIG and "git_commit" in record and record["created"]
+    assert record["git_commit"] is None or len(record["git_commit"]) == 40
+    assert not (tmp_path / LEGACY_CONFIG_FILE).exists()
+    assert read_model_spec(tmp_path) == spec and read_run_config(tmp_path) == RUN_CONFIG
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_legacy_folder_is_read(tmp_path: Path) -> None:
+    prefix = fake_checkpoint(tmp_path / "2_sup")
+    (tmp_path / "2_sup" / LEGACY_CONFIG_FILE).write_text(json.dumps(RUN_CONFIG))
+    assert resolve_checkpoint(tmp_path / "2_sup") == (prefix, {k: RUN_CONFIG[k] for k in SPEC_KEYS})
+    assert read_run_config(tmp_path / "2_sup") == RUN_CONFIG
+    assert find_latest_checkpoint(tmp_path) == prefix
+
+
+def test_new_folder_is_found(tmp_path: Path) -> None:
+    prefix = fake_checkpoint(tmp_path / "3_sup")
+    write_run_files(tmp_path / "3_sup", RUN_CONFIG)
+    assert find_latest_checkpoint(tmp_path) == prefix
+    assert resolve_checkpoint(prefix)[1] == read_model_spec(tmp_path / "3_sup")
+
+
+@pytest.mark.parametrize("content,reason", [(None, "missing"), ("{not json", "not valid JSON"),
+                                            (json.dumps({"num_fft": 512}), "missing key")])
+def test_unusable_spec_is_one_line_naming_the_file(tmp_path: Path, content: str | None, reason: str) -> None:
+    prefix = fake_checkpoint(tmp_path / "4_sup")
+    if content is not None:
+        (tmp_path / "4_sup" / MODEL_SPEC_FILE).write_text(content)
+    with pytest.raises(CheckpointError, match=reason) as info:
+        resolve_checkpoint(prefix)
+    assert MODEL_SPEC_FILE in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(CheckpointError, match=RUN_RECORD_FILE):
+        read_run_config(tmp_path / "4_sup")
