@@ -23,9 +23,10 @@ demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
 	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
-test: ffmpeg $(STAMP)
-	$(PY) -m ruff check .
+test: ffmpeg lint
 	$(PY) -m pytest -q
 
+# Style and architecture: ruff, and import-linter's contracts (the arrows between Input/, Models/ and the CLIs).
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports

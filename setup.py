@@ -26,6 +26,6 @@ setup(
     packages=["Models", "Input", "benchmarks"],
     py_modules=["Training", "separate", "Sample", "Evaluate", "Utils"],
     install_requires=read_requirements(),
-    extras_require={"test": ["pytest>=8,<10", "ruff>=0.5,<1"]},
+    extras_require={"test": ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3"]},
     entry_points={"console_scripts": ["voice-separate=separate:main"]},
 )
