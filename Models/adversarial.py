@@ -14,7 +14,6 @@ from collections.abc import Callable
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.audio_cache import AudioCache
 from Input.pipeline import paired_waves, unpaired_waves
 from Models.checkpoint_keeper import PhaseResult
 from Models.distribute import (
@@ -39,7 +38,7 @@ from Models.shapes import ModelShapes, get_shapes
 from Models.spectrogram import denorm
 from Models.summaries import make_summariser, summarise_critic_view
 from Models.supervised import distributed_input, separation_loss, track_loss
-from Models.trainer import TrainingPhase, run_phase
+from Models.trainer import TrainingPhase, TrainingRun, run_phase
 from Models.WGAN_Critic import critic_loss, gradient_penalty
 from Sample import SOURCES
 
@@ -229,9 +228,7 @@ class AdversarialTrainer(tf.Module):
         return step
 
 
-def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
-                         init_checkpoint: str | None = None, resume: bool = False,
-                         progress: bool = True) -> PhaseResult:
+def train_semisupervised(run: TrainingRun, init_checkpoint: str | None = None, resume: bool = False) -> PhaseResult:
     """Train separator and critics adversarially; early stopping on the supervised validation loss.
 
     Args:
@@ -240,6 +237,7 @@ def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int |
         resume: continue exactly from the newest checkpoint of ``<id>_semisup``, critics and optimisers
             included (see ``Models.trainer.run_phase``).
     """
+    model_config, dataset, cache = run.model_config, run.dataset, run.cache
     trainer = AdversarialTrainer(model_config, strategy=get_strategy(model_config))
     if init_checkpoint and not resume:
         tf.train.Checkpoint(model=trainer.separator).read(init_checkpoint).expect_partial()
@@ -278,4 +276,4 @@ def train_semisupervised(model_config: dict, dataset: dict, experiment_id: int |
         summarise_critic_view(trainer.separator, dataset["train_unsup"], cache, model_config, step)
 
     phase = TrainingPhase("semisup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
-    return run_phase(phase, model_config, experiment_id, resume=resume, progress=progress)
+    return run_phase(phase, model_config, run.experiment_id, resume=resume, progress=run.progress)

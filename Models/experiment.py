@@ -24,7 +24,7 @@ from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
 from Models.factory import load_separator
 from Models.shapes import get_shapes, min_excerpt_seconds
 from Models.supervised import track_loss, train_supervised
-from Models.trainer import run_dir
+from Models.trainer import TrainingRun, run_dir
 from Utils import CheckpointError, write_pickle_atomic
 
 logger = logging.getLogger(__name__)
@@ -93,14 +93,14 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
         return train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
 
     results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": dataset_name(model_config)}
-    sup = phase("sup", lambda again: train_supervised(model_config, dataset, experiment_id, cache, again, progress))
+    training = TrainingRun(model_config, experiment_id, dataset, cache, progress)
+    sup = phase("sup", lambda again: train_supervised(training, again))
     results["sup"] = _phase_summary(sup) | evaluate_phase(model_config, dataset, sup.best_checkpoint, cache)
     _log_scores(run, "sup", results["sup"])
 
     if has_unpaired(dataset):
         init = sup.best_checkpoint if model_config["init_from_supervised"] else None
-        semi = phase("semisup", lambda again: train_semisupervised(model_config, dataset, experiment_id, cache,
-                                                                   init, again, progress))
+        semi = phase("semisup", lambda again: train_semisupervised(training, init, again))
         results["semisup"] = _phase_summary(semi) | evaluate_phase(model_config, dataset, semi.best_checkpoint,
                                                                    cache)
         _log_scores(run, "semisup", results["semisup"])

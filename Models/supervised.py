@@ -29,7 +29,7 @@ from Models.separator import predict_magnitudes
 from Models.shapes import ModelShapes, get_shapes
 from Models.spectrogram import norm
 from Models.summaries import make_summariser
-from Models.trainer import TrainingPhase, run_phase
+from Models.trainer import TrainingPhase, TrainingRun, run_phase
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +145,13 @@ def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache,
     return total / frames
 
 
-def train_supervised(model_config: dict, dataset: dict, experiment_id: int | str, cache: AudioCache,
-                     resume: bool = False, progress: bool = True) -> PhaseResult:
+def train_supervised(run: TrainingRun, resume: bool = False) -> PhaseResult:
     """Train the separator on ``dataset["train_sup"]`` with early stopping on ``dataset["train_valid"]``.
 
     Runs under ``Models.distribute.get_strategy(model_config)`` with ``model_config["mixed_precision"]``.
     ``resume``: continue exactly from the newest checkpoint of ``<id>_sup`` (see ``Models.trainer.run_phase``).
     """
+    model_config, dataset, cache = run.model_config, run.dataset, run.cache
     shapes = get_shapes(model_config)
     trainer = SupervisedTrainer(model_config, get_strategy(model_config))
     plan = excerpt_plan(model_config, shapes)
@@ -173,4 +173,4 @@ def train_supervised(model_config: dict, dataset: dict, experiment_id: int | str
 
     summarise = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
     phase = TrainingPhase("sup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
-    return run_phase(phase, model_config, experiment_id, resume=resume, progress=progress)
+    return run_phase(phase, model_config, run.experiment_id, resume=resume, progress=run.progress)

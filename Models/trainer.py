@@ -24,6 +24,7 @@ import tensorflow as tf
 import tf_keras as keras
 from tqdm import tqdm
 
+from Input.audio_cache import AudioCache
 from Models.checkpoint_files import write_run_files
 from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult
 from Models.distribute import is_chief
@@ -62,6 +63,17 @@ class TrainingPhase:
     validate: Callable[[], float]  # validation loss, lower is better
     summarise: Callable[[int], None] | None  # images/audio to the default summary writer at a step
     strategy: tf.distribute.Strategy  # what the models were built under
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """The run a phase belongs to: its config, id and data."""
+
+    model_config: dict  # the resolved run config (Training.py's model_config)
+    experiment_id: int | str  # names the checkpoint and log folders
+    dataset: dict  # the dataset dict of Input.dataset_dict (train_sup, train_valid, train_test, train_unsup)
+    cache: AudioCache  # decoded audio of every track in ``dataset``
+    progress: bool = True  # tqdm bars per epoch
 
 
 def run_dir(model_config: dict, experiment_id: int | str, phase: str) -> Path:

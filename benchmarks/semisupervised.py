@@ -29,6 +29,7 @@ from Input.unpaired import scan_folders
 from Models.adversarial import train_semisupervised
 from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
 from Models.supervised import train_supervised
+from Models.trainer import TrainingRun
 from Training import resolved_model_config
 from Utils import setup_logging
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         cache = AudioCache(config["audio_cache_dir"], config["expected_sr"], True, config["cache_dtype"])
         for method, train in (("supervised", train_supervised), ("semi-supervised", train_semisupervised)):
             keras.utils.set_random_seed(seed)
-            result = train(config, dataset, f"bench{seed}", cache, progress=False)
+            result = train(TrainingRun(config, f"bench{seed}", dataset, cache, progress=False))
             # Same budget for both: score the final checkpoint of the fixed number of steps.
             final = tf.train.latest_checkpoint(str(Path(result.best_checkpoint).parent))
             bss = bss_evaluate(dataset, final, EvaluationOptions(config["results_dir"], progress=False),
