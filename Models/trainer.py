@@ -30,6 +30,7 @@ from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult
 from Models.distribute import is_chief
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
+from Utils import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +142,6 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
                                        "bad_epochs": stopping.bad_epochs, **phase.trackables},
                               keep=stopping.patience + 2, scratch=scratch)
     if resume:
-        from Utils import CheckpointError
-
         latest = keeper.latest()
         if latest is None:
             raise CheckpointError(f"{folder}: no checkpoint to resume the {phase.name} phase from")
