@@ -3,7 +3,7 @@
 Alignment (see ``Models.Unet`` for why it holds):
 
 * frequency: the STFT's ``num_bins = num_fft // 2 + 1`` bins (257) are zero-padded to ``input_freq`` rows,
-  ``freq_pad_lo`` rows below bin 0 and ``freq_pad_hi`` above Nyquist (:func:`pad_freq`). Output row ``k``
+  ``freq_pad_lo`` rows below bin 0 and ``freq_pad_hi`` above Nyquist (``Input.pipeline.pad_to_input``). Output row ``k``
   estimates STFT bin ``k`` for ``k < num_bins``; rows ``>= num_bins`` lie over padding and are discarded.
   The U-Net is sized for ``num_bins`` output rows, so every bin, Nyquist included, has an estimate.
 * time: an input patch of ``input_time`` frames predicts its centre ``output_time`` frames; output frame ``t``
@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import tensorflow as tf
 
 from Models.Unet import Unet, get_padding
 from Models.WGAN_Critic import WGANCritic
@@ -114,21 +112,3 @@ def build_critic(model_config: Mapping, name: str = "critic") -> WGANCritic:
     filters = int(model_config.get("critic_initial_filters", DEFAULT_CRITIC_FILTERS))
     return WGANCritic(input_size=(shapes.disc_freq, shapes.disc_time), initial_filters=filters, name=name)
 
-
-def pad_freq(mag: tf.Tensor, target_bins: int, offset: int) -> tf.Tensor:
-    """Zero-pads the frequency axis of ``mag`` ``[..., bins, time]`` to ``[..., target_bins, time]``.
-
-    ``offset`` zero rows go below bin 0 and ``target_bins - bins - offset`` above the last bin, so bin ``k``
-    lands on row ``k + offset``. For the U-Net input:
-    ``pad_freq(x, shapes.input_freq, shapes.freq_pad_lo)``.
-    Works on tensors or arrays, inside ``tf.function``; the rank must be static.
-    """
-    mag = tf.convert_to_tensor(mag)
-    rank = mag.shape.rank
-    bins = mag.shape[-2] if rank is not None and rank >= 2 else None
-    if bins is None:
-        raise ValueError(f"pad_freq: need a static [..., bins, time] shape, got {mag.shape}")
-    above = target_bins - bins - offset
-    if offset < 0 or above < 0:
-        raise ValueError(f"pad_freq: cannot place {bins} bins at offset {offset} in {target_bins} rows")
-    return tf.pad(mag, [[0, 0]] * (rank - 2) + [[offset, above], [0, 0]])

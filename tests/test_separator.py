@@ -20,7 +20,7 @@ from Input.audio_stream import AudioReader, AudioWriter
 from Input.spectrogram import istft
 from Models.factory import build_separator, get_shapes
 from Models.inference import TrackSeparator, load_separator, separate, separate_file
-from Models.separator import StreamingSeparator, hann_window, overlap_add, patch_starts, predict_magnitudes
+from Models.separator import StreamingSeparator, hann_window, overlap_add, predict_magnitudes
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 
@@ -62,17 +62,6 @@ def identity() -> keras.Model:
 
 def noise(shape: tuple[int, ...], seed: int = 0, scale: float = 0.1) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
-
-
-@pytest.mark.parametrize("num_frames", [1, 7, 8, 9, 64, 101])
-def test_patches_cover_every_frame_exactly_once(num_frames: int) -> None:
-    shapes = get_shapes(TINY)
-    starts = patch_starts(num_frames, shapes)
-    counts = np.zeros(int(starts[-1]) + shapes.output_time, dtype=int)
-    for s in starts:
-        counts[s : s + shapes.output_time] += 1
-    assert np.all(counts == 1)
-    assert len(counts) >= num_frames and len(counts) - num_frames < shapes.output_time
 
 
 @pytest.mark.parametrize("num_frames,batch_size", [(1, 1), (8, 3), (9, 1), (57, 4), (130, 64)])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from Models.factory import build_critic, build_separator, get_shapes, pad_freq
+from Models.factory import build_critic, build_separator, get_shapes
 from Models.Unet import Unet, get_output_shape, get_padding
 
 # get_padding((256, 64), L) for L = 1..6, verified by building each model and reading its output shape
@@ -191,12 +191,3 @@ def test_build_small_separator_and_critic():
         get_shapes({"num_fft": 512, "num_frames": 64})
 
 
-def test_pad_freq_places_bins_at_offset():
-    shapes = get_shapes(PAPER_CONFIG)
-    mag = tf.random.uniform((2, 257, 5), 0.1, 1.0)
-    padded = pad_freq(mag, shapes.input_freq, shapes.freq_pad_lo).numpy()
-    assert padded.shape == (2, 350, 5)
-    np.testing.assert_array_equal(padded[:, 46 : 46 + 257], mag.numpy())
-    assert not padded[:, :46].any() and not padded[:, 46 + 257 :].any()
-    with pytest.raises(ValueError, match="cannot place"):
-        pad_freq(mag, 300, 46)
