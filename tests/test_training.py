@@ -209,3 +209,61 @@ def test_resumed_phase_seeds_its_pipelines_with_the_restored_step(tmp_path):
                        lambda: 1.0 / float(counter), resume_from=first.best_checkpoint, progress=False)
     assert starts == [0, 3]
     assert second.steps == 6 and float(counter) == 6.0
+
+
+def _write_triple(folder: Path, seconds: float, seed: int, sr: int = 8192) -> tuple:
+    """A mono song (noise accompaniment, tonal voice of another loudness) as mixture/accompaniment/vocals wavs."""
+    import soundfile as sf
+
+    from Sample import Sample
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    acc = (0.05 + 0.1 * seed) * rng.standard_normal(t.size)
+    voice = (0.4 - 0.1 * seed) * np.sin(2 * np.pi * (300 + 50 * seed) * t)
+    folder.mkdir(parents=True)
+    for name, signal in (("mixture", acc + voice), ("accompaniment", acc), ("vocals", voice)):
+        sf.write(folder / f"{name}.wav", signal.astype(np.float32), sr, subtype="FLOAT")
+    return tuple(Sample.from_path(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+
+
+def _crop_model(shapes) -> keras.Model:
+    """A model whose two outputs are the centre crop of its input: both estimates equal the mixture."""
+    inputs = keras.Input((shapes.input_freq, shapes.input_time, 1))
+    above = shapes.input_freq - shapes.freq_pad_lo - shapes.output_freq
+    crop = keras.layers.Cropping2D(((shapes.freq_pad_lo, above), (shapes.context_frames,) * 2))(inputs)
+    return keras.Model(inputs, [crop, crop])
+
+
+@pytest.mark.parametrize("model_kind", ["mixture_as_estimate", "separator"])
+def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, model_kind):
+    from Input.audio_cache import AudioCache
+    from Input.pipeline import whole_track_magnitudes
+    from Models.separator import predict_magnitudes
+    from Models.supervised import track_loss
+    from tests.tiny import TINY_MODEL
+
+    config = dict(TINY_MODEL)
+    shapes = get_shapes(config)
+    triples = [_write_triple(tmp_path / "short", 0.7, seed=1), _write_triple(tmp_path / "long", 2.9, seed=2)]
+    cache = AudioCache(tmp_path / "cache", sr=8192, mono=True, dtype="float32")
+    model = _crop_model(shapes) if model_kind == "mixture_as_estimate" else build_separator(config)
+
+    losses, frames = [], []
+    for triple in triples:
+        mix, acc, voice = (np.log1p(m.astype(np.float64)) for m in whole_track_magnitudes(triple, cache, config))
+        if model_kind == "mixture_as_estimate":
+            acc_est = voice_est = mix
+        else:
+            acc_est, voice_est = predict_magnitudes(model, mix.astype(np.float32), shapes, 4)
+            assert np.abs(acc_est - voice_est).max() > 0.01  # the two estimates differ
+        losses.append(np.mean((acc_est - acc) ** 2) + np.mean((voice_est - voice) ** 2))
+        frames.append(mix.shape[-1])
+    assert frames[0] == 1 + int(0.7 * 8192) // 256 and frames[1] == 1 + int(2.9 * 8192) // 256
+    expected = float(np.dot(losses, frames) / np.sum(frames))
+    assert abs(losses[0] - losses[1]) > 0.05 * expected  # an unweighted mean over tracks would differ
+
+    assert track_loss(model, triples, cache, config, shapes) == pytest.approx(expected, rel=1e-4)
+    assert track_loss(model, triples[:1], cache, config, shapes) == pytest.approx(losses[0], rel=1e-4)
+    with pytest.raises(ValueError, match="no tracks"):
+        track_loss(model, [], cache, config, shapes)
