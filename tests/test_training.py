@@ -76,26 +76,48 @@ def _probe_input(config: dict) -> np.ndarray:
     return rng.random((2, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
 
 
-def test_both_phases_write_checkpoints_that_reload_identically(songs, tmp_path, monkeypatch):
-    config = _config(songs, tmp_path, unpaired=True, evaluate=True)
+def _record_separators(monkeypatch) -> dict:
+    """Keeps the separator each phase builds and trains (the in-memory model, not a restored copy)."""
+    import Models.adversarial
+    import Models.supervised
+
+    built: dict = {}
+    for phase, module in (("sup", Models.supervised), ("semisup", Models.adversarial)):
+        def build(config, _phase=phase, _build=module.build_separator):
+            built[_phase] = _build(config)
+            return built[_phase]
+
+        monkeypatch.setattr(module, "build_separator", build)
+    return built
+
+
+def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(songs, tmp_path, monkeypatch):
+    trained = _record_separators(monkeypatch)
+    # One epoch per phase: the best checkpoint is the one written at its end, so it must hold the final weights.
+    config = _config(songs, tmp_path, unpaired=True, evaluate=True, max_epochs=1)
     run = _run(config, 7, tmp_path, monkeypatch)
     results = run.result
     for phase in ("sup", "semisup"):
         folder = tmp_path / "checkpoints" / f"7_{phase}"
         best = json.loads((folder / "best.json").read_text())
         prefix = folder / best["checkpoint"]
-        assert best["checkpoint"].startswith(f"7_{phase}-")
+        assert results[phase]["steps"] == TINY["epoch_it"]
+        assert best["checkpoint"] == f"7_{phase}-{TINY['epoch_it']}"
         assert Path(f"{prefix}.index").is_file()
         assert results[phase]["best_checkpoint"] == str(prefix)
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])
         stored = json.loads((folder / "model_config.json").read_text())
         model = build_separator(stored)
-        tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial()
-        again = build_separator(stored)
-        tf.train.Checkpoint(model=again).restore(str(prefix)).expect_partial()
+        fresh = [w.copy() for w in model.get_weights()]
+        tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
+        reference = trained[phase]
+        assert len(model.weights) == len(reference.weights)
+        for restored, original in zip(model.get_weights(), reference.get_weights(), strict=True):
+            np.testing.assert_array_equal(restored, original)
+        assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh, strict=True))
         x = _probe_input(stored)
-        for a, b in zip(model(x), again(x), strict=True):
+        for a, b in zip(model(x), reference(x), strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     events = b"".join(f.read_bytes() for f in (tmp_path / "logs" / "7_semisup").rglob("events.out.tfevents*"))
     for tag in (b"critic_view/real/voice", b"critic_view/fake/accompaniment", b"train/critic_voice/wasserstein",
