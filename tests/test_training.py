@@ -77,15 +77,16 @@ def _probe_input(config: dict) -> np.ndarray:
 
 
 def _record_separators(monkeypatch) -> dict:
-    """Keeps the separator each phase builds and trains (the in-memory model, not a restored copy)."""
+    """Keeps the first separator each phase builds, the one it trains (the in-memory model, not a restored copy)."""
     import Models.adversarial
     import Models.supervised
 
     built: dict = {}
     for phase, module in (("sup", Models.supervised), ("semisup", Models.adversarial)):
         def build(config, _phase=phase, _build=module.build_separator):
-            built[_phase] = _build(config)
-            return built[_phase]
+            model = _build(config)
+            built.setdefault(_phase, model)
+            return model
 
         monkeypatch.setattr(module, "build_separator", build)
     return built
