@@ -290,3 +290,49 @@ def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, mo
     assert track_loss(model, triples[:1], cache, config, shapes) == pytest.approx(losses[0], rel=1e-4)
     with pytest.raises(ValueError, match="no tracks"):
         track_loss(model, [], cache, config, shapes)
+
+
+class _Stop(Exception):
+    """Raised to end a run once the semi-supervised phase is initialised."""
+
+
+def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weights(songs, tmp_path, monkeypatch):
+    import Models.adversarial
+
+    captured = {}
+
+    def stop_at_start(phase, model_config, experiment_id, trackables, *args, **kwargs):
+        captured["weights"] = [w.copy() for w in trackables["model"].get_weights()]
+        raise _Stop
+
+    monkeypatch.setattr(Models.adversarial, "run_phase", stop_at_start)
+    config = _config(songs, tmp_path, unpaired=True, evaluate=False, max_epochs=1, init_from_supervised=True)
+    with pytest.raises(_Stop):
+        _run(config, 11, tmp_path, monkeypatch)
+    folder = tmp_path / "checkpoints" / "11_sup"
+    prefix = folder / json.loads((folder / "best.json").read_text())["checkpoint"]
+    supervised = build_separator(json.loads((folder / "model_config.json").read_text()))
+    fresh = [w.copy() for w in supervised.get_weights()]
+    tf.train.Checkpoint(model=supervised).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
+    assert len(captured["weights"]) == len(fresh)
+    for got, want in zip(captured["weights"], supervised.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert any(not np.array_equal(a, b) for a, b in zip(captured["weights"], fresh, strict=True))
+
+
+def test_mixed_bfloat16_trains_with_float32_variables_and_bfloat16_compute():
+    config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_bfloat16")
+    with precision_policy(config):
+        model = build_separator(config)
+        optimizer = make_optimizer(1e-3, config)
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert model.compute_dtype == "bfloat16" and model.variable_dtype == "float32"
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    shapes = get_shapes(config)
+    assert all(out.dtype == tf.bfloat16 for out in model(tf.zeros((1, shapes.input_freq, shapes.input_time, 1))))
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    step = make_supervised_step(model, optimizer, _fixed_batch(config), model_config=config)
+    logs = [step() for _ in range(2)]
+    assert all(entry["loss"].dtype == tf.float32 and np.isfinite(float(entry["loss"])) for entry in logs)
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables, strict=True))
