@@ -125,7 +125,9 @@ def gradient_penalty(
     fake: tf.Tensor,
     one_sided: bool = True,
     eps: float = 1e-8,
-    rng: tf.random.Generator | None = None,
+    *,
+    permutation: tf.Tensor | None = None,
+    weights: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """WGAN-GP gradient penalty, as in the original code.
 
@@ -142,8 +144,9 @@ def gradient_penalty(
         fake: same shape as ``real``, generated examples.
         one_sided: penalise only norms above 1 (the paper's choice).
         eps: added under the square root.
-        rng: draws the permutation and ``u`` from this generator (checkpointed with the trainer, so that a
-            resumed run draws what an uninterrupted one would); None: TensorFlow's global seed.
+        permutation: ``[batch]`` indices; if given, ``r = tf.gather(real, permutation)`` instead of a random
+            shuffle (for tests).
+        weights: ``[batch]`` interpolation weights ``u``; if given, used instead of random draws (for tests).
 
     Returns:
         Scalar penalty (float32).
@@ -153,13 +156,12 @@ def gradient_penalty(
     rank = real.shape.rank
     if rank is None or rank < 2:
         raise ValueError(f"gradient_penalty: expected [batch, ...] inputs, got shape {real.shape}")
+    real_shuffled = tf.random.shuffle(real) if permutation is None else tf.gather(real, permutation)
     mix_shape = tf.concat([tf.shape(real)[:1], tf.ones([rank - 1], dtype=tf.int32)], axis=0)
-    if rng is None:
-        real_shuffled = tf.random.shuffle(real)
+    if weights is None:
         mix = tf.random.uniform(mix_shape, 0.0, 1.0, dtype=real.dtype)
     else:
-        real_shuffled = tf.gather(real, tf.argsort(rng.uniform(tf.shape(real)[:1])))
-        mix = tf.cast(rng.uniform(mix_shape, 0.0, 1.0), real.dtype)
+        mix = tf.reshape(tf.cast(weights, real.dtype), mix_shape)
     interp = real_shuffled + mix * (fake - real_shuffled)
     with tf.GradientTape() as tape:
         tape.watch(interp)

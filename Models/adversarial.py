@@ -114,6 +114,12 @@ class AdversarialTrainer(tf.Module):
         acc, voice = self.separator(mix, training=training)
         return tf.cast(acc, tf.float32), tf.cast(voice, tf.float32)
 
+    def penalty_draws(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The gradient penalty's shuffle of the real batch and its interpolation weights, ``[batch]`` each,
+        drawn from the checkpointed generator (so that a resumed run draws what an uninterrupted one would)."""
+        batch = tf.shape(real)[:1]
+        return {"permutation": tf.argsort(self.penalty_rng.uniform(batch)), "weights": self.penalty_rng.uniform(batch)}
+
     def critic_gradients(self, mix: tf.Tensor, acc_real: tf.Tensor, voice_real: tf.Tensor,
                          global_batch: int) -> tuple[dict[str, list[tf.Tensor]], dict[str, tf.Tensor]]:
         """Gradients of both critics' WGAN-GP losses on one unpaired (per-replica) batch, and their scalars.
@@ -136,7 +142,7 @@ class AdversarialTrainer(tf.Module):
             with tf.GradientTape() as tape:
                 d_real, d_fake = tf.split(score(tf.concat([reals[source], fakes[source]], 0)), 2)
                 gp = gradient_penalty(score, reals[source], fakes[source], one_sided=self.one_sided,
-                                      rng=self.penalty_rng)
+                                      **self.penalty_draws(reals[source]))
                 loss = critic_loss(d_real, d_fake, gp, self.lam) * share
             grads[source] = scaled_gradients(tape, loss, critic.trainable_variables,
                                              self.critic_optimizers[source])

@@ -46,23 +46,13 @@ from Sample import SOURCES
 
 __all__ = [
     "Chunk", "MODES", "SOURCES", "ModelRateStream", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
-    "patch_starts", "predict_frames", "predict_magnitudes", "trace_count",
+    "predict_frames", "predict_magnitudes", "trace_count",
 ]
 
 logger = logging.getLogger(__name__)
 
 MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
 MAX_LOG_MAGNITUDE = 40.0  # estimates are capped here (|X| ~ 2e17, far above any audio) before expm1
-
-
-def patch_starts(num_frames: int, shapes: ModelShapes) -> np.ndarray:
-    """Start frames (in the context-padded spectrogram) of training-size patches covering ``num_frames`` frames.
-
-    Patch ``i`` reads padded frames ``[starts[i], starts[i] + input_time)`` and predicts track frames
-    ``[starts[i], starts[i] + output_time)``: outputs tile ``[0, n * output_time)`` exactly once.
-    """
-    num_patches = max(1, -(-num_frames // shapes.output_time))
-    return np.arange(num_patches, dtype=np.int64) * shapes.output_time
 
 
 def predict_frames(

@@ -10,6 +10,7 @@ import tf_keras as keras
 from Models.adversarial import AdversarialTrainer, additive_penalty, mixture_magnitude
 from Models.factory import get_shapes
 from Models.spectrogram import norm
+from Models.WGAN_Critic import gradient_penalty
 
 CONFIG = {
     "num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
@@ -99,3 +100,118 @@ def test_additive_penalty_is_zero_for_a_perfect_split_and_uses_linear_magnitudes
     # With both estimates silent the penalty is the mean squared linear mixture magnitude.
     silent = additive_penalty(mix_in, as_output(centre * 0), as_output(centre * 0), shapes)
     np.testing.assert_allclose(float(silent), np.mean(centre**2), rtol=1e-4)
+
+
+def _hand_inputs(shapes, batch: int = 2, seed: int = 7):
+    """Paired (mix, acc, voice) and an unpaired mixture; mixtures scaled so the separator's outputs are not tiny."""
+    rng = np.random.default_rng(seed)
+    mix = rng.random((batch, shapes.input_freq, shapes.input_time, 1), dtype=np.float32) * 1.5
+    acc = rng.random((batch, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
+    voice = rng.random((batch, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
+    mix_unsup = rng.random((batch, shapes.input_freq, shapes.input_time, 1), dtype=np.float32) * 1.5
+    return tuple(tf.constant(x) for x in (mix, acc, voice)), tf.constant(mix_unsup)
+
+
+def _disc_view(estimate, shapes):
+    """Critic input by hand: output bins 0..255 (no Nyquist bin, no padding), the centred disc_time frames."""
+    start = (shapes.output_time - shapes.disc_time) // 2
+    return estimate[:, : shapes.disc_freq, start : start + shapes.disc_time, :]
+
+
+def _hand_separator_terms(trainer, sup, mix_unsup):
+    """Supervised MSE, L_u = -(mean D_acc(fake acc) + mean D_voice(fake voice)) and the additive penalty in linear
+    magnitudes, from separate calls of the separator and the critics (not through the trainer's methods)."""
+    shapes = trainer.shapes
+    mix, acc, voice = sup
+    acc_est, voice_est = trainer.separator(mix)
+    supervised = tf.reduce_mean(tf.square(acc_est - acc)) + tf.reduce_mean(tf.square(voice_est - voice))
+    acc_u, voice_u = trainer.separator(mix_unsup)
+    l_u = -(tf.reduce_mean(trainer.critics["accompaniment"](_disc_view(acc_u, shapes)))
+            + tf.reduce_mean(trainer.critics["voice"](_disc_view(voice_u, shapes))))
+    bins, lo, ctx = shapes.num_bins, shapes.freq_pad_lo, shapes.context_frames
+    mix_lin = tf.math.expm1(mix_unsup[:, lo : lo + bins, ctx : ctx + shapes.output_time, 0])
+    residual = mix_lin - tf.math.expm1(acc_u[:, :bins, :, 0]) - tf.math.expm1(voice_u[:, :bins, :, 0])
+    return supervised, l_u, tf.reduce_mean(tf.square(residual))
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(0.7, 0.05), (2.0, 0.0), (0.0, 0.2)])
+def test_separator_loss_and_gradient_are_supervised_plus_alpha_lu_plus_beta_penalty(alpha, beta):
+    trainer = AdversarialTrainer(dict(CONFIG, alpha=alpha, beta=beta))
+    for critic in trainer.critics.values():  # larger scores, so that alpha * L_u is far above float rounding
+        critic.score.kernel.assign(critic.score.kernel * 100.0)
+    sup, mix_unsup = _hand_inputs(trainer.shapes)
+    grads, logs = trainer.separator_gradients(sup, mix_unsup, global_batch=2)
+
+    variables = trainer.separator.trainable_variables
+    with tf.GradientTape() as tape:
+        supervised, l_u, add = _hand_separator_terms(trainer, sup, mix_unsup)
+        expected_loss = supervised + alpha * l_u + beta * add
+    expected_grads = tape.gradient(expected_loss, variables)
+    with tf.GradientTape() as tape:
+        adversarial_only = _hand_separator_terms(trainer, sup, mix_unsup)[1]
+    lu_grads = tape.gradient(adversarial_only, variables)
+
+    assert abs(float(l_u)) > 0.01 and float(add) > 0.1  # both extra terms matter
+    np.testing.assert_allclose(float(logs["supervised_loss"]), float(supervised), rtol=1e-5)
+    np.testing.assert_allclose(float(logs["adversarial_loss"]), float(l_u), rtol=1e-5)
+    np.testing.assert_allclose(float(logs["additive_penalty"]), float(add), rtol=1e-5)
+    np.testing.assert_allclose(float(logs["loss"]), float(expected_loss), rtol=1e-5)
+    # The L_u gradient is not negligible next to the total, so a wrong sign or weight shows in the comparison.
+    assert max(float(tf.reduce_max(tf.abs(g))) for g in lu_grads) > 1e-3
+    for got, want in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_changing_alpha_and_beta_moves_loss_and_gradient_by_the_weighted_terms():
+    trainer = AdversarialTrainer(dict(CONFIG, alpha=0.0, beta=0.0))
+    for critic in trainer.critics.values():
+        critic.score.kernel.assign(critic.score.kernel * 100.0)
+    sup, mix_unsup = _hand_inputs(trainer.shapes, seed=8)
+    base_grads, base = trainer.separator_gradients(sup, mix_unsup, global_batch=2)
+    np.testing.assert_allclose(float(base["loss"]), float(base["supervised_loss"]), rtol=1e-6)
+    variables = trainer.separator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        _, l_u, add = _hand_separator_terms(trainer, sup, mix_unsup)
+    term_grads = {"alpha": tape.gradient(l_u, variables), "beta": tape.gradient(add, variables)}
+    for name, weight, term in (("alpha", 1.5, l_u), ("beta", 0.25, add)):
+        setattr(trainer, name, weight)
+        grads, logs = trainer.separator_gradients(sup, mix_unsup, global_batch=2)
+        setattr(trainer, name, 0.0)
+        np.testing.assert_allclose(float(logs["loss"]) - float(base["loss"]), weight * float(term), rtol=1e-4)
+        for got, zero, term_grad in zip(grads, base_grads, term_grads[name], strict=True):
+            np.testing.assert_allclose(got.numpy() - zero.numpy(), weight * term_grad.numpy(), rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("one_sided", [True, False])
+def test_critic_loss_is_d_fake_minus_d_real_plus_lam_gp(one_sided):
+    trainer = AdversarialTrainer(dict(CONFIG, lam=3.0, one_sided_gp=one_sided))
+    for critic in trainer.critics.values():  # input-gradient norms above 1, so the one-sided penalty is not 0
+        critic.score.kernel.assign(critic.score.kernel * 100.0)
+    shapes = trainer.shapes
+    (mix, _, _), _ = _hand_inputs(shapes, seed=9)
+    rng = np.random.default_rng(10)
+    reals = {"accompaniment": tf.constant(rng.random((2, shapes.disc_freq, shapes.disc_time, 1), np.float32) * 4),
+             "voice": tf.constant(rng.random((2, shapes.disc_freq, shapes.disc_time, 1), np.float32) * 0.5)}
+    state = trainer.penalty_rng.state.numpy()
+    grads, logs = trainer.critic_gradients(mix, reals["accompaniment"], reals["voice"], global_batch=2)
+
+    trainer.penalty_rng.reset(state)  # the same penalty draws, in the same order (accompaniment, then voice)
+    acc_est, voice_est = trainer.separator(mix)
+    fakes = {"accompaniment": _disc_view(acc_est, shapes), "voice": _disc_view(voice_est, shapes)}
+    for source in ("accompaniment", "voice"):
+        critic = trainer.critics[source]
+        with tf.GradientTape() as tape:
+            d_real = tf.reduce_mean(critic(reals[source]))
+            d_fake = tf.reduce_mean(critic(fakes[source]))
+            gp = gradient_penalty(critic, reals[source], fakes[source], one_sided=one_sided,
+                                  **trainer.penalty_draws(reals[source]))
+            expected = d_fake - d_real + 3.0 * gp
+        expected_grads = tape.gradient(expected, critic.trainable_variables)
+        assert abs(float(d_real - d_fake)) > 1e-3 and float(gp) > 1e-3
+        np.testing.assert_allclose(float(logs[f"critic_{source}/d_real"]), float(d_real), rtol=1e-5)
+        np.testing.assert_allclose(float(logs[f"critic_{source}/d_fake"]), float(d_fake), rtol=1e-5)
+        np.testing.assert_allclose(float(logs[f"critic_{source}/wasserstein"]), float(d_real - d_fake), rtol=1e-4)
+        np.testing.assert_allclose(float(logs[f"critic_{source}/gradient_penalty"]), float(gp), rtol=1e-5)
+        np.testing.assert_allclose(float(logs[f"critic_{source}/loss"]), float(expected), rtol=1e-5)
+        for got, want in zip(grads[source], expected_grads, strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)

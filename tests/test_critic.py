@@ -60,37 +60,85 @@ def test_critic_rejects_wrong_input_size_and_rebuilds_from_config():
     np.testing.assert_array_equal(critic(x).numpy(), clone(x).numpy())
 
 
-def _linear_critic(shape, weight_norm):
-    """Dense(1) on the flattened input with weight vector of norm ``weight_norm``: input gradient == w."""
-    model = keras.Sequential([keras.layers.Flatten(input_shape=shape), keras.layers.Dense(1)])
-    size = int(np.prod(shape))
-    w = np.random.default_rng(0).normal(size=(size, 1)).astype(np.float32)
-    model.layers[1].kernel.assign(w * weight_norm / np.linalg.norm(w))
-    return model
+SHAPE = (8, 4, 1)
 
 
-@pytest.mark.parametrize("weight_norm", [0.5, 1.0, 2.0, 3.5])
-def test_gradient_penalty_linear_critic(weight_norm):
-    shape = (8, 4, 1)
-    critic = _linear_critic(shape, weight_norm)
-    real = tf.random.uniform((5, *shape), seed=1)
-    fake = tf.random.uniform((5, *shape), seed=2)
-    one_sided = float(gradient_penalty(critic, real, fake, one_sided=True))
-    two_sided = float(gradient_penalty(critic, real, fake, one_sided=False))
-    assert one_sided == pytest.approx(max(weight_norm - 1.0, 0.0) ** 2, abs=1e-5)
-    assert two_sided == pytest.approx((weight_norm - 1.0) ** 2, abs=1e-5)
+class SquareCritic(tf.Module):
+    """Non-linear critic ``f(x) = sum(w * x**2)`` per example: input gradient ``2 w x`` depends on where it is taken."""
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.w = tf.Variable(rng.uniform(0.05, 0.3, size=SHAPE).astype(np.float32))
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(self.w * tf.square(x), axis=[1, 2, 3])[:, None]
+
+
+def _real_fake(batch: int = 5, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Real and fake batches whose examples differ in scale, so input-gradient norms land on both sides of 1."""
+    rng = np.random.default_rng(seed)
+    scales = np.linspace(0.1, 1.8, batch, dtype=np.float32)[:, None, None, None]
+    real = rng.uniform(0.0, 1.0, size=(batch, *SHAPE)).astype(np.float32) * scales[::-1]
+    fake = rng.uniform(0.0, 1.0, size=(batch, *SHAPE)).astype(np.float32) * scales
+    return real, fake
+
+
+def _expected_penalty(w, real, fake, permutation, u, one_sided, eps=1e-8):
+    """Hand computation (float64): interpolate fake with the permuted real batch, gradient 2 w x, its norm."""
+    w, real, fake = (np.asarray(a, np.float64) for a in (w, real, fake))
+    r = real[np.asarray(permutation)]
+    x = r + np.asarray(u, np.float64).reshape(-1, 1, 1, 1) * (fake - r)
+    norms = np.sqrt(np.sum((2.0 * w * x) ** 2, axis=(1, 2, 3)) + eps)
+    excess = np.maximum(norms - 1.0, 0.0) if one_sided else norms - 1.0
+    return float(np.mean(excess**2)), norms, x
+
+
+def test_gradient_penalty_matches_hand_computation_with_given_permutation_and_weights():
+    critic = SquareCritic()
+    real, fake = _real_fake()
+    permutation = np.array([3, 0, 4, 1, 2])
+    u = np.array([0.1, 0.9, 0.35, 0.6, 0.0], np.float32)
+    for one_sided in (True, False):
+        expected, norms, _ = _expected_penalty(critic.w.numpy(), real, fake, permutation, u, one_sided)
+        assert norms.min() < 0.9 and norms.max() > 1.1  # the one-sided clamp matters for some examples
+        got = gradient_penalty(critic, tf.constant(real), tf.constant(fake), one_sided=one_sided,
+                               permutation=tf.constant(permutation), weights=tf.constant(u))
+        assert float(got) == pytest.approx(expected, rel=1e-5)
+    one = _expected_penalty(critic.w.numpy(), real, fake, permutation, u, True)[0]
+    two = _expected_penalty(critic.w.numpy(), real, fake, permutation, u, False)[0]
+    assert two > one * 1.01  # the two cases are told apart
+
+
+@pytest.mark.parametrize("one_sided", [True, False])
+def test_gradient_penalty_default_draws_shuffle_real_and_one_weight_per_example(one_sided):
+    critic = SquareCritic(seed=2)
+    real, fake = _real_fake(seed=3)
+    tf.random.set_seed(11)
+    got = float(gradient_penalty(critic, tf.constant(real), tf.constant(fake), one_sided=one_sided))
+    # Same global seed, same sequence of random ops: the shuffle of the real batch, then U[0, 1) per example.
+    tf.random.set_seed(11)
+    shuffled = tf.random.shuffle(tf.constant(real)).numpy()
+    u = tf.random.uniform((real.shape[0], 1, 1, 1), 0.0, 1.0).numpy()
+    permutation = [int(np.flatnonzero((real == row).all(axis=(1, 2, 3)))[0]) for row in shuffled]
+    assert sorted(permutation) == list(range(real.shape[0])) and permutation != sorted(permutation)
+    expected, _, _ = _expected_penalty(critic.w.numpy(), real, fake, permutation, u, one_sided)
+    assert got == pytest.approx(expected, rel=1e-5)
+    unshuffled, _, _ = _expected_penalty(critic.w.numpy(), real, fake, range(real.shape[0]), u, one_sided)
+    assert abs(unshuffled - expected) > 1e-3 * expected  # pairing with the unshuffled batch would be caught
 
 
 def test_gradient_penalty_weight_gradient_is_second_order_correct():
-    shape = (6, 3, 1)
-    critic = _linear_critic(shape, 2.0)
-    real, fake = tf.random.uniform((4, *shape)), tf.random.uniform((4, *shape))
+    critic = SquareCritic(seed=4)
+    real, fake = _real_fake(seed=5)
+    permutation, u = np.array([1, 2, 3, 4, 0]), np.array([0.2, 0.4, 0.5, 0.7, 0.95], np.float32)
     with tf.GradientTape() as tape:
-        penalty = gradient_penalty(critic, real, fake)
-    grad = tape.gradient(penalty, critic.layers[1].kernel).numpy()
-    w = critic.layers[1].kernel.numpy()
-    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
-    np.testing.assert_allclose(grad, 2.0 * (2.0 - 1.0) * w / 2.0, atol=1e-5)
+        penalty = gradient_penalty(critic, real, fake, one_sided=False, permutation=permutation, weights=u)
+    grad = tape.gradient(penalty, critic.w).numpy()
+    w = critic.w.numpy().astype(np.float64)
+    _, norms, x = _expected_penalty(w, real, fake, permutation, u, one_sided=False)
+    # P = mean_b (n_b - 1)^2 with n_b = sqrt(sum 4 w^2 x_b^2): dP/dw = mean_b 2 (n_b - 1) 4 w x_b^2 / n_b
+    expected = np.mean(2.0 * (norms - 1.0)[:, None, None, None] * 4.0 * w * x**2 / norms[:, None, None, None], 0)
+    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-7)
 
 
 def test_gradient_penalty_finite_when_real_equals_fake():
@@ -112,14 +160,18 @@ def test_gradient_penalty_finite_when_real_equals_fake():
 
 
 def test_gradient_penalty_inside_tf_function():
-    critic = _linear_critic((8, 4, 1), 3.0)
+    critic = SquareCritic(seed=6)
+    real, fake = _real_fake(seed=7)
+    permutation, u = np.array([4, 3, 2, 1, 0]), np.array([0.3, 0.5, 0.1, 0.8, 0.6], np.float32)
 
     @tf.function
     def penalty(real, fake):
-        return gradient_penalty(critic, real, fake)
+        return gradient_penalty(critic, real, fake, permutation=permutation, weights=u)
 
-    value = penalty(tf.random.uniform((3, 8, 4, 1)), tf.random.uniform((3, 8, 4, 1)))
-    assert float(value) == pytest.approx(4.0, abs=1e-4)
+    expected, _, _ = _expected_penalty(critic.w.numpy(), real, fake, permutation, u, one_sided=True)
+    assert float(penalty(tf.constant(real), tf.constant(fake))) == pytest.approx(expected, rel=1e-5)
+    assert float(gradient_penalty(critic, real, fake)) > 0.0  # random draws inside a graph work too
+    assert float(tf.function(lambda r, f: gradient_penalty(critic, r, f))(real, fake)) > 0.0
 
 
 def test_critic_loss():

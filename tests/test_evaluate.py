@@ -315,3 +315,28 @@ def test_cli_runs_without_the_training_machines_data_paths(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / "results").glob("6_sup-5_tiny_loader_load_train_test_*.pkl"))) == 1
     assert not Path(elsewhere).exists()
+
+
+def test_cli_demo_evaluates_the_latest_checkpoint_on_the_demo_songs(tmp_path: Path) -> None:
+    from Input.synthetic import generate_dataset, generate_unpaired
+
+    demo = tmp_path / "datasets" / "demo"  # Evaluate.py --demo reads datasets/demo under the working directory
+    generate_dataset(demo, num_train=1, num_test=2, seconds=2.0, seed=5, sr=8192)
+    generate_unpaired(demo / "unpaired", num_tracks=1, seconds=2.0, seed=6, sr=8192)
+    write_checkpoint(tmp_path / "checkpoints" / "9_sup", {**TINY, "results_dir": str(tmp_path / "results")})
+    result = subprocess.run(
+        [sys.executable, str(REPO / "Evaluate.py"), "--demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "generating demo songs" not in result.stderr  # the tiny demo songs in place were used
+    pickles = list((tmp_path / "results").glob("9_sup-5_*_train_test_*.pkl"))
+    assert len(pickles) == 1 and pickles[0].with_suffix(".png").is_file()
+    stored = pickle.loads(pickles[0].read_bytes())
+    demo_tracks = {p.name for p in (demo / "test").iterdir() if p.is_dir()}
+    assert stored["tracks"] and {t["track"] for t in stored["tracks"]} <= demo_tracks
+    assert math.isfinite(stored["median"]["voice"]["SDR"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -82,24 +83,44 @@ def test_auto_detection_picks_the_newest_best_checkpoint(tmp_path: Path) -> None
     assert find_latest_checkpoint(tmp_path / "absent") is None
 
 
-def test_every_option_has_help() -> None:
+OPTIONS = ("--input", "--output", "--checkpoint", "--format", "--bit-depth", "--accompaniment", "--offset",
+           "--duration", "--overwrite", "--batch-size", "--chunk-seconds", "--precision", "--cpu")
+
+
+def test_help_describes_every_option(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        separate.main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage:") and "Separate vocals and accompaniment" in text
+    # One block per option: its invocation, then (after two or more spaces, or on the next lines) its help.
+    blocks = re.split(r"\n(?=  -)", text.split("options:", 1)[1])
+    described = {}
+    for block in blocks:
+        first, *rest = block.strip("\n").split("\n")
+        invocation, _, after = first.strip().partition("  ")
+        description = " ".join([after, *rest]).split()
+        for flag in re.findall(r"--[a-z-]+", invocation):
+            described[flag] = description
+    assert set(OPTIONS) <= set(described)
+    assert all(described[flag] for flag in OPTIONS), {f: d for f, d in described.items() if not d}
+
+
+def test_options_parse_to_their_values_and_defaults() -> None:
     parser = separate.get_parser()
-    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
-    assert {a.dest for a in options} >= {
-        "input",
-        "output",
-        "checkpoint",
-        "format",
-        "bit_depth",
-        "offset",
-        "duration",
-        "overwrite",
-        "batch_size",
-        "chunk_seconds",
-        "cpu",
-        "accompaniment",
-    }
-    assert all(a.help for a in options)
+    args = parser.parse_args(["--input", "a.wav", "b", "--output", "out", "--checkpoint", "ck", "--format", "flac",
+                              "--bit-depth", "24", "--accompaniment", "model", "--offset", "1.5", "--duration", "2",
+                              "--overwrite", "--batch-size", "3", "--chunk-seconds", "4", "--precision", "bfloat16",
+                              "--cpu"])
+    assert (args.input, args.output, args.checkpoint, args.format, args.bit_depth, args.accompaniment) == (
+        ["a.wav", "b"], "out", "ck", "flac", 24, "model")
+    assert (args.offset, args.duration, args.overwrite, args.batch_size, args.chunk_seconds) == (1.5, 2.0, True, 3, 4.0)
+    assert (args.precision, args.cpu) == ("bfloat16", True)
+    defaults = parser.parse_args(["--input", "a.wav"])
+    assert (defaults.output, defaults.checkpoint, defaults.format, defaults.bit_depth, defaults.accompaniment) == (
+        "separated", None, "wav", 16, "residual")
+    assert (defaults.offset, defaults.duration, defaults.overwrite, defaults.batch_size) == (0.0, None, False, None)
+    assert (defaults.chunk_seconds, defaults.precision, defaults.cpu) == (30.0, "float32", False)
 
 
 def test_importable_api_matches_the_input(tmp_path: Path) -> None:
@@ -244,17 +265,23 @@ def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "message"),
     [
-        ["--input", "a.wav", "--format", "flac", "--bit-depth", "32"],
-        ["--input", "a.wav", "--chunk-seconds", "0"],
-        ["--format", "wav"],
+        (["--input", "a.wav", "--format", "flac", "--bit-depth", "32"], "--bit-depth 32"),
+        (["--input", "a.wav", "--chunk-seconds", "0"], "--chunk-seconds must be > 0"),
+        (["--input", "a.wav", "--offset", "-1"], "--offset must be >= 0"),
+        (["--input", "a.wav", "--duration", "0"], "--duration must be > 0"),
+        (["--input", "a.wav", "--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--input", "a.wav", "--format", "ogg"], "--format"),
+        (["--format", "wav"], "--input"),
     ],
 )
-def test_cli_rejects_bad_options(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+def test_cli_rejects_bad_options(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as info:
         separate.main(argv)
     assert info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error:" in error and message in error, error
 
 
 def test_native_noise_filter_drops_only_start_up_chatter() -> None:

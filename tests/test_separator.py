@@ -21,7 +21,7 @@ from Models.checkpoint_files import model_spec
 from Models.factory import build_separator, get_shapes, load_separator
 from Models.inference import InputRateStream, separate
 from Models.inference_options import SeparationOptions
-from Models.separator import ModelRateStream, hann_window, overlap_add, patch_starts, predict_magnitudes
+from Models.separator import ModelRateStream, hann_window, overlap_add, predict_magnitudes
 from Models.spectrogram import istft
 from Models.streaming import separate_file
 from tests.tiny import TINY_MODEL
@@ -65,17 +65,6 @@ def identity() -> keras.Model:
 
 def noise(shape: tuple[int, ...], seed: int = 0, scale: float = 0.1) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
-
-
-@pytest.mark.parametrize("num_frames", [1, 7, 8, 9, 64, 101])
-def test_patches_cover_every_frame_exactly_once(num_frames: int) -> None:
-    shapes = get_shapes(TINY)
-    starts = patch_starts(num_frames, shapes)
-    counts = np.zeros(int(starts[-1]) + shapes.output_time, dtype=int)
-    for s in starts:
-        counts[s : s + shapes.output_time] += 1
-    assert np.all(counts == 1)
-    assert len(counts) >= num_frames and len(counts) - num_frames < shapes.output_time
 
 
 @pytest.mark.parametrize("num_frames,batch_size", [(1, 1), (8, 3), (9, 1), (57, 4), (130, 64)])

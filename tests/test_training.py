@@ -75,26 +75,49 @@ def _probe_input(config: dict) -> np.ndarray:
     return rng.random((2, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
 
 
-def test_both_phases_write_checkpoints_that_reload_identically(songs, tmp_path, monkeypatch):
-    config = _config(songs, tmp_path, unpaired=True, evaluate=True)
+def _record_separators(monkeypatch) -> dict:
+    """Keeps the first separator each phase builds, the one it trains (the in-memory model, not a restored copy)."""
+    import Models.adversarial
+    import Models.supervised
+
+    built: dict = {}
+    for phase, module in (("sup", Models.supervised), ("semisup", Models.adversarial)):
+        def build(config, _phase=phase, _build=module.build_separator):
+            model = _build(config)
+            built.setdefault(_phase, model)
+            return model
+
+        monkeypatch.setattr(module, "build_separator", build)
+    return built
+
+
+def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(songs, tmp_path, monkeypatch):
+    trained = _record_separators(monkeypatch)
+    # One epoch per phase: the best checkpoint is the one written at its end, so it must hold the final weights.
+    config = _config(songs, tmp_path, unpaired=True, evaluate=True, max_epochs=1)
     run = _run(config, 7, tmp_path, monkeypatch)
     results = run.result
     for phase in ("sup", "semisup"):
         folder = tmp_path / "checkpoints" / f"7_{phase}"
         best = json.loads((folder / "best.json").read_text())
         prefix = folder / best["checkpoint"]
-        assert best["checkpoint"].startswith(f"7_{phase}-")
+        assert results[phase]["steps"] == TINY["epoch_it"]
+        assert best["checkpoint"] == f"7_{phase}-{TINY['epoch_it']}"
         assert Path(f"{prefix}.index").is_file()
         assert results[phase]["best_checkpoint"] == str(prefix)
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])
-        stored = json.loads((folder / "model_config.json").read_text())
+        stored = json.loads((folder / "model_spec.json").read_text())
         model = build_separator(stored)
-        tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial()
-        again = build_separator(stored)
-        tf.train.Checkpoint(model=again).restore(str(prefix)).expect_partial()
+        fresh = [w.copy() for w in model.get_weights()]
+        tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
+        reference = trained[phase]
+        assert len(model.weights) == len(reference.weights)
+        for restored, original in zip(model.get_weights(), reference.get_weights(), strict=True):
+            np.testing.assert_array_equal(restored, original)
+        assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh, strict=True))
         x = _probe_input(stored)
-        for a, b in zip(model(x), again(x), strict=True):
+        for a, b in zip(model(x), reference(x), strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     events = b"".join(f.read_bytes() for f in (tmp_path / "logs" / "7_semisup").rglob("events.out.tfevents*"))
     for tag in (b"critic_view/real/voice", b"critic_view/fake/accompaniment", b"train/critic_voice/wasserstein",
@@ -181,3 +204,106 @@ def test_mixed_float16_uses_half_compute_and_loss_scaling():
     np.testing.assert_allclose(losses[0], reference[0], rtol=2e-2)  # float16 compute, float32 loss
     assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables, strict=True))
     assert float(optimizer.loss_scale) > 1.0
+
+
+def _write_triple(folder: Path, seconds: float, seed: int, sr: int = 8192) -> tuple:
+    """A mono song (noise accompaniment, tonal voice of another loudness) as mixture/accompaniment/vocals wavs."""
+    import soundfile as sf
+
+    from Input.audio_probe import probe_sample
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    acc = (0.05 + 0.1 * seed) * rng.standard_normal(t.size)
+    voice = (0.4 - 0.1 * seed) * np.sin(2 * np.pi * (300 + 50 * seed) * t)
+    folder.mkdir(parents=True)
+    for name, signal in (("mixture", acc + voice), ("accompaniment", acc), ("vocals", voice)):
+        sf.write(folder / f"{name}.wav", signal.astype(np.float32), sr, subtype="FLOAT")
+    return tuple(probe_sample(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
+
+
+def _crop_model(shapes) -> keras.Model:
+    """A model whose two outputs are the centre crop of its input: both estimates equal the mixture."""
+    inputs = keras.Input((shapes.input_freq, shapes.input_time, 1))
+    above = shapes.input_freq - shapes.freq_pad_lo - shapes.output_freq
+    crop = keras.layers.Cropping2D(((shapes.freq_pad_lo, above), (shapes.context_frames,) * 2))(inputs)
+    return keras.Model(inputs, [crop, crop])
+
+
+@pytest.mark.parametrize("model_kind", ["mixture_as_estimate", "separator"])
+def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, model_kind):
+    from Input.audio_cache import AudioCache
+    from Models.features import whole_track_magnitudes
+    from Models.separator import predict_magnitudes
+    from Models.supervised import track_loss
+    from tests.tiny import TINY_MODEL
+
+    config = dict(TINY_MODEL)
+    shapes = get_shapes(config)
+    triples = [_write_triple(tmp_path / "short", 0.7, seed=1), _write_triple(tmp_path / "long", 2.9, seed=2)]
+    cache = AudioCache(tmp_path / "cache", sr=8192, mono=True, dtype="float32")
+    model = _crop_model(shapes) if model_kind == "mixture_as_estimate" else build_separator(config)
+
+    losses, frames = [], []
+    for triple in triples:
+        mix, acc, voice = (np.log1p(m.astype(np.float64)) for m in whole_track_magnitudes(triple, cache, config))
+        if model_kind == "mixture_as_estimate":
+            acc_est = voice_est = mix
+        else:
+            acc_est, voice_est = predict_magnitudes(model, mix.astype(np.float32), shapes, 4)
+            assert np.abs(acc_est - voice_est).max() > 0.01  # the two estimates differ
+        losses.append(np.mean((acc_est - acc) ** 2) + np.mean((voice_est - voice) ** 2))
+        frames.append(mix.shape[-1])
+    assert frames[0] == 1 + int(0.7 * 8192) // 256 and frames[1] == 1 + int(2.9 * 8192) // 256
+    expected = float(np.dot(losses, frames) / np.sum(frames))
+    assert abs(losses[0] - losses[1]) > 0.05 * expected  # an unweighted mean over tracks would differ
+
+    assert track_loss(model, triples, cache, config, shapes) == pytest.approx(expected, rel=1e-4)
+    assert track_loss(model, triples[:1], cache, config, shapes) == pytest.approx(losses[0], rel=1e-4)
+    with pytest.raises(ValueError, match="no tracks"):
+        track_loss(model, [], cache, config, shapes)
+
+
+class _Stop(Exception):
+    """Raised to end a run once the semi-supervised phase is initialised."""
+
+
+def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weights(songs, tmp_path, monkeypatch):
+    import Models.adversarial
+
+    captured = {}
+
+    def stop_at_start(phase, *args, **kwargs):
+        captured["weights"] = [w.copy() for w in phase.trackables["model"].get_weights()]
+        raise _Stop
+
+    monkeypatch.setattr(Models.adversarial, "run_phase", stop_at_start)
+    config = _config(songs, tmp_path, unpaired=True, evaluate=False, max_epochs=1, init_from_supervised=True)
+    with pytest.raises(_Stop):
+        _run(config, 11, tmp_path, monkeypatch)
+    folder = tmp_path / "checkpoints" / "11_sup"
+    prefix = folder / json.loads((folder / "best.json").read_text())["checkpoint"]
+    supervised = build_separator(json.loads((folder / "model_spec.json").read_text()))
+    fresh = [w.copy() for w in supervised.get_weights()]
+    tf.train.Checkpoint(model=supervised).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
+    assert len(captured["weights"]) == len(fresh)
+    for got, want in zip(captured["weights"], supervised.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert any(not np.array_equal(a, b) for a, b in zip(captured["weights"], fresh, strict=True))
+
+
+def test_mixed_bfloat16_trains_with_float32_variables_and_bfloat16_compute():
+    config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_bfloat16")
+    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    model = trainer.separator
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert model.compute_dtype == "bfloat16" and model.variable_dtype == "float32"
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    shapes = get_shapes(config)
+    assert all(out.dtype == tf.bfloat16 for out in model(tf.zeros((1, shapes.input_freq, shapes.input_time, 1))))
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    step = trainer.make_step(_fixed_batch(config))
+    logs = [step() for _ in range(2)]
+    assert all(entry["loss"].dtype == tf.float32 and np.isfinite(float(entry["loss"])) for entry in logs)
+    assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables, strict=True))
