@@ -11,12 +11,10 @@ from Models.adversarial import AdversarialTrainer, additive_penalty, mixture_mag
 from Models.factory import get_shapes
 from Models.spectrogram import norm
 from Models.WGAN_Critic import gradient_penalty
+from Training import resolved_model_config
 
-CONFIG = {
-    "num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
-    "output_activation": "relu", "critic_initial_filters": 2, "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-3,
-    "num_disc": 3, "alpha": 0.001, "beta": 0.001, "lam": 10.0, "one_sided_gp": True, "seed": 0,
-}
+CONFIG = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,
+                               init_unsup_sep_lr=1e-3, init_disc_lr=1e-3, num_disc=3, seed=0)
 
 
 def _batches(shapes, batch: int = 2, seed: int = 0):

@@ -1,14 +1,7 @@
-"""A tiny separator config shared by the inference, evaluation and CLI tests (fast on a CPU)."""
+"""A tiny separator config shared by the inference, evaluation and CLI tests (fast on a CPU): Training.py's
+defaults with a one-layer, two-filter U-Net on 8-frame patches."""
 
-TINY_MODEL = {
-    "num_fft": 512,
-    "num_hop": 256,
-    "expected_sr": 8192,
-    "num_frames": 8,
-    "num_layers": 1,
-    "num_initial_filters": 2,
-    "output_activation": "relu",
-    "inference_batch_size": 8,
-    "mono_downmix": True,
-    "jit_compile": False,
-}
+from Training import resolved_model_config
+
+TINY_MODEL = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,
+                                   inference_batch_size=8)
