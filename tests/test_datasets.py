@@ -112,7 +112,7 @@ def test_bad_loader_spec(spec: str, message: str) -> None:
 
 def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
     write_module(tmp_path, monkeypatch, "custom_loader_ok", """
-        from Sample import Sample
+        from Input.audio_probe import probe_sample
 
         def load(model_config):
             s = [probe_sample(p) for p in model_config["files"]]
