@@ -232,7 +232,7 @@ def test_bss_evaluate_rejects_empty_partition(tmp_path: Path) -> None:
 
 LOADER = """
 from pathlib import Path
-from Sample import Sample
+from Input.audio_probe import probe_sample
 
 def load(model_config):
     root = Path(model_config["tiny_root"])

@@ -15,9 +15,10 @@ from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult, finished_res
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
 from Models.trainer import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
+from Training import resolved_model_config
 from Utils import CheckpointError
 
-CONFIG = {"epoch_it": 4, "max_epochs": 10, "patience": 2, "log_every": 1}
+CONFIG = resolved_model_config(epoch_it=4, max_epochs=10, patience=2, log_every=1)
 
 
 def _setup(tmp_path):

@@ -148,7 +148,7 @@ def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
 
 
 def test_min_excerpt_seconds() -> None:
-    from Models.factory import get_shapes, min_excerpt_seconds
+    from Models.shapes import get_shapes, min_excerpt_seconds
 
     # Default model: input_time 158 frames -> (157 * 256 + 512) / 8192 s.
     default = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
