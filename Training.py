@@ -140,7 +140,7 @@ def two_sided_gp():
 
 def resolved_model_config(*named_configs: str, **updates: object) -> dict:
     """``model_config`` as ``python Training.py with <named_configs...> model_config.<key>=<value>...`` resolves
-    it, without running anything: tests and benchmarks derive their settings from these one set of defaults."""
+    it, without running anything: tests and benchmarks derive their settings from this one set of defaults."""
     model_config = dict(cfg()["model_config"])
     for name in named_configs:
         model_config.update(ex.named_configs[name]()["model_config"])

@@ -26,7 +26,6 @@ import tf_keras as keras
 logger = logging.getLogger(__name__)
 
 
-
 def _bottleneck_size(desired: int, num_layers: int) -> int:
     """Smallest bottleneck size whose decoder output is at least ``desired`` (see :func:`get_padding`)."""
     step = 2**num_layers

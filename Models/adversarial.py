@@ -45,7 +45,6 @@ from Sample import SOURCES
 logger = logging.getLogger(__name__)
 
 
-
 def _critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
     """Separator output ``[B, output_freq, output_time, 1]`` -> critic input ``[B, 256, disc_time, 1]``."""
     return to_disc(estimate[..., 0], shapes)[..., None]
