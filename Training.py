@@ -186,7 +186,8 @@ def main() -> int:
         ex.run_commandline()
     except KeyboardInterrupt as err:  # Models.trainer.TrainingInterrupted names the folder that resumes
         if getattr(err, "folder", None) is None:
-            print("interrupted before training started; nothing to resume", file=sys.stderr)
+            print("interrupted outside a training phase; finished phases are kept (resume=<their folder> skips them)",
+                  file=sys.stderr)
             return 130
         print(f"{err}; resume with: python Training.py with resume={err.folder}", file=sys.stderr)
         return err.exit_status

@@ -1,10 +1,7 @@
 """Small helpers shared by the command-line programs and the Input/Models packages: logging set-up, atomic file
-writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, run-config files
-and checkpoint discovery.
-
-A checkpoint folder (``checkpoints/<id>_<phase>``) holds TensorFlow checkpoints named ``<id>_<phase>-<step>``,
-a ``model_config.json`` with the configuration that built the model, and ``best.json`` naming the best
-checkpoint by validation loss.
+writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, JSON files,
+and TensorFlow's quiet start. Checkpoint folders are described in ``Models.checkpoint_files`` and
+``Models.checkpoint_keeper``; :data:`BEST_FILE` names the best checkpoint there.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE = "model_config.json"
 BEST_FILE = "best.json"
 
 

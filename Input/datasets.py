@@ -68,7 +68,7 @@ def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[
             ``musdb_path``, ``is_wav``, ``dataset_cache``, ``num_workers``; the keys of
             :func:`Input.unpaired.load_unpaired` for ``train_unsup``.
         min_unpaired_seconds: unpaired files shorter than this (seconds; one network input excerpt, see
-            ``Models.factory.min_excerpt_seconds``) are left out. Not used with a ``dataset_loader``.
+            ``Models.shapes.min_excerpt_seconds``) are left out. Not used with a ``dataset_loader``.
 
     Returns:
         The validated dataset dict.

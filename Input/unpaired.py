@@ -10,7 +10,7 @@ Sources, all optional (``model_config`` keys):
 
 Files are only probed here (no decoding); the pipeline loads, resamples and samples excerpts later. Unreadable
 files are skipped with a warning naming them, and files shorter than the caller's minimum (one network input
-excerpt, ``Models.factory.min_excerpt_seconds``) are skipped (their number is logged).
+excerpt, ``Models.shapes.min_excerpt_seconds``) are skipped (their number is logged).
 
 Probe cache: the folder scans remember each file's probe result (or that it is unreadable) in
 ``<audio_cache_dir>/probes.pkl``, keyed by the resolved absolute path, size in bytes and modification time in
@@ -171,7 +171,7 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
             MoisesDB is used) and ``audio_cache_dir`` (folder of the probe cache ``probes.pkl``; missing or
             ``None``: no cache).
         min_seconds: minimum track length in seconds (one network input excerpt:
-            ``Models.factory.min_excerpt_seconds(model_config)``).
+            ``Models.shapes.min_excerpt_seconds(model_config)``).
 
     Returns:
         Three independent lists of :class:`Sample`: MoisesDB tracks first (by track folder), then each folder

@@ -183,7 +183,7 @@ class AdversarialTrainer(tf.Module):
             paired, unpaired: ``tf.data.Dataset``s of global batches (split over the replicas) or the
                 per-replica pipelines of ``Models.distribute.distribute``; elements ``(mix, acc, voice)`` and
                 ``(mix, acc_real, voice_real)`` spectrogram tensors, or what ``features`` turns into them.
-            features: ``(paired_features, unpaired_features)`` of ``Input.pipeline``, run inside the step.
+            features: ``(paired_features, unpaired_features)`` of ``Models.features``, run inside the step.
             global_batch: examples per batch over all replicas (default: the static batch size of ``paired``).
         """
         strategy = self.strategy

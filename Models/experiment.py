@@ -17,7 +17,7 @@ from Input.audio_cache import AudioCache
 from Input.datasets import describe, load_dataset
 from Input.synthetic import ensure_demo_data
 from Models.adversarial import train_semisupervised
-from Models.checkpoint_files import read_run_config
+from Models.checkpoint_files import checkpoint_folder, read_run_config
 from Models.checkpoint_keeper import PhaseResult, finished_result
 from Models.distribute import get_strategy
 from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
@@ -59,8 +59,7 @@ def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
     Raises:
         CheckpointError: (one line) not such a folder, or it has no run config.
     """
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
+    folder = checkpoint_folder(path)
     experiment_id, _, phase = folder.name.rpartition("_")
     if phase not in PHASES or not experiment_id:
         raise CheckpointError(f"{path}: not a training run folder (expected <model_base_dir>/<id>_sup or "

@@ -1,7 +1,7 @@
 """The factory and checkpoint loading: builds the separator and critics from ``model_config`` (a run config or a
 model spec, ``Models.checkpoint_files``; shapes from ``Models.shapes``), sets the Keras precision policy they are
-built with, and restores a trained separator (:func:`load_separator`). Training, evaluation, separation and the
-web app all build their models here.
+built with, and restores a trained separator (:func:`load_separator`). Training, evaluation, and separation all build
+their models here.
 
 ``model_config`` keys used: ``num_fft``, ``num_frames``, ``num_layers``, ``num_initial_filters``,
 ``output_activation`` and, for critics, ``critic_initial_filters``.

@@ -26,7 +26,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def test_from_path_wav(files):
+def test_probe_sample_wav(files):
     s = probe_sample(files / "stereo.wav")
     assert s == Sample(str(files / "stereo.wav"), 22050, 2, 1.5)
     assert isinstance(s.path, str) and isinstance(s.sample_rate, int) and isinstance(s.channels, int)
@@ -34,7 +34,7 @@ def test_from_path_wav(files):
     assert (m.sample_rate, m.channels, m.duration) == (22050, 1, 1.5)
 
 
-def test_from_path_mp3(files):
+def test_probe_sample_mp3(files):
     s = probe_sample(files / "stereo.mp3")
     assert (s.path, s.sample_rate, s.channels) == (str(files / "stereo.mp3"), 44100, 2)
     assert s.duration == pytest.approx(1.5, abs=0.06)  # mp3 encoder delay/padding
@@ -57,7 +57,7 @@ def test_frozen_equality_and_ordering():
         a.duration = 3.0  # type: ignore[misc]
 
 
-def test_from_path_bad_files(tmp_path):
+def test_probe_sample_bad_files(tmp_path):
     (tmp_path / "text.wav").write_text("not audio\n")
     (tmp_path / "empty.mp3").write_bytes(b"")
     for name in ["text.wav", "empty.mp3", "missing.wav"]:

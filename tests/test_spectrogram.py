@@ -1,4 +1,4 @@
-"""Tests for Input/spectrogram.py against librosa, the reference implementation."""
+"""Tests for Models/spectrogram.py against librosa, the reference implementation."""
 
 import librosa
 import numpy as np
