@@ -9,6 +9,7 @@ early stopping, then a BSS evaluation of both on the test partition.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import random
@@ -31,8 +32,8 @@ SETTINGS.CAPTURE_MODE = "sys"
 ex = Experiment("Adversarial_Source_Separation")
 ex.captured_out_filter = apply_backspaces_and_linefeeds
 ex.observers.append(FileStorageObserver("logs/sacred"))
-# An interrupt is reported in one line by main(); Sacred's own "Aborted after ..." warning would be a second.
-logging.getLogger(ex.path).addFilter(lambda record: not str(record.msg).startswith("Aborted after"))
+# An interrupt or a user error is reported in one line; Sacred's own "Aborted/Failed after ..." would be a second.
+logging.getLogger(ex.path).addFilter(lambda record: not str(record.msg).startswith(("Aborted after", "Failed after")))
 logger = logging.getLogger("Training")
 
 
@@ -150,6 +151,45 @@ def resolved_model_config(*named_configs: str, **updates: object) -> dict:
     return {**model_config, **updates}
 
 
+class UserError(SystemExit):
+    """A mistake in the command line or the data, reported in one line (no traceback) with exit status 2.
+
+    A ``SystemExit``, so that Sacred records the run as failed and lets it through instead of printing a stack."""
+
+    def __init__(self, message: str) -> None:
+        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+        super().__init__(2)
+
+
+@ex.config_hook
+def _check_model_config(config: dict, command_name: str, logger: logging.Logger) -> dict:
+    """Refuse unknown ``model_config`` keys (with the closest known one) and values of the wrong type or sign,
+    before any work."""
+    defaults = cfg()["model_config"]
+    for key, value in config["model_config"].items():
+        if key not in defaults:
+            close = difflib.get_close_matches(key, defaults, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"unknown model_config key '{key}'{hint}")
+        _check_value(key, value, defaults[key])
+    return {}
+
+
+def _check_value(key: str, value: object, default: object) -> None:
+    """``value`` must have the type of ``default`` (ints count as floats; None stands for "off" where the default
+    is a path or a loader), and numbers must not be negative."""
+    if default is None or key == "mixed_precision":  # None or a string; False or a policy name
+        return
+    expected: tuple[type, ...] = (float, int) if isinstance(default, float) else (type(default),)
+    if isinstance(default, str):
+        expected = (str, type(None))
+    if not isinstance(value, expected) or (isinstance(value, bool) and not isinstance(default, bool)):
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in expected)
+        raise UserError(f"model_config.{key} must be {names}, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise UserError(f"model_config.{key} must be >= 0, got {value!r}")
+
+
 def _seed_everything(seed: int) -> None:
     import numpy as np
     import tensorflow as tf
@@ -166,13 +206,18 @@ def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dic
 
     setup_logging()
     import_tensorflow()
+    from Input.dataset_dict import DatasetError
     from Models.experiment import compact_results, resume_point, run_experiment
+    from Utils import CheckpointError
 
-    if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
-        experiment_id, model_config = resume_point(resume)
-        _log_resumed_config(model_config, experiment_id, _run)
-    _seed_everything(model_config["seed"])
-    return compact_results(run_experiment(model_config, experiment_id, bool(resume), _run))
+    try:
+        if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
+            experiment_id, model_config = resume_point(resume)
+            _log_resumed_config(model_config, experiment_id, _run)
+        _seed_everything(model_config["seed"])
+        return compact_results(run_experiment(model_config, experiment_id, bool(resume), _run))
+    except (DatasetError, CheckpointError) as err:
+        raise UserError(str(err)) from None
 
 
 def _log_resumed_config(model_config: dict, experiment_id: int | str, _run) -> None:

@@ -59,6 +59,8 @@ def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
     Raises:
         CheckpointError: (one line) not such a folder, or it has no run config.
     """
+    if not Path(path).is_dir() and not Path(f"{path}.index").is_file():
+        raise CheckpointError(f"{path}: no such run folder or checkpoint")
     folder = checkpoint_folder(path)
     experiment_id, _, phase = folder.name.rpartition("_")
     if phase not in PHASES or not experiment_id:

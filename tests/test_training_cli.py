@@ -1,0 +1,43 @@
+"""Training.py's command line refuses bad input in one line, with exit status 2 and no traceback, before any
+work: unknown or mistyped config keys, values of the wrong type or sign, missing MUSDB18, a bad resume path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _train(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "Training.py"), *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["with", "demo", "model_config.batchsize=8"],
+     "error: unknown model_config key 'batchsize' (did you mean 'batch_size'?)"),
+    (["with", "model_config.batch_size=abc"], "error: model_config.batch_size must be int, got 'abc'"),
+    (["with", "model_config.alpha=-1"], "error: model_config.alpha must be >= 0, got -1"),
+    (["with", "model_config.is_wav=1"], "error: model_config.is_wav must be bool, got 1"),
+])
+def test_bad_config_is_refused_before_any_work(tmp_path, args, message):
+    result = _train(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "datasets").exists()
+
+
+def test_missing_musdb_and_bad_resume_path_are_one_line(tmp_path):
+    result = _train(tmp_path)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert last.startswith(f"error: MUSDB18 not found in {tmp_path / 'datasets' / 'MUSDB18'}")
+    assert last.endswith("`python Training.py with demo` runs without MUSDB18")
+    result = _train(tmp_path, "with", "resume=checkpoints/5_sup")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: checkpoints/5_sup: no such run folder or checkpoint"
