@@ -120,6 +120,17 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error("--batch-size must be >= 1")
 
 
+def output_problem(output: Path) -> str | None:
+    """Why ``output`` cannot be the output folder (it, or the nearest existing path above it, is a file)."""
+    for folder in (output, *output.parents):
+        if folder.exists():
+            if folder.is_dir():
+                return None
+            where = "" if folder == output else f": {folder}"
+            return f"output folder {output}{where} is a file"
+    return None
+
+
 def collect_inputs(paths: list[str], errors: list[str]) -> list[tuple[Path, Path]]:
     """``(file, sub-folder of the output)`` for every input; problems are appended to ``errors``."""
     from Input.audio import find_audio_files
@@ -249,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
+    problem = output_problem(Path(args.output))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from Models.checkpoint_files import find_latest_checkpoint
     from Utils import CheckpointError, setup_logging
 

@@ -252,6 +252,17 @@ def test_cli_without_checkpoint_explains_how_to_train(tmp_path: Path) -> None:
     assert not (tmp_path / "separated").exists()
 
 
+@pytest.mark.parametrize("output", ["out.wav", "out.wav/stems"])
+def test_cli_refuses_an_output_folder_that_is_a_file_before_loading_a_model(tmp_path: Path, output: str) -> None:
+    sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
+    (tmp_path / "out.wav").write_bytes(b"not a folder")
+    result = run_cli(tmp_path, "--input", "a.wav", "--output", output, "--checkpoint", "no/such/checkpoint")
+    where = "" if output == "out.wav" else ": out.wav"
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: output folder {output}{where} is a file"]
+    assert (tmp_path / "out.wav").read_bytes() == b"not a folder"
+
+
 def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -> None:
     prefix = write_run(tmp_path / "checkpoints", "1_sup", TINY, 3)
     (tmp_path / "checkpoints" / "1_sup" / "model_config.json").write_text(
