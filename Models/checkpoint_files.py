@@ -180,3 +180,24 @@ def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str |
     if not candidates:
         return None
     return max(candidates)[1]
+
+
+def damage(prefix: str | os.PathLike) -> str | None:
+    """Why the checkpoint files of ``prefix`` cannot be read (a truncated or garbage ``.index`` or data file, e.g.
+    from an interrupted copy), naming the file; None when every tensor reads back. Reads the whole checkpoint, so
+    call it to explain a failed restore, not on every load."""
+    import tensorflow as tf  # lazily: the CLIs resolve paths without TensorFlow's start-up cost
+
+    index = f"{prefix}.index"
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        return f"{index}: damaged or not a TensorFlow checkpoint index ({' '.join(str(err).split())[:160]})"
+    data = sorted(Path(prefix).parent.glob(f"{Path(prefix).name}.data-*"))
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        files = ", ".join(str(p) for p in data) or f"{prefix}.data-*"
+        return f"{files}: damaged (truncated or corrupt: {' '.join(str(err).split())[:160]})"
+    return None

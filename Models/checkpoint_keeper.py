@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from Models.checkpoint_files import damage
 from Utils import BEST_FILE, CheckpointError, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,10 @@ class CheckpointKeeper:
             status = self.checkpoint.restore(prefix)
             status.assert_existing_objects_matched()
             status.expect_partial()
-        except (AssertionError, ValueError, tf.errors.OpError) as err:
+        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
+            broken = damage(prefix)
+            if broken:
+                raise CheckpointError(broken) from err
             reason = " ".join(str(err).split())[:200]
             raise CheckpointError(f"{prefix}: does not hold the state of phase {self.name} ({reason})") from err
 

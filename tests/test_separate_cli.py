@@ -263,6 +263,23 @@ def test_cli_refuses_an_output_folder_that_is_a_file_before_loading_a_model(tmp_
     assert (tmp_path / "out.wav").read_bytes() == b"not a folder"
 
 
+@pytest.mark.parametrize("damage", ["truncated data", "garbage index"])
+def test_cli_names_a_damaged_checkpoint_file_in_one_line(tmp_path: Path, damage: str) -> None:
+    prefix = write_run(tmp_path / "checkpoints", "1_sup", TINY, 3)
+    if damage == "truncated data":
+        target = Path(f"{prefix}.data-00000-of-00001")
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])  # an interrupted copy
+    else:
+        target = Path(f"{prefix}.index")
+        target.write_bytes(b"\x00garbage" * 10)
+    sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
+    result = run_cli(tmp_path, "--input", "a.wav", "--checkpoint", prefix)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {target}: damaged"), result.stderr[-2000:]
+    assert not (tmp_path / "separated").exists()
+
+
 def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -> None:
     prefix = write_run(tmp_path / "checkpoints", "1_sup", TINY, 3)
     (tmp_path / "checkpoints" / "1_sup" / "model_config.json").write_text(
