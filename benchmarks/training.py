@@ -117,6 +117,10 @@ def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
     shapes = get_shapes(config)
     global_batch = int(config["batch_size"])
     trainer = AdversarialTrainer(config)
+    # The penalty's random draws read a resource variable, which the FLOP counter's frozen graph cannot hold;
+    # fixed draws cost the same float operations (none worth counting).
+    trainer.penalty_draws = lambda real: {"permutation": tf.range(tf.shape(real)[0]),
+                                          "weights": tf.fill(tf.shape(real)[:1], 0.5)}
     supervised = SupervisedTrainer(config)
     separator, critic = trainer.separator, trainer.critics["voice"]
     mix = tf.TensorSpec([batch, shapes.input_freq, shapes.input_time, 1])
