@@ -207,6 +207,7 @@ def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dic
     setup_logging()
     import_tensorflow()
     from Input.dataset_dict import DatasetError
+    from Models.checkpoint_keeper import CheckpointSaveError
     from Models.experiment import compact_results, resume_point, run_experiment
     from Utils import CheckpointError
 
@@ -218,6 +219,8 @@ def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dic
         return compact_results(run_experiment(model_config, experiment_id, bool(resume), _run))
     except (DatasetError, CheckpointError) as err:
         raise UserError(str(err)) from None
+    except CheckpointSaveError as err:  # e.g. a full disk: make room, then continue where the run stopped
+        raise UserError(f"{err}; resume with: python Training.py with resume={err.folder}") from None
 
 
 def _log_resumed_config(model_config: dict, experiment_id: int | str, _run) -> None:

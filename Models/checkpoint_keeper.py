@@ -14,10 +14,13 @@ The newest ``keep`` checkpoints and the best one are kept; older ones are delete
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import tensorflow as tf
 
@@ -27,6 +30,7 @@ from Utils import BEST_FILE, CheckpointError, read_json, write_json_atomic
 logger = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
+LOCK_FILE = ".lock"  # held by the training run that writes the folder
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class CheckpointKeeper:
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self._manager = tf.train.CheckpointManager(self.checkpoint, str(scratch or self.folder), max_to_keep=None,
                                                    checkpoint_name=self.name)
+        self._lock = _lock(self.folder) if self.chief else None
 
     @property
     def chief(self) -> bool:
@@ -86,7 +91,12 @@ class CheckpointKeeper:
 
     def save(self, step: int) -> str:
         """Save at ``step``; returns the checkpoint prefix inside ``folder``. Prunes old checkpoints."""
-        saved = self._manager.save(checkpoint_number=int(step))
+        try:
+            saved = self._manager.save(checkpoint_number=int(step))
+        except (tf.errors.OpError, OSError) as err:  # e.g. the disk is full: no half-written checkpoint stays
+            for temp in (self.scratch or self.folder).glob(f"{self.name}-{int(step)}_temp*"):
+                shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink(missing_ok=True)
+            raise CheckpointSaveError(self.folder, self.latest(), " ".join(str(err).split())[:160]) from err
         self._prune(Path(saved).name)
         return str(self.folder / Path(saved).name)
 
@@ -125,9 +135,42 @@ class CheckpointKeeper:
             write_json_atomic(self.folder / RESULT_FILE, dataclasses.asdict(result))
 
     def close(self) -> None:
-        """Remove this process's scratch folder (non-chief workers)."""
+        """Release the folder's lock; remove this process's scratch folder (non-chief workers)."""
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class CheckpointSaveError(OSError):
+    """A checkpoint could not be written (e.g. a full disk); the earlier ones and ``best.json`` are intact."""
+
+    def __init__(self, folder: Path, latest: str | None, reason: str) -> None:
+        super().__init__(f"cannot save a checkpoint in {folder} ({reason}); last good checkpoint: "
+                         f"{latest or 'none yet'}")
+        self.folder = folder
+
+
+def _lock(folder: Path) -> IO:
+    """An exclusive lock on ``folder/.lock`` for this process: a second training run of the same phase (two
+    shells, or a resume started while the run still goes) is refused. The operating system releases it on any
+    exit, so a lock left by a killed run is simply taken over."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise CheckpointError(f"{folder}: in use by another training run ({owner}); wait for it to end or "
+                              f"stop it first") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def finished_result(folder: Path) -> PhaseResult | None:

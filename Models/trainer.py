@@ -141,68 +141,70 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
     keeper = CheckpointKeeper(folder, {"step": step, "epoch": stopping.epoch, "best_loss": stopping.best_loss,
                                        "bad_epochs": stopping.bad_epochs, **phase.trackables},
                               keep=stopping.patience + 2, scratch=scratch)
-    if resume:
-        latest = keeper.latest()
-        if latest is None:
-            raise CheckpointError(f"{folder}: no checkpoint to resume the {phase.name} phase from")
-        keeper.restore(latest)
-        logger.info("%s: resumed from %s at step %d, epoch %d", phase.name, latest, int(step), int(stopping.epoch))
-    train_step = phase.make_step(int(step))
-    if chief:
-        write_run_files(folder, model_config)
-    log = TrainingLog(log_dir(model_config, experiment_id, phase.name), chief, int(model_config["log_every"]))
-    epoch_it = int(model_config["epoch_it"])
-    optimizers = {k: v for k, v in phase.trackables.items() if isinstance(v, keras.optimizers.Optimizer)}
+    try:
+        if resume:
+            latest = keeper.latest()
+            if latest is None:
+                raise CheckpointError(f"{folder}: no checkpoint to resume the {phase.name} phase from")
+            keeper.restore(latest)
+            logger.info("%s: resumed from %s at step %d, epoch %d", phase.name, latest, int(step), int(stopping.epoch))
+        train_step = phase.make_step(int(step))
+        if chief:
+            write_run_files(folder, model_config)
+        log = TrainingLog(log_dir(model_config, experiment_id, phase.name), chief, int(model_config["log_every"]))
+        epoch_it = int(model_config["epoch_it"])
+        optimizers = {k: v for k, v in phase.trackables.items() if isinstance(v, keras.optimizers.Optimizer)}
 
-    stop = _StopRequest()
+        stop = _StopRequest()
 
-    def interrupted(saved: str) -> TrainingInterrupted:
-        return TrainingInterrupted(phase.name, folder, saved, int(step), stop.signum or signal.SIGINT)
+        def interrupted(saved: str) -> TrainingInterrupted:
+            return TrainingInterrupted(phase.name, folder, saved, int(step), stop.signum or signal.SIGINT)
 
-    with log.as_default(), stop.installed():
-        try:
-            while (stop_reason := stopping.stop_reason()) is None:
-                done_in_epoch = int(step) - int(stopping.epoch) * epoch_it
-                bar = tqdm(range(max(0, done_in_epoch), epoch_it), desc=f"{phase.name} epoch {int(stopping.epoch) + 1}",
-                           disable=not progress or not chief, leave=False, dynamic_ncols=True)
-                for _ in bar:
+        with log.as_default(), stop.installed():
+            try:
+                while (stop_reason := stopping.stop_reason()) is None:
+                    done_in_epoch = int(step) - int(stopping.epoch) * epoch_it
+                    desc = f"{phase.name} epoch {int(stopping.epoch) + 1}"
+                    bar = tqdm(range(max(0, done_in_epoch), epoch_it), desc=desc, disable=not progress or not chief,
+                               leave=False, dynamic_ncols=True)
+                    for _ in bar:
+                        if stop.signum is not None:
+                            raise interrupted(keeper.save(int(step)))
+                        scalars = train_step()
+                        loss = float(scalars["loss"])
+                        if not math.isfinite(loss):
+                            raise TrainingDiverged(f"{phase.name}: non-finite loss at step {int(step) + 1}; "
+                                                   f"last good checkpoint: {keeper.latest()}")
+                        step.assign_add(1)
+                        log.train_scalars(int(step), scalars)
+                        bar.set_postfix(loss=f"{loss:.4f}")
+                    bar.close()
+                    val_loss = float(phase.validate())
+                    improved = stopping.end_epoch(val_loss)
+                    log.validation(int(step), val_loss, optimizers)
+                    if phase.summarise is not None and chief:
+                        phase.summarise(int(step))
+                    log.flush()
+                    saved = keeper.save(int(step))
+                    if improved:
+                        keeper.record_best(saved, val_loss, int(step), int(stopping.epoch))
+                    logger.info("%s epoch %d (step %d): validation loss %.5f%s", phase.name, int(stopping.epoch),
+                                int(step), val_loss, " (best, saved)" if improved else
+                                f" (best {float(stopping.best_loss):.5f}, {int(stopping.bad_epochs)} bad)")
                     if stop.signum is not None:
-                        raise interrupted(keeper.save(int(step)))
-                    scalars = train_step()
-                    loss = float(scalars["loss"])
-                    if not math.isfinite(loss):
-                        raise TrainingDiverged(f"{phase.name}: non-finite loss at step {int(step) + 1}; "
-                                               f"last good checkpoint: {keeper.latest()}")
-                    step.assign_add(1)
-                    log.train_scalars(int(step), scalars)
-                    bar.set_postfix(loss=f"{loss:.4f}")
-                bar.close()
-                val_loss = float(phase.validate())
-                improved = stopping.end_epoch(val_loss)
-                log.validation(int(step), val_loss, optimizers)
-                if phase.summarise is not None and chief:
-                    phase.summarise(int(step))
-                log.flush()
-                saved = keeper.save(int(step))
-                if improved:
-                    keeper.record_best(saved, val_loss, int(step), int(stopping.epoch))
-                logger.info("%s epoch %d (step %d): validation loss %.5f%s", phase.name, int(stopping.epoch),
-                            int(step), val_loss, " (best, saved)" if improved else
-                            f" (best {float(stopping.best_loss):.5f}, {int(stopping.bad_epochs)} bad)")
-                if stop.signum is not None:
-                    raise interrupted(saved)
-        except KeyboardInterrupt as err:
-            if isinstance(err, TrainingInterrupted):
-                raise
-            # A second signal, in the middle of a step: the newest checkpoint is the consistent state.
-            raise interrupted(keeper.latest() or "no checkpoint yet") from None
-        finally:
-            keeper.close()
-    best = keeper.best()
-    if best is None:
-        raise TrainingDiverged(f"{phase.name}: no epoch completed, so there is no best checkpoint in {folder}")
-    result = PhaseResult(best, float(stopping.best_loss), int(step), int(stopping.epoch), stop_reason)
-    keeper.finish(result)
-    logger.info("%s finished (%s) after %d epochs; best checkpoint %s (validation loss %.5f)",
-                phase.name, stop_reason, result.epochs, best, result.best_val_loss)
-    return result
+                        raise interrupted(saved)
+            except KeyboardInterrupt as err:
+                if isinstance(err, TrainingInterrupted):
+                    raise
+                # A second signal, in the middle of a step: the newest checkpoint is the consistent state.
+                raise interrupted(keeper.latest() or "no checkpoint yet") from None
+        best = keeper.best()
+        if best is None:
+            raise TrainingDiverged(f"{phase.name}: no epoch completed, so there is no best checkpoint in {folder}")
+        result = PhaseResult(best, float(stopping.best_loss), int(step), int(stopping.epoch), stop_reason)
+        keeper.finish(result)
+        logger.info("%s finished (%s) after %d epochs; best checkpoint %s (validation loss %.5f)",
+                    phase.name, stop_reason, result.epochs, best, result.best_val_loss)
+        return result
+    finally:
+        keeper.close()

@@ -11,7 +11,7 @@ import signal
 import pytest
 import tensorflow as tf
 
-from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult, finished_result
+from Models.checkpoint_keeper import CheckpointKeeper, CheckpointSaveError, PhaseResult, finished_result
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
 from Models.trainer import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
@@ -65,9 +65,11 @@ def test_checkpoint_keeper_prunes_but_keeps_the_best_and_restores_strictly(tmp_p
     keeper.restore(str(folder / "5_sup-2"))
     assert float(weight) == 2.0
     # A checkpoint without part of the state (here: a second variable) is refused, naming it.
+    keeper.close()
     other = CheckpointKeeper(folder, {"weight": weight, "critic": tf.Variable(0.0)}, keep=2)
     with pytest.raises(CheckpointError, match="5_sup-5: does not hold the state of phase 5_sup"):
         other.restore(str(folder / "5_sup-5"))
+    other.close()
     assert finished_result(folder) is None
     keeper.finish(PhaseResult(str(folder / "5_sup-2"), 0.1, 5, 3, "early_stopping"))
     assert finished_result(folder) == PhaseResult(str(folder / "5_sup-2"), 0.1, 5, 3, "early_stopping")
@@ -171,3 +173,39 @@ def test_early_stopping_keeps_the_best_checkpoint(tmp_path):
     best = json.loads((tmp_path / "ckpt" / "3_sup" / "best.json").read_text())
     assert best["checkpoint"] == "3_sup-8" and best["val_loss"] == 1.0
     assert finished_result(tmp_path / "ckpt" / "3_sup") == result
+
+
+def test_a_second_run_of_the_same_phase_is_refused_until_the_first_ends(tmp_path):
+    folder = tmp_path / "7_sup"
+    first = CheckpointKeeper(folder, {"weight": tf.Variable(0.0)}, keep=2)
+    with pytest.raises(CheckpointError, match=rf"7_sup: in use by another training run \(pid {os.getpid()}\)"):
+        CheckpointKeeper(folder, {"weight": tf.Variable(0.0)}, keep=2)
+    first.close()
+    CheckpointKeeper(folder, {"weight": tf.Variable(0.0)}, keep=2).close()  # released on close
+    (folder / ".lock").write_text("pid 999999")  # left by a killed run: the OS holds no lock on it any more
+    CheckpointKeeper(folder, {"weight": tf.Variable(0.0)}, keep=2).close()
+
+
+def test_a_failed_save_leaves_no_temp_files_and_keeps_the_earlier_checkpoints(tmp_path):
+    folder = tmp_path / "8_sup"
+    weight = tf.Variable(1.0)
+    keeper = CheckpointKeeper(folder, {"weight": weight}, keep=2)
+    good = keeper.save(3)
+    keeper.record_best(good, 0.5, 3, 1)
+    best_json = (folder / "best.json").read_text()
+
+    def disk_full(checkpoint_number):
+        (folder / f"8_sup-{checkpoint_number}_temp").mkdir()  # what TensorFlow leaves when a write fails
+        (folder / f"8_sup-{checkpoint_number}_temp" / "part-00000").write_bytes(b"x" * 10)
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    keeper._manager.save = disk_full
+    with pytest.raises(CheckpointSaveError) as caught:
+        keeper.save(6)
+    assert str(caught.value) == (f"cannot save a checkpoint in {folder} (No space left on device); "
+                                 f"last good checkpoint: {good}")
+    assert caught.value.folder == folder and "\n" not in str(caught.value)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "8_sup-3.data-00000-of-00001", "8_sup-3.index", "best.json", "checkpoint"]
+    assert (folder / "best.json").read_text() == best_json
+    keeper.close()
