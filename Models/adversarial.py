@@ -15,6 +15,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.pipeline import paired_waves, unpaired_waves
+from Models.checkpoint_files import restore_checkpoint
 from Models.checkpoint_keeper import PhaseResult
 from Models.distribute import (
     compile_fn,
@@ -245,7 +246,7 @@ def train_semisupervised(run: TrainingRun, init_checkpoint: str | None = None, r
     model_config, dataset, cache = run.model_config, run.dataset, run.cache
     trainer = AdversarialTrainer(model_config, strategy=get_strategy(model_config))
     if init_checkpoint and not resume:
-        tf.train.Checkpoint(model=trainer.separator).read(init_checkpoint).expect_partial()
+        restore_checkpoint(tf.train.Checkpoint(model=trainer.separator), init_checkpoint, "holds no separator")
         logger.info("semisup: separator initialised from %s", init_checkpoint)
     shapes = trainer.shapes
     plan = excerpt_plan(model_config, shapes)

@@ -201,3 +201,24 @@ def damage(prefix: str | os.PathLike) -> str | None:
         files = ", ".join(str(p) for p in data) or f"{prefix}.data-*"
         return f"{files}: damaged (truncated or corrupt: {' '.join(str(err).split())[:160]})"
     return None
+
+
+def restore_checkpoint(checkpoint: Any, prefix: str | os.PathLike, mismatch: str) -> None:
+    """Restore ``checkpoint`` (a ``tf.train.Checkpoint``) from ``prefix`` strictly: every object it tracks must be
+    in the files. The one way training, evaluation and separation read weights.
+
+    Raises:
+        CheckpointError: one line: a damaged file, named (see :func:`damage`), or else
+            ``"<prefix>: <mismatch> (<TensorFlow's reason>)"``.
+    """
+    import tensorflow as tf
+
+    try:
+        status = checkpoint.read(str(prefix))
+        status.assert_existing_objects_matched()
+        status.expect_partial()
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
+        broken = damage(prefix)
+        if broken:
+            raise CheckpointError(broken) from err
+        raise CheckpointError(f"{prefix}: {mismatch} ({' '.join(str(err).split())[:200]})") from err

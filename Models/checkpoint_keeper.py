@@ -24,7 +24,7 @@ from typing import IO
 
 import tensorflow as tf
 
-from Models.checkpoint_files import damage
+from Models.checkpoint_files import restore_checkpoint
 from Utils import BEST_FILE, CheckpointError, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -78,16 +78,7 @@ class CheckpointKeeper:
             CheckpointError: (one line) the checkpoint is missing or lacks part of this phase's state (e.g. a
                 supervised checkpoint has no critics).
         """
-        try:
-            status = self.checkpoint.restore(prefix)
-            status.assert_existing_objects_matched()
-            status.expect_partial()
-        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
-            broken = damage(prefix)
-            if broken:
-                raise CheckpointError(broken) from err
-            reason = " ".join(str(err).split())[:200]
-            raise CheckpointError(f"{prefix}: does not hold the state of phase {self.name} ({reason})") from err
+        restore_checkpoint(self.checkpoint, prefix, f"does not hold the state of phase {self.name}")
 
     def save(self, step: int) -> str:
         """Save at ``step``; returns the checkpoint prefix inside ``folder``. Prunes old checkpoints."""

@@ -19,7 +19,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.audio import one_line
-from Models.checkpoint_files import damage, resolve_checkpoint
+from Models.checkpoint_files import resolve_checkpoint, restore_checkpoint
 from Models.inference_options import PRECISIONS
 from Models.shapes import ModelShapes, get_shapes, require_key
 from Models.Unet import Unet
@@ -121,16 +121,6 @@ def load_separator(
             model = build_separator(spec)
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{prefix}: cannot build the model of its model spec ({one_line(err)})") from err
-    try:
-        status = tf.train.Checkpoint(model=model).read(prefix)
-        status.expect_partial()
-        status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
-        broken = damage(prefix)
-        if broken:
-            raise CheckpointError(broken) from err
-        raise CheckpointError(
-            f"{prefix}: weights do not match the model of its model spec ({one_line(err, 200)})"
-        ) from err
+    restore_checkpoint(tf.train.Checkpoint(model=model), prefix, "weights do not match the model of its model spec")
     logger.info("loaded separator from %s", prefix)
     return model, spec, prefix
