@@ -86,7 +86,10 @@ class CheckpointKeeper:
             saved = self._manager.save(checkpoint_number=int(step))
         except (tf.errors.OpError, OSError) as err:  # e.g. the disk is full: no half-written checkpoint stays
             for temp in (self.scratch or self.folder).glob(f"{self.name}-{int(step)}_temp*"):
-                shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink(missing_ok=True)
+                if temp.is_dir():
+                    shutil.rmtree(temp, ignore_errors=True)
+                else:
+                    temp.unlink(missing_ok=True)
             raise CheckpointSaveError(self.folder, self.latest(), " ".join(str(err).split())[:160]) from err
         self._prune(Path(saved).name)
         return str(self.folder / Path(saved).name)
