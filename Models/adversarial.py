@@ -28,11 +28,11 @@ from Models.distribute import (
 )
 from Models.factory import build_critic, build_separator, precision_policy
 from Models.features import (
+    critic_input,
     crop_input_to_output,
     crop_output_to_stft,
     excerpt_plan,
     paired_features,
-    to_disc,
     unpaired_features,
 )
 from Models.shapes import ModelShapes, get_shapes
@@ -44,11 +44,6 @@ from Models.WGAN_Critic import critic_loss, gradient_penalty
 from Sample import SOURCES
 
 logger = logging.getLogger(__name__)
-
-
-def _critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
-    """Separator output ``[B, output_freq, output_time, 1]`` -> critic input ``[B, 256, disc_time, 1]``."""
-    return to_disc(estimate[..., 0], shapes)[..., None]
 
 
 def mixture_magnitude(mix_input: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
@@ -129,8 +124,8 @@ class AdversarialTrainer(tf.Module):
         """
         share = replica_share(mix, global_batch)
         acc_est, voice_est = self._separate(mix, training=False)
-        fakes = {"accompaniment": _critic_input(acc_est, self.shapes),
-                 "voice": _critic_input(voice_est, self.shapes)}
+        fakes = {"accompaniment": critic_input(acc_est, self.shapes),
+                 "voice": critic_input(voice_est, self.shapes)}
         reals = {"accompaniment": acc_real, "voice": voice_real}
         grads, logs = {}, {}
         for source in SOURCES:
@@ -163,7 +158,7 @@ class AdversarialTrainer(tf.Module):
             acc_est, voice_est = self._separate(mix, training=True)
             sup_loss = separation_loss(acc_est, voice_est, acc, voice) * share
             acc_u, voice_u = self._separate(mix_unsup, training=True)
-            scores = [tf.cast(self.critics[source](_critic_input(est, self.shapes), training=False), tf.float32)
+            scores = [tf.cast(self.critics[source](critic_input(est, self.shapes), training=False), tf.float32)
                       for source, est in zip(SOURCES, (acc_u, voice_u), strict=True)]
             l_u = -(tf.reduce_mean(scores[0]) + tf.reduce_mean(scores[1])) * share
             add = additive_penalty(mix_unsup, acc_u, voice_u, self.shapes) * share

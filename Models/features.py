@@ -87,6 +87,11 @@ def to_disc(x: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
     return x[..., : shapes.disc_freq, start : start + shapes.disc_time]
 
 
+def critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
+    """Separator output ``[B, output_freq, output_time, 1]`` -> critic input ``[B, disc_freq, disc_time, 1]``."""
+    return to_disc(estimate[..., 0], shapes)[..., None]
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Training excerpts
 

@@ -15,7 +15,7 @@ import tf_keras as keras
 
 from Input.audio_cache import AudioCache
 from Input.pipeline import Triple
-from Models.features import pad_to_input, to_disc, whole_track_magnitudes
+from Models.features import critic_input, pad_to_input, to_disc, whole_track_magnitudes
 from Models.separator import predict_magnitudes
 from Models.shapes import ModelShapes, get_shapes
 from Models.spectrogram import istft, norm, stft
@@ -107,8 +107,7 @@ def summarise_critic_view(separator: keras.Model, unsup: list, cache: AudioCache
     mixtures, accompaniments, voices = unsup
     mix = pad_to_input(excerpt_norm(mixtures[0], shapes.input_time), shapes)[None, ..., None]
     acc_est, voice_est = separator(mix, training=False)
-    images = {"fake/accompaniment": to_disc(acc_est[..., 0], shapes)[..., None],
-              "fake/voice": to_disc(voice_est[..., 0], shapes)[..., None],
+    images = {"fake/accompaniment": critic_input(acc_est, shapes), "fake/voice": critic_input(voice_est, shapes),
               "real/accompaniment": to_disc(excerpt_norm(accompaniments[0], shapes.disc_time), shapes)[None, ..., None],
               "real/voice": to_disc(excerpt_norm(voices[0], shapes.disc_time), shapes)[None, ..., None]}
     for name, image in images.items():
