@@ -12,7 +12,9 @@ Export on the first run (files that exist already are kept, so an interrupted ru
 * MUSDB18-HQ: ``mixture.wav``/``vocals.wav`` are used as they are; ``<subset>/<Track>/accompaniment.wav``
   (= drums + bass + other) is written next to them.
 
-Exports are 32-bit float wav (no clipping of sums above 1) at the track's own rate and channel count,
+A track whose stem (or exported vocals/accompaniment) is shorter than its mixture by more than
+:data:`STEM_TOLERANCE` samples (a truncated file) is skipped with a warning naming the file; a partition whose
+tracks were all skipped is an error. Exports are 32-bit float wav (no clipping of sums above 1) at the track's own rate and channel count,
 written atomically. Budget disk space: MUSDB18 (150 tracks, ~10 h) gives ~38 GB of wav, MUSDB18-HQ ~13 GB.
 
 Partitions: ``train_sup`` = all tracks of subset ``train`` (100); the 50 ``test`` tracks, sorted by name,
@@ -52,7 +54,9 @@ SUBSETS: tuple[str, ...] = ("train", "test")
 STEM_ORDER: tuple[str, ...] = ("mixture", "drums", "bass", "other", "vocals")  # audio streams of a .stem.mp4
 ACCOMPANIMENT_SOURCES: tuple[str, ...] = ("drums", "bass", "other")
 EXPORT_SUBTYPE = "FLOAT"
-AAC_TOLERANCE = 2048  # samples a decoded AAC stream may fall short of the container's stated length
+# Samples a stem (or a decoded AAC stream) may fall short of the mixture: AAC encoder padding. A stem shorter
+# than that (a truncated file) makes the track skipped instead of cutting every stem to it.
+STEM_TOLERANCE = 2048
 
 
 @dataclass
@@ -157,7 +161,7 @@ def _decode_stream(ref: TrackRef, info: Any, index: int, length: int) -> np.ndar
     stems, _ = stempeg.read_stems(os.fspath(ref.path), stem_id=stream, info=info, dtype=np.float32,
                                   ffmpeg_format="f32le", always_3d=True)
     data = np.ascontiguousarray(stems[0].T, dtype=np.float32)
-    if data.shape[1] < length - AAC_TOLERANCE:
+    if data.shape[1] < length - STEM_TOLERANCE:
         raise DatasetError(f"{ref.path}: decoded only {data.shape[1]} of {length} samples of the "
                            f"{STEM_ORDER[index]} stream")
     return data[:, :length]  # drop the AAC encoder's end padding
@@ -198,18 +202,25 @@ def _export_hq_accompaniment(ref: TrackRef) -> None:
     missing = [f"{s}.wav" for s in ACCOMPANIMENT_SOURCES if s not in ref.sources]
     if missing:
         raise DatasetError(f"{ref.folder}: lacks {', '.join(missing)}")
+    mixture = probe_sample(ref.outputs["mixture"])
     parts, rates = [], set()
     for s in ACCOMPANIMENT_SOURCES:
         data, sr = audio.load(ref.sources[s])
+        _check_length(ref.sources[s], data.shape[1], round(mixture.duration * sr))
         parts.append(data)
         rates.add(sr)
     if len(rates) != 1 or len({p.shape[0] for p in parts}) != 1:
         raise DatasetError(f"{ref.folder}: drums/bass/other differ in sample rate or channel count")
-    n = min(p.shape[1] for p in parts)
-    if max(p.shape[1] for p in parts) != n:
-        logger.warning("%s: drums/bass/other differ in length; cut to the shortest (%d samples)", ref.folder, n)
+    n = min(p.shape[1] for p in parts)  # within STEM_TOLERANCE of the mixture
     audio.save(target, parts[0][:, :n] + parts[1][:, :n] + parts[2][:, :n], rates.pop(),
                subtype=EXPORT_SUBTYPE)
+
+
+def _check_length(path: Path, samples: int, mixture_samples: int) -> None:
+    """DatasetError naming ``path`` when it is shorter than the mixture by more than :data:`STEM_TOLERANCE`."""
+    if samples < mixture_samples - STEM_TOLERANCE:
+        raise DatasetError(f"{path.name} has {samples} samples, the mixture {mixture_samples}: shorter by more "
+                           f"than {STEM_TOLERANCE} samples (truncated?)")
 
 
 def prepare_track(ref: TrackRef) -> tuple[Sample, Sample, Sample] | None:
@@ -222,14 +233,23 @@ def prepare_track(ref: TrackRef) -> tuple[Sample, Sample, Sample] | None:
             _export_hq_accompaniment(ref)
         else:
             _export_stem_file(ref)
-        out = ref.outputs
-        return (probe_sample(out["mixture"]), probe_sample(out["accompaniment"]),
-                probe_sample(out["vocals"]))
+        mix, acc, voice = (probe_sample(ref.outputs[role]) for role in ("mixture", "accompaniment", "vocals"))
+        for sample in (acc, voice):
+            _check_length(Path(sample.path), round(sample.duration * sample.sample_rate),
+                          round(mix.duration * sample.sample_rate))
+        return mix, acc, voice
     except Exception as e:  # one bad track must not stop the whole data set
         reason = " ".join(str(e).split()) or type(e).__name__
         where = ref.folder if ref.is_wav else ref.path
         logger.warning("skipping MUSDB18 track %r (%s): %s", ref.name, where, reason)
         return None
+
+
+def _partition(ref: TrackRef, valid_names: set[str]) -> str:
+    """The paired partition a track belongs to (see the module docstring)."""
+    if ref.subset == "train":
+        return "train_sup"
+    return "train_valid" if ref.name in valid_names else "train_test"
 
 
 def build_musdb_dataset(root: str | os.PathLike, is_wav: bool = False, num_workers: int = 2) -> dict:
@@ -245,7 +265,8 @@ def build_musdb_dataset(root: str | os.PathLike, is_wav: bool = False, num_worke
         ``train_unsup`` = ``[[], [], []]``.
 
     Raises:
-        DatasetError: ``root`` does not exist, holds no tracks, or none of its tracks could be read.
+        DatasetError: ``root`` does not exist, holds no tracks, or none of the tracks of a partition could be
+            read.
     """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -268,14 +289,13 @@ def build_musdb_dataset(root: str | os.PathLike, is_wav: bool = False, num_worke
     for ref, triple in sorted(zip(refs, results, strict=True), key=lambda x: (x[0].subset, x[0].name)):
         if triple is None:
             continue
-        if ref.subset == "train":
-            dataset["train_sup"].append(triple)
-        else:
-            dataset["train_valid" if ref.name in valid_names else "train_test"].append(triple)
+        dataset[_partition(ref, valid_names)].append(triple)
     used = sum(len(dataset[k]) for k in PAIRED_PARTITIONS)
-    if used == 0:
-        raise DatasetError(f"MUSDB18 at {root}: none of its {len(refs)} tracks could be read "
-                           f"(see the warnings above)")
+    for key in PAIRED_PARTITIONS:
+        assigned = sum(_partition(r, valid_names) == key for r in refs)
+        if assigned and not dataset[key]:
+            raise DatasetError(f"MUSDB18 at {root}: none of the {assigned} tracks of {key} could be read "
+                               f"(see the warnings above)")
     if used < len(refs):
         logger.warning("MUSDB18 at %s: skipped %d of %d tracks", root, len(refs) - used, len(refs))
     return dataset

@@ -228,7 +228,8 @@ def write_stem_file(path: Path, stems: dict[str, np.ndarray], sr: int, order=mus
 @needs_ffmpeg
 def test_stem_mp4_export(tmp_path: Path, caplog) -> None:
     root = tmp_path / "MUSDB18"
-    tracks = {("train", "Alpha - One"): 0, ("test", "Beta - Two"): 1, ("test", "Gamma - Three"): 2}
+    tracks = {("train", "Alpha - One"): 0, ("test", "Beta - Two"): 1, ("test", "Gamma - Three"): 2,
+              ("test", "Delta - Four"): 4}
     originals = {}
     for (subset, name), seed in tracks.items():
         originals[name] = make_stems(seed, STEM_SR)
@@ -240,12 +241,12 @@ def test_stem_mp4_export(tmp_path: Path, caplog) -> None:
         d = load_musdb(config(root, tmp_path, is_wav=False))
     assert "Broken - Stem" in caplog.text and "has 2 audio streams, expected 5" in caplog.text
     assert names(d["train_sup"]) == ["Alpha - One"]
-    # sorted test names: Beta, Broken, Gamma -> valid gets positions 0 and 2, the broken one is dropped
-    assert names(d["train_valid"]) == ["Beta - Two", "Gamma - Three"]
-    assert d["train_test"] == []
+    # sorted test names: Beta, Broken, Delta, Gamma -> valid gets positions 0 and 2, the broken one is dropped
+    assert names(d["train_valid"]) == ["Beta - Two", "Delta - Four"]
+    assert names(d["train_test"]) == ["Gamma - Three"]
 
     n = int(STEM_SR * SECONDS)
-    for mix, acc, voice in d["train_sup"] + d["train_valid"]:
+    for mix, acc, voice in d["train_sup"] + d["train_valid"] + d["train_test"]:
         folder = Path(mix.path).parent
         assert folder.parent.parent == root.resolve() and (folder.parent / f"{folder.name}.stem.mp4").is_file()
         orig = originals[folder.name]
@@ -267,3 +268,48 @@ def test_stem_mp4_export(tmp_path: Path, caplog) -> None:
     for f in root.glob("*/*.stem.mp4"):
         f.unlink()
     assert load_musdb(config(root, tmp_path, is_wav=False)) == d
+
+
+# --- truncated stems (a stem shorter than the mixture by more than STEM_TOLERANCE skips the track) -------------
+
+def truncate(path: Path, size: int = 500) -> None:
+    """Cut a file to its first ``size`` bytes, as an interrupted copy leaves it (the header still says more)."""
+    with open(path, "r+b") as handle:
+        handle.truncate(size)
+
+
+@pytest.mark.parametrize("stem", ["bass", "vocals"])
+def test_truncated_stem_skips_the_track_and_the_others_are_used(hq: Path, tmp_path: Path, caplog, stem) -> None:
+    track = hq / "train" / "Beta - Two"
+    truncate(track / f"{stem}.wav")
+    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+        d = load_musdb(config(hq, tmp_path))
+    skipped = [r.getMessage() for r in caplog.records if "Beta - Two" in r.getMessage()]
+    assert len(skipped) == 1 and f"{stem}.wav has 5" in skipped[0] and "truncated" in skipped[0], skipped
+    assert "cut to the shortest" not in caplog.text
+    assert names(d["train_sup"]) == ["Alpha - One"] and len(d["train_valid"]) == len(d["train_test"]) == 2
+    assert (track / "accompaniment.wav").exists() == (stem == "vocals")  # nothing made from a truncated stem
+    for triple in d["train_sup"] + d["train_valid"] + d["train_test"]:
+        assert {round(s.duration * s.sample_rate) for s in triple} == {int(SR * SECONDS)}
+
+
+def test_stem_shorter_within_the_tolerance_is_cut(hq: Path, tmp_path: Path, caplog) -> None:
+    bass = hq / "train" / "Beta - Two" / "bass.wav"
+    data, _ = sf.read(bass, dtype="float32")
+    short = len(data) - musdb_data.STEM_TOLERANCE
+    sf.write(bass, data[:short], SR, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+        d = load_musdb(config(hq, tmp_path))
+    assert caplog.text == ""
+    acc = d["train_sup"][1][1]
+    assert Path(acc.path).parent.name == "Beta - Two" and round(acc.duration * SR) == short
+
+
+def test_a_partition_whose_tracks_are_all_truncated_is_one_error(hq: Path, tmp_path: Path) -> None:
+    for name in TRAIN:
+        truncate(hq / "train" / name / "drums.wav")
+    with pytest.raises(DatasetError) as err:
+        load_musdb(config(hq, tmp_path))
+    assert str(err.value) == (f"MUSDB18 at {hq.resolve()}: none of the 2 tracks of train_sup could be read "
+                              f"(see the warnings above)")
+    assert not Path(tmp_path / "cache" / "dataset.pkl").exists()
