@@ -23,6 +23,7 @@ from Input.synthetic import DEMO_DATA_CONFIG
 from Models.evaluation import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
 from Models.inference_options import PRECISIONS
 from Models.metrics import score_estimates
+from Utils import run_cli
 
 logger = logging.getLogger("Evaluate")
 
@@ -92,38 +93,32 @@ def data_config(run_config: dict[str, Any], args: argparse.Namespace) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the evaluation from the command line; returns the exit status."""
+    """Run the evaluation from the command line; returns the exit status (``Utils.EXIT_STATUS``)."""
+    return run_cli(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = get_parser().parse_args(argv)
     from Models.checkpoint_files import find_latest_checkpoint, read_run_config, resolve_checkpoint
     from Utils import CheckpointError, import_tensorflow, setup_logging
 
     setup_logging()
-    import_tensorflow()
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
     if checkpoint is None:
-        print(
-            "error: no checkpoint found under checkpoints/; train one with `python Training.py with demo` "
-            "or pass --checkpoint",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        prefix, _ = resolve_checkpoint(checkpoint)
-        run_config = read_run_config(Path(prefix).parent)
-    except CheckpointError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        raise CheckpointError("no checkpoint found under checkpoints/; train one with `python Training.py with "
+                              "demo` or pass --checkpoint")
+    prefix, _ = resolve_checkpoint(checkpoint)
+    run_config = read_run_config(Path(prefix).parent)
     missing = [key for key in ("results_dir", *(("seed",) if args.demo else ())) if key not in run_config]
     if missing:
-        print(f"error: {Path(prefix).parent}: the run config lacks {', '.join(missing)}", file=sys.stderr)
-        return 1
+        raise CheckpointError(f"{Path(prefix).parent}: the run config lacks {', '.join(missing)}")
+    import_tensorflow()  # after the checks above, which report a bad checkpoint path without its start-up cost
     logger.info("evaluating checkpoint %s", prefix)
     data = data_config(run_config, args)
     if args.demo:
         from Input.synthetic import ensure_demo_data
 
         ensure_demo_data(Path(data["demo_path"]), int(run_config["seed"]))
-    from Input.audio import AudioError
     from Input.datasets import load_dataset
 
     options = EvaluationOptions(
@@ -135,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         window_seconds=args.window_seconds if args.window_seconds > 0 else None,
         precision=args.precision,
     )
-    try:
-        bss_evaluate(load_dataset(data), prefix, options, data_name=dataset_name(data))
-    except (CheckpointError, AudioError, ValueError, OSError) as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
+    bss_evaluate(load_dataset(data), prefix, options, data_name=dataset_name(data))
     return 0
 
 

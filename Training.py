@@ -17,9 +17,10 @@ import sys
 
 from sacred import SETTINGS, Experiment
 from sacred.observers import FileStorageObserver
-from sacred.utils import apply_backspaces_and_linefeeds
+from sacred.utils import ConfigAddedError, NamedConfigNotFoundError, SacredError, apply_backspaces_and_linefeeds
 
 from Input.synthetic import DEMO_DATA_CONFIG
+from Utils import ConfigError, WriteError, one_line, run_cli
 
 # TensorFlow is imported inside the functions below: worker processes that re-import this script (the demo-song
 # generator's spawn pool) then start in a fraction of a second, and the C++ start-up chatter is switched off first.
@@ -151,16 +152,6 @@ def resolved_model_config(*named_configs: str, **updates: object) -> dict:
     return {**model_config, **updates}
 
 
-class UserError(SystemExit):
-    """A mistake in the command line or the data, reported in one line (no traceback) with exit status 2.
-
-    A ``SystemExit``, so that Sacred records the run as failed and lets it through instead of printing a stack."""
-
-    def __init__(self, message: str) -> None:
-        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
-        super().__init__(2)
-
-
 @ex.config_hook
 def _check_model_config(config: dict, command_name: str, logger: logging.Logger) -> dict:
     """Refuse unknown ``model_config`` keys (with the closest known one) and values of the wrong type or sign,
@@ -168,9 +159,7 @@ def _check_model_config(config: dict, command_name: str, logger: logging.Logger)
     defaults = cfg()["model_config"]
     for key, value in config["model_config"].items():
         if key not in defaults:
-            close = difflib.get_close_matches(key, defaults, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UserError(f"unknown model_config key '{key}'{hint}")
+            raise ConfigError(f"unknown model_config key '{key}'{_hint(key, defaults)}")
         _check_value(key, value, defaults[key])
     return {}
 
@@ -185,9 +174,9 @@ def _check_value(key: str, value: object, default: object) -> None:
         expected = (str, type(None))
     if not isinstance(value, expected) or (isinstance(value, bool) and not isinstance(default, bool)):
         names = " or ".join("null" if t is type(None) else t.__name__ for t in expected)
-        raise UserError(f"model_config.{key} must be {names}, got {value!r}")
+        raise ConfigError(f"model_config.{key} must be {names}, got {value!r}")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise UserError(f"model_config.{key} must be >= 0, got {value!r}")
+        raise ConfigError(f"model_config.{key} must be >= 0, got {value!r}")
 
 
 def _seed_everything(seed: int) -> None:
@@ -206,21 +195,17 @@ def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dic
 
     setup_logging()
     import_tensorflow()
-    from Input.dataset_dict import DatasetError
     from Models.checkpoint_keeper import CheckpointSaveError
     from Models.experiment import compact_results, resume_point, run_experiment
-    from Utils import CheckpointError
 
+    if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
+        experiment_id, model_config = resume_point(resume)
+        _log_resumed_config(model_config, experiment_id, _run)
+    _seed_everything(model_config["seed"])
     try:
-        if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
-            experiment_id, model_config = resume_point(resume)
-            _log_resumed_config(model_config, experiment_id, _run)
-        _seed_everything(model_config["seed"])
         return compact_results(run_experiment(model_config, experiment_id, bool(resume), _run))
-    except (DatasetError, CheckpointError) as err:
-        raise UserError(str(err)) from None
     except CheckpointSaveError as err:  # e.g. a full disk: make room, then continue where the run stopped
-        raise UserError(f"{err}; resume with: python Training.py with resume={err.folder}") from None
+        raise WriteError(f"{err}; resume with: python Training.py with resume={err.folder}") from None
 
 
 def _log_resumed_config(model_config: dict, experiment_id: int | str, _run) -> None:
@@ -228,10 +213,22 @@ def _log_resumed_config(model_config: dict, experiment_id: int | str, _run) -> N
     logger.info("resuming run %s with its stored configuration", experiment_id)
 
 
-def main() -> int:
-    """Run the experiment from the command line; an interrupt ends with one line and status 130/143."""
+def main(argv: list[str] | None = None) -> int:
+    """Run the experiment from the command line (``argv`` as ``sys.argv``); returns the exit status.
+
+    Errors the user can fix end in one line with their ``Utils.EXIT_STATUS`` (Sacred's own configuration errors,
+    such as a misspelt named config, count as config errors); an interrupt ends with one line and 130/143.
+    """
+    return run_cli(lambda: _run_commandline(list(sys.argv if argv is None else argv)))
+
+
+def _run_commandline(argv: list[str]) -> int:
+    if not {"-d", "--debug"} & set(argv):  # Sacred then re-raises errors instead of printing their traceback
+        argv.append("--debug")
     try:
-        ex.run_commandline()
+        ex.run_commandline(argv)
+    except SacredError as err:
+        raise ConfigError(_sacred_message(err)) from None
     except KeyboardInterrupt as err:  # Models.trainer.TrainingInterrupted names the folder that resumes
         if getattr(err, "folder", None) is None:
             print("interrupted outside a training phase; finished phases are kept (resume=<their folder> skips them)",
@@ -240,6 +237,23 @@ def main() -> int:
         print(f"{err}; resume with: python Training.py with resume={err.folder}", file=sys.stderr)
         return err.exit_status
     return 0
+
+
+def _sacred_message(err: SacredError) -> str:
+    """One line for Sacred's configuration errors, with the closest known name where there is one."""
+    if isinstance(err, NamedConfigNotFoundError):
+        name = str(err).split('"')[1]
+        return f"unknown named config '{name}'{_hint(name, ex.named_configs)}; named configs: " \
+               f"{', '.join(ex.named_configs)}"
+    if isinstance(err, ConfigAddedError):
+        name = str(next(iter(err.__conflicting_configs__)))
+        return f"unknown config entry '{name}'{_hint(name, [*cfg(), 'seed'])}"
+    return one_line(err)
+
+
+def _hint(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 if __name__ == "__main__":

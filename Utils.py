@@ -1,6 +1,7 @@
-"""Small helpers shared by the command-line programs and the Input/Models packages: logging set-up, atomic file
-writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, JSON files,
-and TensorFlow's quiet start. Checkpoint folders are described in ``Models.checkpoint_files`` and
+"""Small helpers shared by the command-line programs and the Input/Models packages: the errors a user can cause,
+their exit statuses and the programs' error boundary (:data:`EXIT_STATUS`, :func:`run_cli`), logging set-up,
+atomic file writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, JSON
+files, and TensorFlow's quiet start. Checkpoint folders are described in ``Models.checkpoint_files`` and
 ``Models.checkpoint_keeper``; :data:`BEST_FILE` names the best checkpoint there.
 """
 
@@ -14,7 +15,7 @@ import re
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -25,8 +26,68 @@ logger = logging.getLogger(__name__)
 BEST_FILE = "best.json"
 
 
-class CheckpointError(Exception):
+# The exit status of each kind of error a user can cause, for every command-line program (README,
+# "Troubleshooting"). Any other exception is a bug: Python prints its traceback and exits with 1.
+EXIT_STATUS: dict[str, int] = {
+    "config": 2,  # bad option, config key or value, unknown named config, an output folder that is a file
+    "dataset": 3,  # data set missing, unreadable or with no usable track in a partition; a bad dataset_loader
+    "audio": 4,  # an audio file could not be read (separate.py: at least one input failed)
+    "checkpoint": 5,  # checkpoint missing, damaged or not fitting its model spec; a run folder in use
+    "write": 6,  # an output could not be written (disk full, no permission): outputs, checkpoints, results
+    "diverged": 7,  # training stopped on a non-finite loss (the last good checkpoint is kept)
+    "interrupted": 130,  # Ctrl-C (143 for SIGTERM during training)
+}
+
+
+class ProjectError(Exception):
+    """An error the user can fix: the message is one line naming the file or key and the reason; ``kind`` (a key
+    of :data:`EXIT_STATUS`) chooses the exit status. :func:`run_cli` reports it without a traceback."""
+
+    kind = "config"
+
+    @property
+    def exit_status(self) -> int:
+        """The command-line exit status of this kind of error (:data:`EXIT_STATUS`)."""
+        return EXIT_STATUS[self.kind]
+
+
+class ConfigError(ProjectError):
+    """A bad command-line option or configuration value; the message names the option or key."""
+
+
+class CheckpointError(ProjectError):
     """A checkpoint path that cannot be used; the message names it and the reason."""
+
+    kind = "checkpoint"
+
+
+class WriteError(ProjectError, OSError):
+    """An output could not be written (e.g. a full disk); the message names it and the reason."""
+
+    kind = "write"
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` with whitespace runs (newlines included) collapsed into single spaces, cut to ``limit`` characters
+    (with ``...``) when given."""
+    text = " ".join(str(text).split())
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
+def run_cli(main: Callable[[], int]) -> int:
+    """The error boundary of a command-line program: runs ``main`` and returns its exit status.
+
+    A :class:`ProjectError` becomes ``error: <message>`` on stderr and its :data:`EXIT_STATUS`; Ctrl-C becomes one
+    line and 130 (or the interrupt's own ``exit_status``); any other exception keeps its traceback (a bug).
+    """
+    try:
+        return main()
+    except ProjectError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return err.exit_status
+    except KeyboardInterrupt as err:
+        print(one_line(err) or "interrupted", file=sys.stderr)
+        return getattr(err, "exit_status", EXIT_STATUS["interrupted"])
 
 
 def setup_logging(level: int = logging.INFO) -> None:

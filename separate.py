@@ -9,7 +9,8 @@ For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<form
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
 the output folder. Outputs have the input's sample rate, channel count and length (see ``Models.inference``
 for how the model, which works at ``expected_sr`` mono, is applied). Exit status: 0 if every input was
-separated (or skipped because its outputs exist), 1 otherwise.
+separated (or skipped because its outputs exist), otherwise the ``Utils.EXIT_STATUS`` of the first problem
+(4: an input could not be read, 6: an output could not be written, 5: no usable checkpoint, 2: bad options).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from Models.inference_options import ACCOMPANIMENT_MODES, PRECISIONS, SeparationOptions
+from Utils import EXIT_STATUS, ConfigError, run_cli
 
 logger = logging.getLogger("separate")
 
@@ -256,33 +258,37 @@ def _separate_one(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (``Utils.EXIT_STATUS``)."""
+    return run_cli(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
     problem = output_problem(Path(args.output))
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    from Models.checkpoint_files import find_latest_checkpoint
+        raise ConfigError(problem)
+    from Models.checkpoint_files import find_latest_checkpoint, resolve_checkpoint
     from Utils import CheckpointError, setup_logging
 
     setup_logging()
-    errors: list[str] = []
+    statuses: list[int] = []  # one per failed input: the exit status of its kind of error
 
-    def report(message: str) -> None:
-        errors.append(message)
+    def report(message: str, kind: str) -> None:
+        statuses.append(EXIT_STATUS[kind])
         print(f"error: {message}", file=sys.stderr, flush=True)
 
-    inputs = collect_inputs(args.input, errors)
-    for message in errors:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+    problems: list[str] = []
+    inputs = collect_inputs(args.input, problems)
+    for message in problems:
+        report(message, "audio")
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
     if checkpoint is None:
-        print(f"error: {NO_CHECKPOINT}", file=sys.stderr)
-        return 1
+        raise CheckpointError(NO_CHECKPOINT)
+    resolve_checkpoint(checkpoint)  # a bad path or model spec is reported before TensorFlow starts
     if not inputs:
-        return 1
+        return statuses[0]
     from tqdm import tqdm
 
     from Utils import import_tensorflow
@@ -294,11 +300,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cpu:
         tf.config.set_visible_devices([], "GPU")
-    try:
-        model, spec, prefix = load_separator(checkpoint, args.precision)
-    except CheckpointError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    model, spec, prefix = load_separator(checkpoint, args.precision)
     logger.info("using checkpoint %s", prefix)
     protected = [file for file, _ in inputs]
     plans = plan_outputs(inputs, Path(args.output), args.format)
@@ -307,15 +309,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 _separate_one(plan, args, model, spec, protected, position=1 if len(plans) > 1 else 0)
             except AudioError as err:
-                report(str(err))
+                report(str(err), "audio")
             except OSError as err:
-                report(f"{plan['input']}: {err.strerror or err}")
+                report(f"{plan['input']}: cannot write to {plan['vocals'].parent}: {err.strerror or err}", "write")
     except KeyboardInterrupt:
         print("interrupted; unfinished outputs were not written", file=sys.stderr)
-        return 130
-    if errors:
-        print(f"{len(errors)} problem(s), see the messages above", file=sys.stderr)
-        return 1
+        return EXIT_STATUS["interrupted"]
+    if statuses:
+        print(f"{len(statuses)} problem(s), see the messages above", file=sys.stderr)
+        return statuses[0]
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import soundfile as sf
 
 from Sample import Sample
+from Utils import ProjectError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -25,24 +26,21 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif", "
 SOUNDFILE_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 FFMPEG_EXTENSIONS: tuple[str, ...] = (".mp3", ".m4a", ".mp4")
 FFMPEG_PREROLL = 4096  # samples decoded before an mp3/m4a/mp4 excerpt and dropped
+REASON_LIMIT = 300  # characters of a tool's error message kept in an AudioError
 FFMPEG_MISSING = "ffmpeg not found: install Debian package 'ffmpeg'"
 
 PathLike = str | os.PathLike
 
 
-class AudioError(Exception):
+class AudioError(ProjectError):
     """A file could not be read or written as audio. The message is one line: ``"<path>: <reason>"``."""
+
+    kind = "audio"
 
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = str(path)
-        self.reason = one_line(reason)
+        self.reason = one_line(reason, REASON_LIMIT)
         super().__init__(f"{self.path}: {self.reason}")
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """Collapse whitespace/newlines into single spaces and cap the length."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_input(path: PathLike) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from Sample import Sample
+from Utils import ProjectError
 
 PAIRED_PARTITIONS: tuple[str, ...] = ("train_sup", "train_valid", "train_test")
 UNPAIRED_PARTITION = "train_unsup"
@@ -23,8 +24,10 @@ ROLES: tuple[str, ...] = ("mix", "acc", "voice")  # the elements of a triple, an
 UNPAIRED_LISTS: tuple[str, ...] = ("mixtures", "accompaniments", "voices")  # train_unsup's lists, for messages
 
 
-class DatasetError(ValueError):
+class DatasetError(ProjectError, ValueError):
     """A data set is missing, unreadable or malformed. The message is one line and names the path/source."""
+
+    kind = "dataset"
 
 
 def empty_dataset() -> dict[str, list]:

@@ -40,23 +40,23 @@ def resolve_loader(spec: str) -> Callable[[dict], dict]:
     """Import the function named by ``"package.module:function"``.
 
     Raises:
-        ValueError: (one line) the spec has no colon, the module cannot be imported, or it has no such
+        DatasetError: (one line) the spec has no colon, the module cannot be imported, or it has no such
             callable.
     """
     if not isinstance(spec, str) or spec.count(":") != 1:
-        raise ValueError(f"dataset_loader {spec!r}: expected 'module:function', e.g. 'my_data:load'")
+        raise DatasetError(f"dataset_loader {spec!r}: expected 'module:function', e.g. 'my_data:load'")
     module_name, func_name = (part.strip() for part in spec.split(":"))
     if not module_name or not func_name:
-        raise ValueError(f"dataset_loader {spec!r}: expected 'module:function', e.g. 'my_data:load'")
+        raise DatasetError(f"dataset_loader {spec!r}: expected 'module:function', e.g. 'my_data:load'")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        raise ValueError(f"dataset_loader {spec!r}: cannot import module {module_name!r} ({e})") from e
+        raise DatasetError(f"dataset_loader {spec!r}: cannot import module {module_name!r} ({e})") from e
     func = getattr(module, func_name, None)
     if func is None:
-        raise ValueError(f"dataset_loader {spec!r}: module {module_name!r} has no attribute {func_name!r}")
+        raise DatasetError(f"dataset_loader {spec!r}: module {module_name!r} has no attribute {func_name!r}")
     if not callable(func):
-        raise ValueError(f"dataset_loader {spec!r}: {module_name}.{func_name} is not callable")
+        raise DatasetError(f"dataset_loader {spec!r}: {module_name}.{func_name} is not callable")
     return func
 
 
@@ -74,7 +74,7 @@ def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[
         The validated dataset dict.
 
     Raises:
-        ValueError: bad ``dataset_loader`` spec.
+        DatasetError: bad ``dataset_loader`` spec.
         DatasetError: MUSDB18 missing/unreadable, or a loader returned a malformed dict.
     """
     spec = model_config.get("dataset_loader")

@@ -12,10 +12,12 @@ Export on the first run (files that exist already are kept, so an interrupted ru
 * MUSDB18-HQ: ``mixture.wav``/``vocals.wav`` are used as they are; ``<subset>/<Track>/accompaniment.wav``
   (= drums + bass + other) is written next to them.
 
+Exports are 32-bit float wav (no clipping of sums above 1) at the track's own rate and channel count,
+written atomically. Budget disk space: MUSDB18 (150 tracks, ~10 h) gives ~38 GB of wav, MUSDB18-HQ ~13 GB.
+
 A track whose stem (or exported vocals/accompaniment) is shorter than its mixture by more than
 :data:`STEM_TOLERANCE` samples (a truncated file) is skipped with a warning naming the file; a partition whose
-tracks were all skipped is an error. Exports are 32-bit float wav (no clipping of sums above 1) at the track's own rate and channel count,
-written atomically. Budget disk space: MUSDB18 (150 tracks, ~10 h) gives ~38 GB of wav, MUSDB18-HQ ~13 GB.
+tracks were all skipped is an error.
 
 Partitions: ``train_sup`` = all tracks of subset ``train`` (100); the 50 ``test`` tracks, sorted by name,
 alternate between ``train_valid`` (even positions 0, 2, ...) and ``train_test`` (odd positions), decided

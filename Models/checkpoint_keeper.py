@@ -25,7 +25,7 @@ from typing import IO
 import tensorflow as tf
 
 from Models.checkpoint_files import restore_checkpoint
-from Utils import BEST_FILE, CheckpointError, read_json, write_json_atomic
+from Utils import BEST_FILE, CheckpointError, WriteError, one_line, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class CheckpointKeeper:
                     shutil.rmtree(temp, ignore_errors=True)
                 else:
                     temp.unlink(missing_ok=True)
-            raise CheckpointSaveError(self.folder, self.latest(), " ".join(str(err).split())[:160]) from err
+            raise CheckpointSaveError(self.folder, self.latest(), one_line(err, 160)) from err
         self._prune(Path(saved).name)
         return str(self.folder / Path(saved).name)
 
@@ -137,7 +137,7 @@ class CheckpointKeeper:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-class CheckpointSaveError(OSError):
+class CheckpointSaveError(WriteError):
     """A checkpoint could not be written (e.g. a full disk); the earlier ones and ``best.json`` are intact."""
 
     def __init__(self, folder: Path, latest: str | None, reason: str) -> None:

@@ -214,17 +214,18 @@ def bss_evaluate(
     from tqdm import tqdm
 
     from Input.audio import AudioError
+    from Input.dataset_dict import DatasetError
     from Models.factory import load_separator
     from Models.separator import ModelRateStream
-    from Utils import write_pickle_atomic
+    from Utils import WriteError, write_pickle_atomic
 
     partition, mask, oracle, window_seconds = options.partition, options.mask, options.oracle, options.window_seconds
 
     if partition not in dataset:
-        raise ValueError(f"dataset has no partition {partition!r} (has {sorted(dataset)})")
+        raise DatasetError(f"dataset has no partition {partition!r} (has {sorted(dataset)})")
     triples = list(dataset[partition])
     if not triples:
-        raise ValueError(f"partition {partition!r} is empty: nothing to evaluate")
+        raise DatasetError(f"partition {partition!r} is empty: nothing to evaluate")
     model, spec, prefix = load_separator(checkpoint, options.precision)
     sr = int(spec["expected_sr"])
     tracks: list[dict] = []
@@ -260,7 +261,7 @@ def bss_evaluate(
         logger.debug("%s: %s", name, entry["scores"])
         tracks.append(entry)
     if not tracks:
-        raise ValueError(f"partition {partition!r}: none of its {len(triples)} tracks could be read")
+        raise DatasetError(f"partition {partition!r}: none of its {len(triples)} tracks could be read")
     results: dict[str, Any] = {
         "checkpoint": prefix,
         "dataset": data_name,
@@ -285,8 +286,11 @@ def bss_evaluate(
     try:
         plot_sdr(tracks, plot_path, f"{Path(prefix).name} on {results['dataset']}/{partition}")
         write_pickle_atomic(pickle_path, results)
-    except BaseException:
+    except BaseException as err:  # neither file stays
         pickle_path.unlink(missing_ok=True)
+        plot_path.unlink(missing_ok=True)
+        if isinstance(err, OSError):  # e.g. a full disk
+            raise WriteError(f"{folder}: cannot write the evaluation results ({err.strerror or err})") from err
         raise
     logger.info("evaluation results:\n%s", format_summary(results))
     logger.info("per-track results saved to %s, SDR box plot to %s", pickle_path, plot_path)

@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow as tf
 
 from Input.audio_cache import AudioCache
-from Input.datasets import describe, load_dataset
+from Input.datasets import DatasetError, describe, load_dataset
 from Input.synthetic import ensure_demo_data
 from Models.adversarial import train_semisupervised
 from Models.checkpoint_files import checkpoint_folder, read_run_config
@@ -81,6 +81,10 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
         ensure_demo_data(Path(model_config["demo_path"]), model_config["seed"])
     dataset = load_dataset(model_config, min_excerpt_seconds(model_config))
     logger.info("dataset: %s", describe(dataset))
+    for key in ("train_sup", "train_valid"):
+        if not dataset[key]:
+            raise DatasetError(f"the dataset has no usable tracks in {key}, which training needs "
+                               f"(see the warnings above)")
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
                        model_config["cache_dtype"])
     cache.prepare(_all_samples(dataset), model_config["num_workers"])

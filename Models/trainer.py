@@ -30,15 +30,17 @@ from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult
 from Models.distribute import is_chief
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
-from Utils import CheckpointError
+from Utils import CheckpointError, ProjectError
 
 logger = logging.getLogger(__name__)
 
 EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + signal number, as shells report it
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(ProjectError, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept and named in the message."""
+
+    kind = "diverged"
 
 
 class TrainingInterrupted(KeyboardInterrupt):

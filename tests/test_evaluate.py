@@ -24,6 +24,7 @@ from Models.factory import build_separator
 from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Sample import Sample
 from tests.tiny import TINY_MODEL
+from Utils import EXIT_STATUS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = TINY_MODEL
@@ -277,7 +278,8 @@ def test_cli_uses_the_checkpoint_config(tmp_path: Path) -> None:
         check=False,
         env={"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
-    assert missing.returncode == 1 and "nope" in missing.stderr.strip().splitlines()[-1]
+    assert missing.returncode == EXIT_STATUS["checkpoint"] and "nope" in missing.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in missing.stderr
 
 
 def test_cli_runs_without_the_training_machines_data_paths(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from Input.audio import load
 from Models.checkpoint_files import find_latest_checkpoint
 from Models.factory import build_separator
 from tests.tiny import TINY_MODEL
+from Utils import EXIT_STATUS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = TINY_MODEL
@@ -231,7 +232,7 @@ def test_cli_reports_every_bad_input_and_goes_on(tmp_path: Path) -> None:
     result = run_cli(
         tmp_path, "--input", "missing.wav", "empty.wav", "text.wav", "notes.txt", "good.wav", "nothing"
     )
-    assert result.returncode == 1
+    assert result.returncode == EXIT_STATUS["audio"] and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     for name in ("missing.wav", "empty.wav", "text.wav", "notes.txt", "nothing"):
         assert sum(name in line for line in errors) == 1, (name, errors)
@@ -247,7 +248,7 @@ def test_cli_reports_every_bad_input_and_goes_on(tmp_path: Path) -> None:
 def test_cli_without_checkpoint_explains_how_to_train(tmp_path: Path) -> None:
     sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
     result = run_cli(tmp_path, "--input", "a.wav")
-    assert result.returncode == 1
+    assert result.returncode == EXIT_STATUS["checkpoint"]
     assert "python Training.py with demo" in result.stderr
     assert not (tmp_path / "separated").exists()
 
@@ -258,7 +259,7 @@ def test_cli_refuses_an_output_folder_that_is_a_file_before_loading_a_model(tmp_
     (tmp_path / "out.wav").write_bytes(b"not a folder")
     result = run_cli(tmp_path, "--input", "a.wav", "--output", output, "--checkpoint", "no/such/checkpoint")
     where = "" if output == "out.wav" else ": out.wav"
-    assert result.returncode == 2
+    assert result.returncode == EXIT_STATUS["config"]
     assert result.stderr.strip().splitlines() == [f"error: output folder {output}{where} is a file"]
     assert (tmp_path / "out.wav").read_bytes() == b"not a folder"
 
@@ -274,7 +275,7 @@ def test_cli_names_a_damaged_checkpoint_file_in_one_line(tmp_path: Path, damage:
         target.write_bytes(b"\x00garbage" * 10)
     sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
     result = run_cli(tmp_path, "--input", "a.wav", "--checkpoint", prefix)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == EXIT_STATUS["checkpoint"] and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {target}: damaged"), result.stderr[-2000:]
     assert not (tmp_path / "separated").exists()
@@ -287,9 +288,10 @@ def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -
     )
     sf.write(tmp_path / "a.wav", tone(8000, 0.5, 1), 8000)
     result = run_cli(tmp_path, "--input", "a.wav", "--checkpoint", prefix)
-    assert result.returncode == 1
+    assert result.returncode == EXIT_STATUS["checkpoint"] and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and prefix in errors[0] and "do not match" in errors[0]
+    assert not (tmp_path / "separated").exists()
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""Training.py's command line refuses bad input in one line, with exit status 2 and no traceback, before any
-work: unknown or mistyped config keys, values of the wrong type or sign, missing MUSDB18, a bad resume path."""
+"""Training.py's command line refuses bad input in one line, with its Utils.EXIT_STATUS and no traceback, before
+any work: unknown or mistyped config keys and named configs, values of the wrong type or sign (2), missing MUSDB18
+(3), a bad resume path (5)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from Utils import EXIT_STATUS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,10 +26,13 @@ def _train(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     (["with", "model_config.batch_size=abc"], "error: model_config.batch_size must be int, got 'abc'"),
     (["with", "model_config.alpha=-1"], "error: model_config.alpha must be >= 0, got -1"),
     (["with", "model_config.is_wav=1"], "error: model_config.is_wav must be bool, got 1"),
+    (["with", "demoo"], "error: unknown named config 'demoo' (did you mean 'demo'?); named configs: demo, musdb_hq, "
+                        "no_additive_penalty, two_sided_gp"),
+    (["with", "resum=checkpoints/5_sup"], "error: unknown config entry 'resum' (did you mean 'resume'?)"),
 ])
 def test_bad_config_is_refused_before_any_work(tmp_path, args, message):
     result = _train(tmp_path, *args)
-    assert result.returncode == 2
+    assert result.returncode == EXIT_STATUS["config"] == 2
     assert result.stderr.strip().splitlines()[-1] == message
     assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "datasets").exists()
@@ -35,9 +41,9 @@ def test_bad_config_is_refused_before_any_work(tmp_path, args, message):
 def test_missing_musdb_and_bad_resume_path_are_one_line(tmp_path):
     result = _train(tmp_path)
     last = result.stderr.strip().splitlines()[-1]
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == EXIT_STATUS["dataset"] and "Traceback" not in result.stderr
     assert last.startswith(f"error: MUSDB18 not found in {tmp_path / 'datasets' / 'MUSDB18'}")
     assert last.endswith("`python Training.py with demo` runs without MUSDB18")
     result = _train(tmp_path, "with", "resume=checkpoints/5_sup")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == EXIT_STATUS["checkpoint"] and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == "error: checkpoints/5_sup: no such run folder or checkpoint"
