@@ -7,6 +7,7 @@ files, and TensorFlow's quiet start. Checkpoint folders are described in ``Model
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -139,15 +140,17 @@ def import_tensorflow() -> ModuleType:
 class AtomicFile:
     """A pending write of ``target``: a writer fills :attr:`path`, then :meth:`commit` moves it onto ``target``.
 
-    ``path`` is a unique hidden name in the target's folder (``.<name>.<32 hex digits>.tmp``), so the rename is
-    atomic and concurrent writers of the same target never share a temporary file. The file is not created
-    here: any writer may create it (``open``, soundfile, numpy, an ffmpeg subprocess, ``shutil.copy2``).
-    Readers see either the old ``target`` or the complete new one, never a partial file.
+    ``path`` is a unique hidden name in the target's folder (``.<name>.<pid>-<32 hex digits>.tmp``), so the
+    rename is atomic and concurrent writers of the same target never share a temporary file. The file is not
+    created here: any writer may create it (``open``, soundfile, numpy, an ffmpeg subprocess, ``shutil.copy2``).
+    Readers see either the old ``target`` or the complete new one, never a partial file. The pending writes of
+    the same target left by processes that no longer run (killed mid-write, e.g. by SIGKILL) are removed here.
     """
 
     def __init__(self, target: str | os.PathLike) -> None:
         self.target = Path(target)
-        self.path = self.target.parent / f".{self.target.name}.{uuid.uuid4().hex}.tmp"
+        self.path = self.target.parent / f".{self.target.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
+        _remove_orphans(self.target)
 
     def commit(self) -> None:
         """Flush the written file to disk (fsync) and rename it onto ``target``; on any failure remove it."""
@@ -165,6 +168,32 @@ class AtomicFile:
     def abort(self) -> None:
         """Remove the temporary file (if it was created); ``target`` stays as it was."""
         self.path.unlink(missing_ok=True)
+
+
+_PENDING = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{32}\.tmp")  # AtomicFile.path's name
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove the pending writes of ``target`` whose writing process no longer runs."""
+    try:
+        pending = list(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
+    except OSError:
+        return
+    for path in pending:
+        match = _PENDING.fullmatch(path.name)
+        if match and match["name"] == target.name and not _running(int(match["pid"])):
+            path.unlink(missing_ok=True)
+            logger.info("removed %s, left by an interrupted run", path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager

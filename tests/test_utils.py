@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,16 @@ def test_versioned_pickle_round_trip_and_stale(tmp_path: Path, caplog: pytest.Lo
         assert read_versioned_pickle(path, 1, "root-a", what="test cache", log=log) is None
         assert "(not a test cache)" in caplog.text
     assert _leftovers(tmp_path) == []
+
+
+def test_pending_writes_of_a_killed_process_are_removed_by_the_next_writer(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".out.bin.{int(dead.stdout)}-{'0' * 32}.tmp"
+    live = tmp_path / f".out.bin.{os.getpid()}-{'1' * 32}.tmp"  # a write of this process still going on
+    other = tmp_path / f".other.bin.{int(dead.stdout)}-{'2' * 32}.tmp"  # another target's
+    for path in (orphan, live, other):
+        path.write_bytes(b"half")
+    with atomic_open(tmp_path / "out.bin", "wb") as handle:
+        handle.write(b"whole")
+    assert (tmp_path / "out.bin").read_bytes() == b"whole"
+    assert not orphan.exists() and live.exists() and other.exists()
