@@ -28,6 +28,7 @@ from Input.audio_probe import (
     FFMPEG_PREROLL,
     SOUNDFILE_EXTENSIONS,
     AudioError,
+    AudioWriteError,
     PathLike,
     one_line,
     probe,
@@ -37,8 +38,8 @@ from Utils import atomic_path
 
 __all__ = [
     "AUDIO_EXTENSIONS", "FFMPEG_EXTENSIONS", "FFMPEG_MISSING", "FFMPEG_PREROLL", "LOAD_BLOCK_FRAMES", "SAVE_FORMATS",
-    "SAVE_SUBTYPES", "SOUNDFILE_EXTENSIONS", "AudioError", "PathLike", "find_audio_files", "load", "one_line",
-    "probe", "resample", "save",
+    "SAVE_SUBTYPES", "SOUNDFILE_EXTENSIONS", "AudioError", "AudioWriteError", "PathLike", "find_audio_files", "load",
+    "one_line", "probe", "resample", "save",
 ]
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ def save(path: PathLike, audio: np.ndarray, sr: int, subtype: str = "PCM_16") ->
             sf.write(fh, data.T, int(sr), subtype=subtype, format=SAVE_FORMATS[ext])
     except (OSError, sf.LibsndfileError, RuntimeError) as e:
         reason = getattr(e, "strerror", None) or getattr(e, "error_string", None) or str(e)
-        raise AudioError(path, f"cannot write audio ({reason})") from e
+        raise AudioWriteError(path, f"cannot write audio ({reason})") from e
     return clipped
 
 

@@ -43,6 +43,12 @@ class AudioError(ProjectError):
         super().__init__(f"{self.path}: {self.reason}")
 
 
+class AudioWriteError(AudioError):
+    """An audio file could not be written (e.g. a full disk); no partial file is left."""
+
+    kind = "write"
+
+
 def _check_input(path: PathLike) -> Path:
     """Validate that ``path`` is an existing, non-empty file with a supported extension."""
     p = Path(path)

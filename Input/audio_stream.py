@@ -27,6 +27,7 @@ from Input.audio_probe import (
     FFMPEG_MISSING,
     FFMPEG_PREROLL,
     AudioError,
+    AudioWriteError,
     probe,
     sf_reason,
     tool_detail,
@@ -234,7 +235,7 @@ class AudioWriter:
         try:
             self._file.write(data)
         except (sf.LibsndfileError, RuntimeError, OSError) as err:
-            raise AudioError(self.path, f"cannot write audio ({err})") from err
+            raise AudioWriteError(self.path, f"cannot write audio ({err})") from err
 
     def commit(self) -> None:
         """Close the file, flush it to disk and move it onto ``path`` (the temporary file is removed on failure)."""
