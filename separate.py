@@ -308,8 +308,8 @@ def _main(argv: list[str] | None) -> int:
         for plan in tqdm(plans, desc="files", unit="file", disable=None if len(plans) > 1 else True):
             try:
                 _separate_one(plan, args, model, spec, protected, position=1 if len(plans) > 1 else 0)
-            except AudioError as err:
-                report(str(err), "audio")
+            except AudioError as err:  # unreadable input, or AudioWriteError
+                report(str(err), err.kind)
             except OSError as err:
                 report(f"{plan['input']}: cannot write to {plan['vocals'].parent}: {err.strerror or err}", "write")
     except KeyboardInterrupt:

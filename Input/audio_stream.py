@@ -10,6 +10,7 @@ file. Written files appear atomically (:class:`AudioWriter` fills a ``Utils.Atom
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
@@ -179,6 +180,14 @@ OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
 }
 
 
+def _disk_full(folder: Path) -> bool:
+    """True when the filesystem of ``folder`` has no free block left."""
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
+
+
 class AudioWriter:
     """Writes ``[channels, n]`` blocks to a temporary file next to ``path``; :meth:`commit` moves it there.
 
@@ -235,7 +244,9 @@ class AudioWriter:
         try:
             self._file.write(data)
         except (sf.LibsndfileError, RuntimeError, OSError) as err:
-            raise AudioWriteError(self.path, f"cannot write audio ({err})") from err
+            full = _disk_full(self._pending.path.parent)  # libsndfile reports a full disk as "System error."
+            raise AudioWriteError(self.path, f"cannot write audio ({os.strerror(errno.ENOSPC) if full else err})") \
+                from err
 
     def commit(self) -> None:
         """Close the file, flush it to disk and move it onto ``path`` (the temporary file is removed on failure)."""
