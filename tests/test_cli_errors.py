@@ -9,9 +9,11 @@ mounted) and with ``OSError(ENOSPC)`` injected at the write call (portable).
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -162,3 +164,92 @@ def test_an_injected_enospc_while_separating_is_one_line_and_leaves_no_partial_f
                f"    raise {ENOSPC}\n"
                "soundfile.SoundFile.write = write")
     separate_until_the_disk_is_full(tmp_path, tmp_path / "out", prelude)
+
+
+# --- Training.py: a full disk while saving, a phase folder in use, a corrupt dataset cache, truncated stems ----
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> Path:
+    """Two training songs and one validation song of 3 s (MUSDB18-HQ layout, 8192 Hz)."""
+    root = tmp_path_factory.mktemp("songs")
+    generate_dataset(root, num_train=2, num_test=1, seconds=3.0, seed=3, sr=8192)
+    return root
+
+
+def training_config(workdir: Path, songs: Path, **extra: object) -> None:
+    """``workdir/config.json``: a tiny supervised-only run (2 steps per epoch, up to 3 epochs) of id 9."""
+    model_config = {
+        "num_layers": 1, "num_initial_filters": 2, "critic_initial_filters": 2, "num_frames": 8, "batch_size": 2,
+        "epoch_it": 2, "max_epochs": 3, "patience": 5, "num_workers": 1, "summary_seconds": 1.0, "evaluate": False,
+        "musdb_path": str(songs), "is_wav": True, "moisesdb_path": "", **extra,
+    }
+    (workdir / "config.json").write_text(json.dumps({"model_config": model_config, "experiment_id": 9}))
+
+
+def fail_second_save(failure: str) -> str:
+    """Code run before Training.py: the second checkpoint save runs ``failure`` (Python statements) first."""
+    body = "\n".join(f"        {line}" for line in failure.splitlines())
+    return ("import os\nos.environ['TF_USE_LEGACY_KERAS'] = '1'\nimport tensorflow as tf\n"
+            "real_save, saves = tf.train.CheckpointManager.save, []\n"
+            "def save(self, *args, **kwargs):\n"
+            "    saves.append(1)\n"
+            "    if len(saves) == 2:\n"
+            f"{body}\n"
+            "    return real_save(self, *args, **kwargs)\n"
+            "tf.train.CheckpointManager.save = save")
+
+
+@pytest.mark.parametrize("disk", ["tmpfs", "injected"])
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line_naming_the_resume(songs: Path, tmp_path: Path,
+                                                                          disk: str, request) -> None:
+    if disk == "tmpfs":  # the disk fills up just before the second save; TensorFlow then really runs out of space
+        base = request.getfixturevalue("small_disk")
+        failure = (f"with open({str(base / 'filler')!r}, 'wb') as filler:\n"
+                   "    try:\n        while True:\n            filler.write(bytes(1 << 16)); filler.flush()\n"
+                   "    except OSError:\n        pass")
+    else:
+        base, failure = tmp_path / "checkpoints", f"raise {ENOSPC}"
+    training_config(tmp_path, songs, model_base_dir=str(base))
+    result = run(tmp_path, "Training.py", "with", "config.json", prelude=fail_second_save(failure))
+    line = one_error(result, "write")
+    folder = base / "9_sup"
+    best = json.loads((folder / "best.json").read_text())
+    assert line.startswith(f"error: cannot save a checkpoint in {folder} (") and line.endswith(
+        f"); last good checkpoint: {folder / best['checkpoint']}; resume with: python Training.py with "
+        f"resume={folder}"), line
+    assert pending_writes(base) == [] and not list(folder.glob("*-4.*"))
+    from Models.checkpoint_files import damage  # the earlier checkpoint and best.json are intact
+
+    assert best["step"] == 2 and damage(folder / best["checkpoint"]) is None
+
+
+def test_a_phase_folder_in_use_is_refused_and_a_corrupt_dataset_cache_rebuilt(songs: Path, tmp_path: Path) -> None:
+    training_config(tmp_path, songs)
+    cache = tmp_path / "datasets" / "dataset.pkl"
+    cache.parent.mkdir()
+    cache.write_bytes(b"\x80\x05 not a pickle")
+    folder = tmp_path / "checkpoints" / "9_sup"
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "a+") as lock:  # another training run of this phase holds the folder
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        result = run(tmp_path, "Training.py", "with", "config.json")
+    assert one_error(result, "checkpoint") == (f"error: checkpoints/9_sup: in use by another training run (pid "
+                                               f"{os.getpid()}); wait for it to end or stop it first")
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]
+    assert "ignored (unreadable" in result.stderr and "rebuilding it" in result.stderr
+    with open(cache, "rb") as handle:
+        assert len(pickle.load(handle)["data"]["train_sup"]) == 2
+
+
+def test_a_partition_whose_stems_are_all_truncated_is_one_dataset_error(songs: Path, tmp_path: Path) -> None:
+    shutil.copytree(songs, tmp_path / "songs", ignore=shutil.ignore_patterns("accompaniment.wav"))
+    for track in (tmp_path / "songs" / "train").iterdir():
+        with open(track / "bass.wav", "r+b") as handle:
+            handle.truncate(500)  # an interrupted copy
+    training_config(tmp_path, tmp_path / "songs")
+    result = run(tmp_path, "Training.py", "with", "config.json")
+    assert one_error(result, "dataset") == (f"error: MUSDB18 at {(tmp_path / 'songs').resolve()}: none of the 2 "
+                                            f"tracks of train_sup could be read (see the warnings above)")
+    assert result.stderr.count("bass.wav has 5") == 2 and not (tmp_path / "checkpoints").exists()
