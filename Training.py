@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import sys
+from collections.abc import Iterable
 
 from sacred import SETTINGS, Experiment
 from sacred.observers import FileStorageObserver
@@ -251,7 +252,8 @@ def _sacred_message(err: SacredError) -> str:
     return one_line(err)
 
 
-def _hint(name: str, known) -> str:
+def _hint(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean '<closest>'?)`` for the known name closest to ``name``, or nothing."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

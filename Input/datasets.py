@@ -74,8 +74,8 @@ def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[
         The validated dataset dict.
 
     Raises:
-        DatasetError: bad ``dataset_loader`` spec.
-        DatasetError: MUSDB18 missing/unreadable, or a loader returned a malformed dict.
+        DatasetError: bad ``dataset_loader`` spec, MUSDB18 missing/unreadable, or a loader returned a malformed
+            dict.
     """
     spec = model_config.get("dataset_loader")
     if spec:

@@ -15,9 +15,9 @@ Export on the first run (files that exist already are kept, so an interrupted ru
 Exports are 32-bit float wav (no clipping of sums above 1) at the track's own rate and channel count,
 written atomically. Budget disk space: MUSDB18 (150 tracks, ~10 h) gives ~38 GB of wav, MUSDB18-HQ ~13 GB.
 
-A track whose stem (or exported vocals/accompaniment) is shorter than its mixture by more than
-:data:`STEM_TOLERANCE` samples (a truncated file) is skipped with a warning naming the file; a partition whose
-tracks were all skipped is an error.
+A track whose stems (or exported vocals/accompaniment) and mixture differ in length by more than
+:data:`STEM_TOLERANCE` samples (a truncated file) is skipped with a warning naming the shorter file; a partition
+whose tracks were all skipped is an error.
 
 Partitions: ``train_sup`` = all tracks of subset ``train`` (100); the 50 ``test`` tracks, sorted by name,
 alternate between ``train_valid`` (even positions 0, 2, ...) and ``train_test`` (odd positions), decided
@@ -219,9 +219,13 @@ def _export_hq_accompaniment(ref: TrackRef) -> None:
 
 
 def _check_length(path: Path, samples: int, mixture_samples: int) -> None:
-    """DatasetError naming ``path`` when it is shorter than the mixture by more than :data:`STEM_TOLERANCE`."""
+    """DatasetError naming the shorter file when ``path`` and the mixture differ in length by more than
+    :data:`STEM_TOLERANCE` samples."""
     if samples < mixture_samples - STEM_TOLERANCE:
         raise DatasetError(f"{path.name} has {samples} samples, the mixture {mixture_samples}: shorter by more "
+                           f"than {STEM_TOLERANCE} samples (truncated?)")
+    if mixture_samples < samples - STEM_TOLERANCE:
+        raise DatasetError(f"the mixture has {mixture_samples} samples, {path.name} {samples}: shorter by more "
                            f"than {STEM_TOLERANCE} samples (truncated?)")
 
 
