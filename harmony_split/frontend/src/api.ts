@@ -26,7 +26,8 @@ export interface SeparatorModel {
 }
 
 export interface Session {
-  username: string;
+  username: string | null;
+  authenticated: boolean;
 }
 
 export class ApiError extends Error {
@@ -35,11 +36,6 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
   }
-}
-
-/** True for the answers that mean "not signed in". */
-export function isAuthError(e: unknown): boolean {
-  return e instanceof ApiError && (e.status === 401 || e.status === 403) && /auth|credential|login/i.test(e.message);
 }
 
 function csrfToken(): string {

@@ -38,7 +38,7 @@ export function App() {
 
   useEffect(() => {
     getSession()
-      .then(setSession)
+      .then((s) => setSession(s.authenticated ? s : null))
       .catch((e: unknown) => {
         setSession(null);
         if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) {

@@ -7,7 +7,7 @@ export const AUDIO_EXTENSIONS = [".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac"
 /** The `accept` map for react-dropzone and the file input: MIME type -> extensions. */
 export const ACCEPT: Record<string, string[]> = { "audio/*": AUDIO_EXTENSIONS };
 
-/** Default upload limit in MiB, the server's HARMONY_MAX_UPLOAD_MB default; the server may announce another. */
+/** Default upload limit in MB (10^6 bytes), the server's HARMONY_MAX_UPLOAD_MB default; the server may announce another. */
 export const DEFAULT_MAX_UPLOAD_MB = 200;
 
 /** The extension of `name`, lower case with its dot, or "" when it has none. */
@@ -18,7 +18,7 @@ export function extensionOf(name: string): string {
 
 /**
  * Why `file` cannot be uploaded, as one line naming it, or null when it may be.
- * @param maxMb the upload limit in MiB (1 MiB = 1048576 bytes)
+ * @param maxMb the upload limit in MB (1 MB = 10^6 bytes, as the server counts)
  */
 export function rejectionReason(file: { name: string; size: number; type: string }, maxMb: number): string | null {
   if (!AUDIO_EXTENSIONS.includes(extensionOf(file.name))) {
@@ -30,8 +30,8 @@ export function rejectionReason(file: { name: string; size: number; type: string
   if (file.size === 0) {
     return `${file.name}: empty file`;
   }
-  if (file.size > maxMb * 1024 * 1024) {
-    const mb = (file.size / 1024 / 1024).toFixed(1);
+  if (file.size > maxMb * 1e6) {
+    const mb = (file.size / 1e6).toFixed(1);
     return `${file.name}: ${mb} MB is over the ${maxMb} MB upload limit`;
   }
   return null;
