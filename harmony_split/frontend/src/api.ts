@@ -83,18 +83,17 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   return parsed as T;
 }
 
-export const SESSION_URL = "/api/auth/session/";
-
+/** Who is signed in; this also gives the browser Django's csrftoken cookie. */
 export function getSession(): Promise<Session> {
-  return request<Session>("GET", SESSION_URL);
+  return request<Session>("GET", "/api/auth/me/");
 }
 
 export function signIn(username: string, password: string): Promise<Session> {
-  return request<Session>("POST", SESSION_URL, { username, password });
+  return request<Session>("POST", "/api/auth/login/", { username, password });
 }
 
 export function signOut(): Promise<void> {
-  return request<void>("DELETE", SESSION_URL);
+  return request<void>("POST", "/api/auth/logout/");
 }
 
 export async function listModels(): Promise<SeparatorModel[]> {
