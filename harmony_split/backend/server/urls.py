@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from harmony_split.backend.tracks import auth_views, errors, frontend, views
+from harmony_split.backend.tracks import auth_views, errors, frontend, player_views, views
 
 api = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -18,6 +18,8 @@ api = [
     path("api/models/", views.ModelList.as_view(), name="models"),
     path("api/tracks/", views.TrackList.as_view(), name="tracks"),
     path("api/tracks/<uuid:pk>/", views.TrackDetail.as_view(), name="track"),
+    path("api/tracks/<uuid:pk>/cancel/", player_views.Cancel.as_view(), name="track-cancel"),
+    path("api/tracks/<uuid:pk>/stems/mixture", player_views.MixtureDownload.as_view(), name="track-mixture"),
     path("api/tracks/<uuid:pk>/stems/<str:stem>", views.StemDownload.as_view(), name="track-stem"),
     path("api/tracks/<uuid:pk>/download", views.ZipDownload.as_view(), name="track-download"),
 ]

@@ -86,6 +86,7 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.CharField()
     queue = serializers.IntegerField(help_text="jobs waiting")
     workers_seen = serializers.IntegerField(help_text="workers with a recent heartbeat")
+    max_upload_mb = serializers.FloatField(help_text="largest accepted upload, MB (10^6 bytes); the browser checks it")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -196,4 +196,5 @@ class Health(APIView):
     @extend_schema(responses={200: HealthSerializer})
     def get(self, request: Request) -> Response:
         queued = Separation.objects.filter(status=S.QUEUED).count()
-        return Response({"status": "ok", "queue": queued, "workers_seen": jobs.live_workers()})
+        return Response({"status": "ok", "queue": queued, "workers_seen": jobs.live_workers(),
+                         "max_upload_mb": settings.HARMONY_MAX_UPLOAD_MB})
