@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint ffmpeg
+.PHONY: demo test lint ffmpeg chromium node frontend frontend-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -12,18 +12,39 @@ $(PY):
 # Reinstall only when the dependency list or setup.py changed.
 $(STAMP): $(PY) requirements.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,web]"
 	touch $(STAMP)
 
 ffmpeg:
 	@bash .ci/ensure_ffmpeg.sh
+
+# The browser tests drive Debian's chromium with Playwright (Playwright cannot download its own browsers here).
+chromium:
+	@bash .ci/ensure_package.sh chromium chromium
+
+# The browser app (harmony_split/frontend): `npm ci` whenever package-lock.json changed, then the production
+# build into dist/, which Django serves. Needs Node >= 20.19 with npm.
+FRONTEND := harmony_split/frontend
+node:
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js >= 20.19 with npm (e.g. Debian packages nodejs and npm, or nodejs.org)" >&2; exit 1; }
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | node
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+
+frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run build
+
+# The app's unit and component tests (Vitest, jsdom), after the type check and build.
+frontend-test: frontend
+	cd $(FRONTEND) && npm test
 
 # Train both phases on generated songs (and evaluate them), then separate one demo test song with the result.
 demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
 	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
-test: ffmpeg lint
+# Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
+test: ffmpeg chromium lint frontend-test
 	$(PY) -m pytest -q
 
 # Style and architecture: ruff, and import-linter's contracts (the arrows between Input/, Models/ and the CLIs).

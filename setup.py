@@ -31,7 +31,9 @@ WEB = [
     "whitenoise>=6.7,<7",
     "werkzeug>=3,<4",
 ]
-TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5"]
+# playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
+TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
+        "playwright>=1.45,<2"]
 
 setup(
     name="adversarial-voice-separation",
