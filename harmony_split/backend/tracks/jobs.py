@@ -104,7 +104,12 @@ def run(track_id: str) -> str:
 
         model, spec, _ = separators.loaded(job.model)
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format)
-        separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options, progress)
+        result = separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options,
+                               progress)
+        decoded = result["samples"] / result["sample_rate"]
+        if total - decoded > max(1.0, 0.05 * total):  # e.g. a cut mp3 whose header announces the whole song
+            raise AudioError(job.track.upload, f"the audio ends after {decoded:.1f} s of the {total:.1f} s its "
+                             "header announces (truncated or corrupt file)")
     except Cancelled:
         return _drop_outputs(track_id, job.format, "cancelled")
     except Stopping:
