@@ -26,7 +26,7 @@ from Input.audio_probe import AudioError, one_line
 from Utils import CheckpointError
 
 from . import separators, storage
-from .models import Separation, WorkerBeat
+from .models import Separation, Track, WorkerBeat
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +104,22 @@ def run(track_id: str) -> str:
 
         model, spec, _ = separators.loaded(job.model)
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format)
-        separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options, progress)
+        result = separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options,
+                               progress)
+        decoded = result["samples"] / result["sample_rate"]
+        if total - decoded > max(1.0, 0.05 * total):  # e.g. a cut mp3 whose header announces the whole song
+            raise AudioError(job.track.upload, f"the audio ends after {decoded:.1f} s of the {total:.1f} s its "
+                             "header announces (truncated or corrupt file)")
     except Cancelled:
         return _drop_outputs(track_id, job.format, "cancelled")
-    except Stopping:
+    except (Stopping, KeyboardInterrupt, SystemExit) as stop:  # the worker stops: the job goes back to the queue
         if mine.update(status=S.QUEUED, attempts=F("attempts") - 1, worker="", heartbeat=None, progress=0.0,
                        queued=timezone.now()):
             enqueue(track_id)
-        return _drop_outputs(track_id, job.format, "re-queued (worker stopping)")
+        outcome = _drop_outputs(track_id, job.format, "re-queued (worker stopping)")
+        if not isinstance(stop, Stopping):
+            raise
+        return outcome
     except (AudioError, CheckpointError) as err:
         reason = err.reason if isinstance(err, AudioError) else str(err)
         return _fail(mine, track_id, job.format, f"cannot separate this file: {reason}")
@@ -123,6 +131,14 @@ def run(track_id: str) -> str:
     if not mine.update(status=S.DONE, progress=1.0, finished=timezone.now(), heartbeat=None):
         return _drop_outputs(track_id, job.format, "cancelled")
     return "done"
+
+
+def delete_track(track: Track) -> None:
+    """Cancel the track's job if it is queued or running (a running one stops at its next block), then delete
+    its row; its folder goes with it (``models._remove_files``)."""
+    Separation.objects.filter(pk=track.pk, status__in=Separation.ACTIVE).update(
+        status=S.CANCELLED, finished=timezone.now(), heartbeat=None)
+    track.delete()
 
 
 def _fail(mine, track_id: str, fmt: str, reason: str) -> str:  # noqa: ANN001 -- a QuerySet

@@ -11,7 +11,6 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -128,11 +127,7 @@ class TrackDetail(generics.RetrieveDestroyAPIView):
         return owned_tracks(self.request)
 
     def perform_destroy(self, instance: Track) -> None:
-        track_id = instance.pk
-        # A running job sees the change at its next block and stops.
-        Separation.objects.filter(pk=track_id, status__in=Separation.ACTIVE).update(
-            status=S.CANCELLED, finished=timezone.now(), heartbeat=None)
-        instance.delete()  # its folder goes with it (models._remove_files)
+        jobs.delete_track(instance)
 
 
 class DownloadView(APIView):
