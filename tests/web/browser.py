@@ -73,7 +73,7 @@ def _wait_healthy(url: str, processes: list[subprocess.Popen], log: Path, timeou
 
 @contextmanager
 def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> Iterator[Service]:
-    """The service as ``make serve`` runs it, in ``base``: migrate, one account, gunicorn and one worker."""
+    """The service as ``make serve`` runs it, in ``base``: migrate, one account, gunicorn and one `manage.py worker`."""
     if not (FRONTEND_DIST / "index.html").is_file():
         raise RuntimeError(f"{FRONTEND_DIST.relative_to(REPO)} is not built: run `make frontend` "
                            "(npm ci && npm run build in harmony_split/frontend)")
@@ -95,7 +95,7 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> I
             subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4",
                               "harmony_split.backend.server.wsgi"], env=env, stdout=out, stderr=subprocess.STDOUT,
                              cwd=REPO, start_new_session=True),
-            subprocess.Popen([*manage, "db_worker"], env=env, stdout=out, stderr=subprocess.STDOUT,
+            subprocess.Popen([*manage, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT,
                              start_new_session=True),
         ]
     try:

@@ -102,7 +102,6 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
 
     play = page.get_by_role("button", name="Play")
     expect(play).to_be_enabled()
-    page.screenshot(path=tmp_path / "mixer-desktop.png", full_page=True)
     play.click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     expect(page.locator("[data-audio-state]")).to_have_attribute("data-audio-state", "running")
@@ -115,6 +114,7 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     expect(mute).to_have_attribute("aria-pressed", "false")
     mute.click()
     expect(mute).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=tmp_path / "mixer-desktop.png", full_page=True)
     solo = page.get_by_role("region", name="accompaniment").get_by_role("button", name="Solo")
     solo.click()
     expect(solo).to_have_attribute("aria-pressed", "true")
