@@ -5,13 +5,21 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
 const django = `http://127.0.0.1:${process.env.HARMONY_PORT ?? "8000"}`;
+// Django's CSRF check compares the Origin header with the host it serves: requests through the proxy carry
+// Django's own origin, as they would when the built app is served by Django itself.
+const toDjango = {
+  target: django,
+  changeOrigin: true,
+  configure: (proxy: { on: (event: "proxyReq", listener: (req: { setHeader: (k: string, v: string) => void }) => void) => void }) =>
+    proxy.on("proxyReq", (req) => req.setHeader("origin", django)),
+};
 
 export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
   server: {
     port: Number(process.env.VITE_PORT ?? "5173"),
-    proxy: { "/api": django, "/accounts": django, "/admin": django },
+    proxy: { "/api": toDjango, "/accounts": toDjango, "/admin": toDjango },
   },
   test: {
     environment: "jsdom",
