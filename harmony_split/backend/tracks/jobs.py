@@ -82,6 +82,7 @@ def run(track_id: str) -> str:
         status=S.RUNNING, attempts=F("attempts") + 1, worker=me, heartbeat=now, progress=0.0, error="")
     if not claimed:
         return "skipped"  # cancelled, deleted or already claimed
+    storage.remove_partial_files(track_id)  # of a previous run whose worker was killed
     job = Separation.objects.select_related("track").get(pk=track_id)
     mine = Separation.objects.filter(pk=track_id, status=S.RUNNING, worker=me)
     outputs = {stem: storage.stem_path(track_id, stem, job.format) for stem in STEMS}
@@ -182,6 +183,7 @@ def sweep() -> int:
                 handled += 1
         elif same.update(status=S.FAILED, error=DEAD_TWICE, finished=now, heartbeat=None):
             logger.warning("track %s: worker %s stopped beating again; failed", job.pk, job.worker)
+            storage.remove_partial_files(job.pk)
             _drop_outputs(str(job.pk), job.format, "failed")
             handled += 1
     WorkerBeat.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()
