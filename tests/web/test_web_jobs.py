@@ -105,7 +105,7 @@ def test_worker_process_sigterm_then_kill_9_then_recovery(alice, audio, settings
         wait_for(lambda: job(track_id).status == "done", 180, "the third worker to finish the job")
         done = job(track_id)
         assert done.attempts == 2 and done.worker != killed.worker and done.progress == 1.0
-        assert alice.get(f"/api/health/").json()["workers_seen"] >= 1
+        assert alice.get("/api/health/").json()["workers_seen"] >= 1
         assert (data_dir / "tracks" / track_id / "upload.wav").read_bytes() == upload_copy
         assert sorted(p.name for p in (data_dir / "tracks" / track_id).iterdir()) == [
             "accompaniment.wav", "upload.wav", "vocals.wav"]
