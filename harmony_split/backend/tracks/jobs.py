@@ -81,7 +81,8 @@ def run(track_id: str) -> str:
     claimed = Separation.objects.filter(pk=track_id, status=S.QUEUED).update(
         status=S.RUNNING, attempts=F("attempts") + 1, worker=me, heartbeat=now, progress=0.0, error="")
     if not claimed:
-        return "skipped"  # cancelled, deleted or already claimed
+        logger.info("track %s: skipped (cancelled, deleted or claimed by another worker)", track_id)
+        return "skipped"
     storage.remove_partial_files(track_id)  # of a previous run whose worker was killed
     job = Separation.objects.select_related("track").get(pk=track_id)
     mine = Separation.objects.filter(pk=track_id, status=S.RUNNING, worker=me)
@@ -131,6 +132,7 @@ def run(track_id: str) -> str:
         _current.pop("track", None)
     if not mine.update(status=S.DONE, progress=1.0, finished=timezone.now(), heartbeat=None):
         return _drop_outputs(track_id, job.format, "cancelled")
+    logger.info("track %s: done", track_id)
     return "done"
 
 
