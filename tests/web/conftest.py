@@ -54,6 +54,7 @@ def web_settings(settings, data_dir: Path, checkpoint_dir: Path) -> object:  # n
     settings.HARMONY_CHECKPOINT = ""
     settings.HARMONY_CHUNK_SECONDS = 1.0
     settings.TASKS = IMMEDIATE
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; not under test here
     return settings
 
 

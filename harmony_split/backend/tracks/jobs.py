@@ -81,7 +81,9 @@ def run(track_id: str) -> str:
     claimed = Separation.objects.filter(pk=track_id, status=S.QUEUED).update(
         status=S.RUNNING, attempts=F("attempts") + 1, worker=me, heartbeat=now, progress=0.0, error="")
     if not claimed:
-        return "skipped"  # cancelled, deleted or already claimed
+        logger.info("track %s: skipped (cancelled, deleted or claimed by another worker)", track_id)
+        return "skipped"
+    storage.remove_partial_files(track_id)  # of a previous run whose worker was killed
     job = Separation.objects.select_related("track").get(pk=track_id)
     mine = Separation.objects.filter(pk=track_id, status=S.RUNNING, worker=me)
     outputs = {stem: storage.stem_path(track_id, stem, job.format) for stem in STEMS}
@@ -130,6 +132,7 @@ def run(track_id: str) -> str:
         _current.pop("track", None)
     if not mine.update(status=S.DONE, progress=1.0, finished=timezone.now(), heartbeat=None):
         return _drop_outputs(track_id, job.format, "cancelled")
+    logger.info("track %s: done", track_id)
     return "done"
 
 
@@ -182,6 +185,7 @@ def sweep() -> int:
                 handled += 1
         elif same.update(status=S.FAILED, error=DEAD_TWICE, finished=now, heartbeat=None):
             logger.warning("track %s: worker %s stopped beating again; failed", job.pk, job.worker)
+            storage.remove_partial_files(job.pk)
             _drop_outputs(str(job.pk), job.format, "failed")
             handled += 1
     WorkerBeat.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()

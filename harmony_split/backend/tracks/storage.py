@@ -57,6 +57,13 @@ def download_name(name: str, suffix: str) -> str:
     return f"{stem or 'track'}_{suffix}"
 
 
+def remove_partial_files(track_id: object) -> None:
+    """Remove temporary files (``.<name>.<hex>.tmp``, see ``Utils.AtomicFile``) that a killed writer left."""
+    folder = track_dir(track_id)
+    for leftover in folder.glob(".*.tmp") if folder.is_dir() else []:
+        leftover.unlink(missing_ok=True)
+
+
 def remove_track_files(track_id: object) -> None:
     """Remove a track's folder and everything in it (a no-op when it is already gone)."""
     shutil.rmtree(track_dir(track_id), ignore_errors=True)

@@ -156,6 +156,8 @@ class StemDownload(DownloadView):
         track = self.done_track(request, pk)
         fmt = track.separation.format
         path = storage.stem_path(track.pk, stem, fmt)
+        if not path.is_file():
+            raise NotFound(f"the {stem} file of this track is missing on the server")
         content_type = mimetypes.types_map.get(f".{fmt}", "application/octet-stream")
         return files.file_response(request, path, storage.download_name(track.name, f"{stem}.{fmt}"), content_type)
 
