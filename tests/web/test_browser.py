@@ -124,6 +124,12 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     page.get_by_role("heading", name=song.name).click()  # focus outside any button: space toggles the transport
     page.keyboard.press(" ")
     expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.get_by_role("region", name="accompaniment").get_by_role("img").click()  # the middle of its waveform
+    assert 8 <= seconds_shown(page) <= 12
+    paused_at = seconds_shown(page)
+    page.get_by_role("heading", name=song.name).click()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("timer")).to_contain_text(f"0:{paused_at + 5:02d} /")
 
     with page.expect_download() as download:
         vocals.get_by_role("link", name="Download").click()

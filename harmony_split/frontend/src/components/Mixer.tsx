@@ -1,5 +1,6 @@
 // The mixer of a finished track: the mixture, vocals and accompaniment, one transport for all of them
-// (logic/engine.ts), and per-stem volume, mute and solo (logic/mixer.ts). Space toggles play.
+// (logic/engine.ts), and per-stem volume, mute and solo (logic/mixer.ts). Space toggles play;
+// the left and right arrow keys seek by 5 s.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { stemUrl, type Track } from "../api";
@@ -8,6 +9,8 @@ import { effectiveGains, formatTime, type StemControls } from "../logic/mixer";
 import { StemStrip } from "./StemStrip";
 
 export const STEMS = ["mixture", "vocals", "accompaniment"] as const;
+
+const SEEK_STEP_S = 5; // what the arrow keys move the playback position by, seconds
 
 const INITIAL: StemControls[] = STEMS.map((stem) => ({ volume: 1, muted: stem === "mixture", soloed: false }));
 
@@ -107,14 +110,20 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === " " && !isTyping(event.target)) {
+      if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) {
+        return;
+      }
+      if (event.key === " ") {
         event.preventDefault();
         toggle();
+      } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        event.preventDefault();
+        seek((engine.current?.position() ?? 0) + (event.key === "ArrowLeft" ? -SEEK_STEP_S : SEEK_STEP_S));
       }
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [toggle]);
+  }, [toggle, seek]);
 
   const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : (track.duration_s ?? 0);
   return (
