@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from playwright import sync_api as playwright_api
 
 from tests.web.browser import CHROMIUM_FLAGS, PASSWORD, USER, Service, chromium_path, drop_files, running_service
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[web,test]' installs playwright")
 expect = playwright_api.expect
 
 SONG_SECONDS = 20.0
