@@ -1,19 +1,26 @@
-# The two commands of the README. Each sets itself up from a bare machine that has only Python.
+# The commands of the README. Each sets itself up from a bare machine that has only Python.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WEB_STAMP := $(VENV)/.installed-web
 
-.PHONY: demo test lint ffmpeg chromium node frontend frontend-test
+.PHONY: demo test lint ffmpeg redis serve chromium node frontend frontend-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list or setup.py changed.
+# Reinstall only when the dependency list or setup.py changed. The tests cover the web app too.
 $(STAMP): $(PY) requirements.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,web]"
 	touch $(STAMP)
+
+# The web app's extra alone (make serve).
+$(WEB_STAMP): $(PY) requirements.txt setup.py
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[web]"
+	touch $(WEB_STAMP)
 
 ffmpeg:
 	@bash .ci/ensure_ffmpeg.sh
@@ -43,8 +50,16 @@ demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
 	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
+redis:
+	@bash .ci/ensure_redis.sh
+
+# The web app (harmony_split) on this machine, with the browser app built: migrate, first account, web server
+# and HARMONY_WORKERS workers in the foreground; Ctrl-C stops them. Settings: harmony_split/README.md.
+serve: ffmpeg $(WEB_STAMP) frontend
+	$(PY) harmony_split/backend/manage.py serve
+
 # Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
-test: ffmpeg chromium lint frontend-test
+test: ffmpeg redis chromium lint frontend-test
 	$(PY) -m pytest -q
 
 # Style and architecture: ruff, and import-linter's contracts (the arrows between Input/, Models/ and the CLIs).

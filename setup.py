@@ -30,6 +30,7 @@ WEB = [
     "gunicorn>=23",
     "whitenoise>=6.7,<7",
     "werkzeug>=3,<4",
+    "requests>=2.28,<3",  # the HTTP client of benchmarks.web
 ]
 # playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
 TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
