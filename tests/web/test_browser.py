@@ -181,6 +181,9 @@ def test_wrong_type_and_oversize_are_refused_before_uploading(session: Page) -> 
 
     drop_files(page, zone, [("notes.txt", b"plain text", "text/plain")])
     expect(page.get_by_role("alert")).to_contain_text("notes.txt: not an audio file")
+    page.get_by_label("Audio files").set_input_files(  # the file picker's way in
+        files=[{"name": "cover.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n"}])
+    expect(page.get_by_role("alert")).to_contain_text("cover.png: not an audio file")
     big = MAX_UPLOAD_MB * 1_000_000 + 1
     drop_files(page, zone, [("huge.wav", b"\0" * big, "audio/wav")])
     expect(page.get_by_role("alert")).to_contain_text(f"huge.wav: 1.0 MB is over the {MAX_UPLOAD_MB} MB upload limit")
