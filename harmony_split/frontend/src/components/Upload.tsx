@@ -1,6 +1,6 @@
-// Drop files anywhere on the start page or pick them with the "Upload audio" button. The browser refuses a wrong type or an
-// oversize file before sending it (logic/validation.ts); the server's own 4xx message is shown too.
-import { useEffect, useState, type ReactNode } from "react";
+// Drop files anywhere on the start page or pick them with the "Upload audio" button. The browser refuses a wrong
+// type or an oversize file before sending it (logic/validation.ts); the server's own 4xx message is shown too.
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useDropzone, type FileRejection } from "react-dropzone";
 import { getHealth, listModels, uploadTrack, type SeparatorModel } from "../api";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
@@ -10,8 +10,6 @@ interface Sending {
   name: string;
   fraction: number;
 }
-
-let nextKey = 0;
 
 export function Upload({
   onUploaded,
@@ -26,6 +24,7 @@ export function Upload({
   const [model, setModel] = useState<string>("");
   const [maxMb, setMaxMb] = useState(DEFAULT_MAX_UPLOAD_MB);
   const [sending, setSending] = useState<Sending[]>([]);
+  const nextKey = useRef(0);
 
   useEffect(() => {
     listModels()
@@ -40,11 +39,11 @@ export function Upload({
           setMaxMb(h.max_upload_mb);
         }
       })
-      .catch(() => undefined);
+      .catch(() => undefined); // no answer: keep the default limit (the server checks the size anyway)
   }, [onError]);
 
   const send = (file: File) => {
-    const key = nextKey++;
+    const key = nextKey.current++;
     setSending((old) => [...old, { key, name: file.name, fraction: 0 }]);
     const progress = (fraction: number) =>
       setSending((old) => old.map((s) => (s.key === key ? { ...s, fraction } : s)));
