@@ -7,11 +7,12 @@ import { defineConfig } from "vite";
 const django = `http://127.0.0.1:${process.env.HARMONY_PORT ?? "8000"}`;
 // Django's CSRF check compares the Origin header with the host it serves: requests through the proxy carry
 // Django's own origin, as they would when the built app is served by Django itself.
+type ProxyRequest = { setHeader: (name: string, value: string) => void };
+type Proxy = { on: (event: "proxyReq", listener: (req: ProxyRequest) => void) => void };
 const toDjango = {
   target: django,
   changeOrigin: true,
-  configure: (proxy: { on: (event: "proxyReq", listener: (req: { setHeader: (k: string, v: string) => void }) => void) => void }) =>
-    proxy.on("proxyReq", (req) => req.setHeader("origin", django)),
+  configure: (proxy: Proxy) => proxy.on("proxyReq", (req) => req.setHeader("origin", django)),
 };
 
 export default defineConfig({

@@ -21,7 +21,13 @@ export function SignIn({ onSignedIn, onError }: { onSignedIn: (s: Session) => vo
       <h1>Sign in</h1>
       <label>
         User name
-        <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <input
+          name="username"
+          autoComplete="username"
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+          required
+        />
       </label>
       <label>
         Password

@@ -25,7 +25,8 @@ function sized(name: string, type: string, size: number): File {
 async function drop(files: File[]) {
   const zone = screen.getByRole("region", { name: "Upload" }).parentElement as HTMLElement;
   await act(async () => {
-    fireEvent.drop(zone, { dataTransfer: { files, items: files.map((f) => ({ kind: "file", type: f.type, getAsFile: () => f })), types: ["Files"] } });
+    const items = files.map((f) => ({ kind: "file", type: f.type, getAsFile: () => f }));
+    fireEvent.drop(zone, { dataTransfer: { files, items, types: ["Files"] } });
   });
 }
 
@@ -34,7 +35,8 @@ describe("Upload", () => {
     render(<Upload onUploaded={() => undefined} onError={() => undefined}>{null}</Upload>);
     expect(screen.getByRole("button", { name: "Upload audio" })).toBeTruthy();
     expect(screen.getByLabelText("Audio files")).toBeTruthy();
-    await waitFor(() => expect((screen.getByRole("combobox", { name: "Model" }) as HTMLSelectElement).value).toBe("m2"));
+    const picker = screen.getByRole("combobox", { name: "Model" }) as HTMLSelectElement;
+    await waitFor(() => expect(picker.value).toBe("m2"));
     await screen.findByText("Audio files up to 2 MB.");
   });
 

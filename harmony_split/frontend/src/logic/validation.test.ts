@@ -16,7 +16,8 @@ describe("rejectionReason", () => {
   });
 
   it("refuses a non-audio MIME type behind an audio extension", () => {
-    expect(rejectionReason(file("photo.mp3", 10, "image/png"), 200)).toBe("photo.mp3: not an audio file (type image/png)");
+    const reason = rejectionReason(file("photo.mp3", 10, "image/png"), 200);
+    expect(reason).toBe("photo.mp3: not an audio file (type image/png)");
   });
 
   it("refuses empty and oversize files, in the server's MB", () => {

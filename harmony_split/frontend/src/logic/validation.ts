@@ -7,7 +7,7 @@ export const AUDIO_EXTENSIONS = [".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac"
 /** The `accept` map for react-dropzone and the file input: MIME type -> extensions. */
 export const ACCEPT: Record<string, string[]> = { "audio/*": AUDIO_EXTENSIONS };
 
-/** Default upload limit in MB (10^6 bytes), the server's HARMONY_MAX_UPLOAD_MB default; the server may announce another. */
+/** Default upload limit in MB (10^6 bytes): the server's HARMONY_MAX_UPLOAD_MB default, until it announces its own. */
 export const DEFAULT_MAX_UPLOAD_MB = 200;
 
 /** The extension of `name`, lower case with its dot, or "" when it has none. */
