@@ -34,6 +34,8 @@ chromium:
 FRONTEND := harmony_split/frontend
 node:
 	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js >= 20.19 with npm (e.g. Debian packages nodejs and npm, or nodejs.org)" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+		|| { echo "Node $$(node --version) is too old for the browser app's build (Vite 8): install Node.js >= 20.19" >&2; exit 1; }
 
 $(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | node
 	cd $(FRONTEND) && npm ci --no-audit --no-fund
