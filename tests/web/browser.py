@@ -10,7 +10,6 @@ import base64
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.web.helpers import MANAGE, REPO
+from tests.web.helpers import MANAGE, REPO, free_port
 
 FRONTEND_DIST = REPO / "harmony_split" / "frontend" / "dist"
 PORTS = range(8200, 8300)  # the loopback ports these tests may use
@@ -34,18 +33,6 @@ class Service:
     url: str
     data_dir: Path
     max_upload_mb: float
-
-
-def free_port() -> int:
-    """The first port of :data:`PORTS` that nothing listens on."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free loopback port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def chromium_path() -> str:
@@ -88,7 +75,7 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> I
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "createsuperuser", "--noinput", "--username", USER, "--email", "t@example.com"],
                    env=env, check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
+    port = free_port(PORTS)
     log = base / "service.log"
     with open(log, "ab") as out:
         processes = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -75,3 +76,15 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, str(MANAGE), "worker"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def free_port(ports: range) -> int:
+    """The first loopback port of ``ports`` that nothing listens on (each kind of test server has its range)."""
+    for port in ports:
+        with socket.socket() as candidate:
+            try:
+                candidate.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {ports.start}-{ports.stop - 1}")

@@ -7,28 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from harmony_split.backend.tracks.models import Separation
-from tests.web.helpers import start_worker, upload, wait_for, worker_env
+from tests.web.helpers import free_port, start_worker, upload, wait_for, worker_env
 
 JOBS = 6
-
-
-def free_port() -> int:
-    """A free loopback port in 8100-8199 (the range this project's tests use for servers)."""
-    for port in range(8100, 8200):
-        with socket.socket() as candidate:
-            try:
-                candidate.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8100-8199")
 
 
 @pytest.fixture
@@ -39,7 +26,7 @@ def redis_url(tmp_path: Path):  # noqa: ANN201
         pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
     import redis
 
-    port = free_port()
+    port = free_port(range(8100, 8200))  # this test's range of loopback ports
     process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--dir", str(tmp_path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
