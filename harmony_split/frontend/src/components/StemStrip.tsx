@@ -4,6 +4,14 @@ import type { KeyboardEvent } from "react";
 import type { StemControls } from "../logic/mixer";
 import { Waveform } from "./Waveform";
 
+function Toggle({ label, pressed, onToggle }: { label: string; pressed: boolean; onToggle: () => void }) {
+  return (
+    <button type="button" aria-pressed={pressed} onClick={onToggle}>
+      {label}
+    </button>
+  );
+}
+
 export function StemStrip({
   stem,
   buffer,
@@ -21,15 +29,17 @@ export function StemStrip({
   onChange: (controls: StemControls) => void;
   onSeek: (seconds: number) => void;
 }) {
+  const toggleMute = () => onChange({ ...controls, muted: !controls.muted });
+  const toggleSolo = () => onChange({ ...controls, soloed: !controls.soloed });
   const onKeyDown = (event: KeyboardEvent<HTMLElement>) => {
     if (event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
     const key = event.key.toLowerCase();
     if (key === "m") {
-      onChange({ ...controls, muted: !controls.muted });
+      toggleMute();
     } else if (key === "s") {
-      onChange({ ...controls, soloed: !controls.soloed });
+      toggleSolo();
     }
   };
 
@@ -38,20 +48,8 @@ export function StemStrip({
       <div className="stem-head">
         <h2>{stem}</h2>
         <div className="stem-controls">
-          <button
-            type="button"
-            aria-pressed={controls.muted}
-            onClick={() => onChange({ ...controls, muted: !controls.muted })}
-          >
-            Mute
-          </button>
-          <button
-            type="button"
-            aria-pressed={controls.soloed}
-            onClick={() => onChange({ ...controls, soloed: !controls.soloed })}
-          >
-            Solo
-          </button>
+          <Toggle label="Mute" pressed={controls.muted} onToggle={toggleMute} />
+          <Toggle label="Solo" pressed={controls.soloed} onToggle={toggleSolo} />
           <input
             type="range"
             aria-label="Volume"
