@@ -56,7 +56,8 @@ class Service:
                               capture_output=True, text=True).stdout
         password = re.search(r"password '([^']+)'", made).group(1)
         self._start([sys.executable, "-m", "gunicorn", "harmony_split.backend.server.wsgi", "--bind",
-                     f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "8", "--chdir", str(REPO)])
+                     f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "8", "--chdir", str(REPO),
+                     "--no-control-socket"])
         self._wait(lambda: self._get("/api/health/"), "the web server")
         answer = requests.post(f"{self.url}/api/auth/token/", json={"username": "admin", "password": password})
         self.headers = {"Authorization": f"Token {answer.json()['token']}"}

@@ -45,6 +45,7 @@ HARMONY_RETENTION_DAYS = env_number("HARMONY_RETENTION_DAYS", 7)  # tracks older
 HARMONY_HEARTBEAT_SECONDS = env_number("HARMONY_HEARTBEAT_SECONDS", 5)  # worker heartbeat period, s
 HARMONY_STALE_SECONDS = env_number("HARMONY_STALE_SECONDS", 60)  # heartbeat age that marks a worker dead, s
 HARMONY_CHUNK_SECONDS = env_number("HARMONY_CHUNK_SECONDS", 10)  # audio per separation block (progress step), s
+HARMONY_WORKER_NICE = int(env_number("HARMONY_WORKER_NICE", 10))  # CPU niceness added to worker processes
 HARMONY_PRECISION = os.environ.get("HARMONY_PRECISION", "float32")  # float32 | bfloat16 | float16
 HARMONY_PRODUCTION = env_bool("HARMONY_PRODUCTION", False)
 HARMONY_FRONTEND_DIR = REPO / "harmony_split" / "frontend" / "dist"  # the built browser app (part 2)

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         workers = int(os.environ.get("HARMONY_WORKERS", "1"))
         commands = [[sys.executable, "-m", "gunicorn", "harmony_split.backend.server.wsgi", "--bind",
                      f"{host}:{port}", "--workers", "2", "--threads", "4", "--timeout", "300", "--chdir", str(REPO),
-                     "--access-logfile", "-"]]
+                     "--access-logfile", "-", "--no-control-socket"]]
         commands += [[sys.executable, str(MANAGE), "worker"] for _ in range(workers)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
         # Own sessions: the terminal's Ctrl-C reaches only this process, which stops each child exactly once.

@@ -3,12 +3,14 @@
 It runs the configured task backend's worker (the database queue's ``db_worker`` loop, or with ``REDIS_URL`` an
 RQ ``SimpleWorker``: jobs in the worker's own process, so the loaded models stay in memory), plus a thread that
 beats every ``HARMONY_HEARTBEAT_SECONDS``, sweeps jobs of dead workers, and runs ``cleanup`` once a day.
-Ctrl-C or SIGTERM hands the running job back to the queue at its next block, then exits.
+Ctrl-C or SIGTERM hands the running job back to the queue at its next block, then exits. Workers run at a lower
+CPU priority (``HARMONY_WORKER_NICE``), so that API requests stay quick on a machine they share.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -74,6 +76,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         logging.getLogger("harmony_split").setLevel(logging.INFO)
+        os.nice(settings.HARMONY_WORKER_NICE)  # separation yields the CPU to the web server's requests
         jobs.beat()
         requeued = jobs.sweep()  # a worker that starts picks up what a dead one left
         self.stdout.write(f"worker {jobs.worker_id()} started ({'RQ' if settings.REDIS_URL else 'database'} "
