@@ -1,29 +1,67 @@
-# The two commands of the README. Each sets itself up from a bare machine that has only Python.
+# The commands of the README. Each sets itself up from a bare machine that has only Python.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WEB_STAMP := $(VENV)/.installed-web
 
-.PHONY: demo test lint ffmpeg
+.PHONY: demo test lint ffmpeg redis serve chromium node frontend frontend-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list or setup.py changed.
+# Reinstall only when the dependency list or setup.py changed. The tests cover the web app too.
 $(STAMP): $(PY) requirements.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,web]"
 	touch $(STAMP)
+
+# The web app's extra alone (make serve).
+$(WEB_STAMP): $(PY) requirements.txt setup.py
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[web]"
+	touch $(WEB_STAMP)
 
 ffmpeg:
 	@bash .ci/ensure_ffmpeg.sh
+
+# The browser tests drive Debian's chromium with Playwright (Playwright cannot download its own browsers here).
+chromium:
+	@bash .ci/ensure_package.sh chromium chromium
+
+# The browser app (harmony_split/frontend): `npm ci` whenever package-lock.json changed, then the production
+# build into dist/, which Django serves. Needs Node >= 20.19 with npm.
+FRONTEND := harmony_split/frontend
+node:
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js >= 20.19 with npm (e.g. Debian packages nodejs and npm, or nodejs.org)" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+		|| { echo "Node $$(node --version) is too old for the browser app's build (Vite 8): install Node.js >= 20.19" >&2; exit 1; }
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | node
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+
+frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run build
+
+# The app's unit and component tests (Vitest, jsdom), after the type check and build.
+frontend-test: frontend
+	cd $(FRONTEND) && npm test
 
 # Train both phases on generated songs (and evaluate them), then separate one demo test song with the result.
 demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
 	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
-test: ffmpeg lint
+redis:
+	@bash .ci/ensure_redis.sh
+
+# The web app (harmony_split) on this machine, with the browser app built: migrate, first account, web server
+# and HARMONY_WORKERS workers in the foreground; Ctrl-C stops them. Settings: harmony_split/README.md.
+serve: ffmpeg $(WEB_STAMP) frontend
+	$(PY) harmony_split/backend/manage.py serve
+
+# Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
+test: ffmpeg redis chromium lint frontend-test
 	$(PY) -m pytest -q
 
 # Style and architecture: ruff, and import-linter's contracts (the arrows between Input/, Models/ and the CLIs).

@@ -1,6 +1,7 @@
 """Installs the semi-supervised adversarial singing-voice separator.
 
-The dependency list lives in requirements.txt only; this file reads it.
+The research code's dependency list lives in requirements.txt only; this file reads it. The web app's
+(harmony_split) are the extra ``web``: ``pip install -e ".[web]"``.
 """
 
 from pathlib import Path
@@ -16,6 +17,25 @@ def read_requirements() -> list[str]:
     return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
 
 
+# The web app (harmony_split/): Django 5.2 LTS (Django 6 needs Python >= 3.12), its JSON API and schema, the
+# Tasks API backport with its database and RQ backends, and what serves it.
+WEB = [
+    "django>=5.2,<5.3",
+    "djangorestframework>=3.15,<4",
+    "drf-spectacular>=0.28,<1",
+    "django-tasks>=0.12,<0.13",
+    "django-tasks-db>=0.12,<0.14",
+    "django-tasks-rq>=0.12,<0.13",
+    "dj-database-url>=2,<4",
+    "gunicorn>=27,<28",
+    "whitenoise>=6.7,<7",
+    "werkzeug>=3,<4",
+    "requests>=2.28,<3",  # the HTTP client of benchmarks.web
+]
+# playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
+TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
+        "playwright>=1.45,<2"]
+
 setup(
     name="adversarial-voice-separation",
     version="0.1.0",
@@ -23,9 +43,13 @@ setup(
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["Models", "Input", "benchmarks"],
+    packages=["Models", "Input", "benchmarks", "harmony_split", "harmony_split.backend",
+              "harmony_split.backend.server", "harmony_split.backend.tracks",
+              "harmony_split.backend.tracks.migrations", "harmony_split.backend.tracks.management",
+              "harmony_split.backend.tracks.management.commands"],
+    package_data={"harmony_split.backend.tracks": ["templates/registration/*.html"]},
     py_modules=["Training", "separate", "Sample", "Evaluate", "Utils"],
     install_requires=read_requirements(),
-    extras_require={"test": ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3"]},
+    extras_require={"test": TEST, "web": WEB},
     entry_points={"console_scripts": ["voice-separate=separate:main"]},
 )

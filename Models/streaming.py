@@ -45,7 +45,9 @@ def separate_file(
         options: all fields are used (default ``SeparationOptions()``); ``offset``/``duration`` select the
             excerpt of the input (seconds), ``fmt``/``bit_depth`` the output format (see :class:`AudioWriter`);
             ``chunk_seconds`` must not be None.
-        progress: called with the seconds of input just processed.
+        progress: called with the seconds of input just processed, after each block (up to 10 s of input;
+            ``chunk_seconds`` if smaller). It is also the cancel hook: an exception it raises stops the
+            separation between blocks, leaves no output (nothing is committed) and reaches the caller.
 
     Returns:
         ``{"sample_rate": Hz, "channels": int, "samples": int, "clipped": {source: samples clipped}}``.

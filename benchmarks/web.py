@@ -1,0 +1,229 @@
+"""The web service (harmony_split) under load, driven over HTTP like its users: a real gunicorn and real
+``manage.py worker`` processes on this machine, with the paper's model (untrained, saved in the trainer's layout).
+
+    python -m benchmarks.web [--long-seconds 180] [--short-seconds 30] [--uploads 20] [--rss-jobs 10]
+
+* Overhead: the time from upload-complete (the 201 answer) to ``done`` for a ``--long-seconds`` 44.1 kHz stereo
+  mp3 on a warm worker, divided by ``python separate.py``'s wall time on the same file with the same model (and,
+  for reference, by ``Models.streaming.separate_file``'s time in one warm process). Target: <= 1.2.
+* Memory: peak RSS (``VmHWM``) of one worker after each of ``--rss-jobs`` jobs on the short file (no growth).
+* Load: ``--uploads`` concurrent uploads of the ``--short-seconds`` file with two workers: all done, no error,
+  and the p50/p95 latency of ``GET /api/tracks/<id>/`` polled while the jobs run (target p95 < 100 ms).
+
+The benchmark talks to the service only through HTTP and ``manage.py`` (nothing imports harmony_split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from benchmarks.inference import _peak_rss, paper_config, run_cli, write_checkpoint, write_song
+from benchmarks.report import print_table
+
+REPO = Path(__file__).resolve().parents[1]
+MANAGE = REPO / "harmony_split" / "backend" / "manage.py"
+PORT = 8187
+
+
+class Service:
+    """gunicorn plus worker processes on a fresh data folder; ``token`` is the first account's API token."""
+
+    def __init__(self, work: Path, checkpoints: Path) -> None:
+        self.url = f"http://127.0.0.1:{PORT}"
+        self.env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
+                    "HARMONY_DATA_DIR": str(work / "data"), "HARMONY_CHECKPOINT_DIR": str(checkpoints),
+                    "HARMONY_MAX_QUEUED": "1000", "HARMONY_MAX_MINUTES": "60"}
+        for key in ("REDIS_URL", "DATABASE_URL", "HARMONY_PRODUCTION"):
+            self.env.pop(key, None)
+        self.log = open(work / "service.log", "ab")  # noqa: SIM115 -- closed in stop()
+        self.processes: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        (work / "data").mkdir()
+        subprocess.run([sys.executable, str(MANAGE), "migrate", "-v", "0"], env=self.env, check=True)
+        made = subprocess.run([sys.executable, str(MANAGE), "first_account"], env=self.env, check=True,
+                              capture_output=True, text=True).stdout
+        password = re.search(r"password '([^']+)'", made).group(1)
+        self._start([sys.executable, "-m", "gunicorn", "harmony_split.backend.server.wsgi", "--bind",
+                     f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "8", "--chdir", str(REPO),
+                     "--no-control-socket"])
+        self._wait(lambda: self._get("/api/health/"), "the web server")
+        answer = requests.post(f"{self.url}/api/auth/token/", json={"username": "admin", "password": password})
+        self.headers = {"Authorization": f"Token {answer.json()['token']}"}
+
+    def _start(self, command: list[str]) -> subprocess.Popen:
+        process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def _get(self, path: str) -> dict | None:
+        try:
+            return requests.get(f"{self.url}{path}", headers=getattr(self, "headers", {}), timeout=30).json()
+        except requests.RequestException:
+            return None
+
+    @staticmethod
+    def _wait(predicate, what: str, timeout: float = 600.0) -> object:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise RuntimeError(f"timed out waiting for {what}")
+
+    def add_worker(self) -> subprocess.Popen:
+        worker = self._start([sys.executable, str(MANAGE), "worker"])
+        self.workers.append(worker)
+        self._wait(lambda: (self._get("/api/health/") or {}).get("workers_seen", 0) >= len(self.workers),
+                   "the worker's first heartbeat")
+        return worker
+
+    def upload(self, song: Path) -> tuple[str, float]:
+        """POST the song; returns (track id, time of the 201 answer)."""
+        with open(song, "rb") as handle:
+            answer = requests.post(f"{self.url}/api/tracks/", headers=self.headers, files={"file": handle},
+                                   timeout=600)
+        if answer.status_code != 201:
+            raise RuntimeError(f"upload failed: {answer.status_code} {answer.text[:300]}")
+        return answer.json()["id"], time.perf_counter()
+
+    def wait_done(self, track_id: str, poll: float = 0.02) -> float:
+        """Poll until the track is done; returns the time it was first seen done."""
+        def done() -> float | None:
+            track = self._get(f"/api/tracks/{track_id}/") or {}
+            if track.get("status") in ("failed", "cancelled"):
+                raise RuntimeError(f"track {track_id}: {track}")
+            return time.perf_counter() if track.get("status") == "done" else None
+
+        return self._wait(lambda: (time.sleep(poll), done())[1], f"track {track_id}")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(120)
+        self.log.close()
+
+
+def overhead(service: Service, song: Path, repeats: int) -> float:
+    """Median seconds from upload-complete to done."""
+    times = []
+    for _ in range(repeats):
+        track_id, uploaded = service.upload(song)
+        times.append(service.wait_done(track_id) - uploaded)
+    return float(np.median(times))
+
+
+def in_process_seconds(prefix: str, song: Path, out: Path, repeats: int) -> float:
+    """Median wall time of ``separate_file`` in this process (model loaded once, one warm-up run)."""
+    from Models.factory import load_separator
+    from Models.streaming import separate_file
+
+    model, spec, _ = load_separator(prefix)
+    outputs = {"vocals": out / "v.wav", "accompaniment": out / "a.wav"}
+    separate_file(song, outputs, model, spec)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        separate_file(song, outputs, model, spec)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def load(service: Service, song: Path, uploads: int) -> tuple[int, list[float], float]:
+    """Concurrent uploads; returns (errors, GET latencies in ms while jobs ran, seconds until all done)."""
+    latencies: list[float] = []
+    running = threading.Event()
+    running.set()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(uploads) as pool:
+        ids = [track_id for track_id, _ in pool.map(lambda _: service.upload(song), range(uploads))]
+
+    def poll() -> None:
+        session = requests.Session()
+        while running.is_set():
+            for track_id in ids:
+                began = time.perf_counter()
+                session.get(f"{service.url}/api/tracks/{track_id}/", headers=service.headers, timeout=30)
+                latencies.append(1000 * (time.perf_counter() - began))
+                time.sleep(0.05)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    errors = 0
+    try:
+        for track_id in ids:
+            try:
+                service.wait_done(track_id, poll=0.5)
+            except RuntimeError:
+                errors += 1
+    finally:
+        running.clear()
+        poller.join()
+    return errors, latencies, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--long-seconds", type=float, default=180.0, help="length of the overhead song, s")
+    parser.add_argument("--short-seconds", type=float, default=30.0, help="length of the load song, s")
+    parser.add_argument("--uploads", type=int, default=20, help="concurrent uploads in the load test")
+    parser.add_argument("--rss-jobs", type=int, default=10, help="jobs of the memory test")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing (median)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        work = Path(tmp)
+        prefix = write_checkpoint(work / "checkpoints" / "1_sup", paper_config())
+        songs = {}
+        for name, seconds in (("long", args.long_seconds), ("short", args.short_seconds)):
+            write_song(work / f"{name}.wav", seconds)
+            songs[name] = work / f"{name}.mp3"
+            subprocess.run(["ffmpeg", "-v", "error", "-i", str(work / f"{name}.wav"), "-b:a", "192k",
+                            str(songs[name])], check=True)
+        out = work / "out"
+        out.mkdir()
+        cli = float(np.median([run_cli(work, prefix, songs["long"], out)[1] for _ in range(args.repeats)]))
+        in_process = in_process_seconds(prefix, songs["long"], out, args.repeats)
+        service = Service(work, work / "checkpoints")
+        try:
+            first = service.add_worker()
+            overhead(service, songs["short"], 1)  # warm-up: the worker loads the model
+            served = overhead(service, songs["long"], args.repeats)
+            rss = []
+            for _ in range(args.rss_jobs):
+                service.wait_done(service.upload(songs["short"])[0])
+                rss.append(_peak_rss(first.pid))
+            service.add_worker()
+            errors, latencies, wall = load(service, songs["short"], args.uploads)
+        finally:
+            service.stop()
+    p50, p95 = (np.percentile(latencies, q) for q in (50, 95)) if latencies else (float("nan"),) * 2
+    print_table([
+        (f"upload-complete to done, {args.long_seconds:g}-s 44.1 kHz stereo mp3", f"{served:.2f} s"),
+        ("python separate.py on the same file (wall, fresh process)", f"{cli:.2f} s"),
+        ("ratio service / separate.py (target <= 1.2)", f"{served / cli:.2f}"),
+        ("separate_file in a warm process (reference)", f"{in_process:.2f} s (service / this: "
+                                                         f"{served / in_process:.2f})"),
+        (f"worker peak RSS after jobs 1, {args.rss_jobs // 2}, {args.rss_jobs}",
+         f"{rss[0]:.0f} / {rss[args.rss_jobs // 2 - 1]:.0f} / {rss[-1]:.0f} MiB"),
+        (f"{args.uploads} concurrent uploads of a {args.short_seconds:g}-s file, 2 workers",
+         f"{args.uploads - errors} done, {errors} errors, {wall:.1f} s"),
+        ("GET /api/tracks/<id>/ while jobs run: p50 / p95 (target p95 < 100 ms)",
+         f"{p50:.1f} / {p95:.1f} ms ({len(latencies)} requests)"),
+    ])
+
+
+if __name__ == "__main__":
+    main()

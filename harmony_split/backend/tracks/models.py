@@ -1,0 +1,81 @@
+"""Tables: a :class:`Track` (the uploaded song), its :class:`Separation` (the job and its stems), and a
+:class:`WorkerBeat` per live worker process.
+
+Files live in ``HARMONY_DATA_DIR/tracks/<track id>/`` (see :mod:`.storage`); deleting a track deletes its folder.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from .storage import remove_track_files
+
+
+class Track(models.Model):
+    """An uploaded song. The upload is stored under a generated name; ``name`` is the sanitised original one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
+    name = models.CharField(max_length=200)  # sanitised original file name, shown and used for downloads
+    upload = models.CharField(max_length=40)  # file name inside the track's folder, e.g. "upload.mp3"
+    duration_s = models.FloatField()  # seconds
+    sample_rate = models.PositiveIntegerField()  # Hz
+    channels = models.PositiveSmallIntegerField()
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Separation(models.Model):
+    """The separation job of a track: its state, progress and the stems it wrote.
+
+    Life cycle: queued -> running -> done | failed | cancelled; a running job whose worker stopped beating is
+    re-queued once (``attempts`` counts the runs), then failed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="separation", primary_key=True)
+    model = models.CharField(max_length=200)  # model id: a run folder name under HARMONY_CHECKPOINT_DIR
+    format = models.CharField(max_length=4, default="wav")  # stem container: wav | flac | mp3
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0)  # fraction of the audio separated, 0-1
+    error = models.CharField(max_length=400, blank=True, default="")  # one line, when failed
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started (a re-queued job runs twice)
+    worker = models.CharField(max_length=100, blank=True, default="")  # id of the worker running it
+    queued = models.DateTimeField(auto_now_add=True, db_index=True)  # last time it entered the queue
+    heartbeat = models.DateTimeField(null=True, blank=True)  # last sign of life of its worker, while running
+    finished = models.DateTimeField(null=True, blank=True)
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    def __str__(self) -> str:
+        return f"{self.track_id}: {self.status}"
+
+
+class WorkerBeat(models.Model):
+    """A worker process's last heartbeat (``/api/health/`` counts the recent ones)."""
+
+    worker = models.CharField(max_length=100, primary_key=True)
+    last_seen = models.DateTimeField(db_index=True)
+
+
+@receiver(post_delete, sender=Track)
+def _remove_files(sender: type, instance: Track, **kwargs: object) -> None:
+    """However a track is deleted (the API, the admin, its owner's deletion, cleanup), its folder goes too."""
+    track_id = instance.pk
+    transaction.on_commit(lambda: remove_track_files(track_id))

@@ -1,0 +1,69 @@
+"""Where a track's files live, safe display names, and removing a track with its files.
+
+Layout: ``HARMONY_DATA_DIR/tracks/<track id>/`` holds ``upload.<ext>`` (the file as sent), the stems
+``vocals.<fmt>`` and ``accompaniment.<fmt>`` once separated, and ``stems.zip`` once downloaded as a zip.
+Nothing here is under a public URL.
+"""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+from django.conf import settings
+
+from Input.audio_probe import AUDIO_EXTENSIONS
+
+NAME_LIMIT = 120  # characters of a display name
+
+
+def tracks_dir() -> Path:
+    return Path(settings.HARMONY_DATA_DIR) / "tracks"
+
+
+def track_dir(track_id: object) -> Path:
+    return tracks_dir() / str(track_id)
+
+
+def stem_path(track_id: object, stem: str, fmt: str) -> Path:
+    return track_dir(track_id) / f"{stem}.{fmt}"
+
+
+def upload_name(original: str) -> str:
+    """The stored file name of an upload: ``upload`` plus the original's extension when it is an audio one
+    (the probe decides by content; the extension only picks the decoder), else ``upload.bin``."""
+    suffix = Path(safe_name(original)).suffix.lower()
+    return f"upload{suffix}" if suffix in AUDIO_EXTENSIONS else "upload.bin"
+
+
+def safe_name(original: str) -> str:
+    """A display name from a client-supplied file name: no folders (``/``, ``\\``), no control characters (NUL
+    included), Unicode normalised (NFC), at most :data:`NAME_LIMIT` characters with the extension kept;
+    ``"track"`` when nothing is left."""
+    name = str(original).replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".").strip()
+    if len(name) > NAME_LIMIT:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext if dot and len(ext) <= 5 else ""
+        name = name[: NAME_LIMIT - len(ext) - 1].rstrip() + (f".{ext}" if ext else "")
+    return name or "track"
+
+
+def download_name(name: str, suffix: str) -> str:
+    """``"<name without extension>_<suffix>"``, e.g. ``download_name("song.mp3", "vocals.wav")``."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem or 'track'}_{suffix}"
+
+
+def remove_partial_files(track_id: object) -> None:
+    """Remove temporary files (``.<name>.<hex>.tmp``, see ``Utils.AtomicFile``) that a killed writer left."""
+    folder = track_dir(track_id)
+    for leftover in folder.glob(".*.tmp") if folder.is_dir() else []:
+        leftover.unlink(missing_ok=True)
+
+
+def remove_track_files(track_id: object) -> None:
+    """Remove a track's folder and everything in it (a no-op when it is already gone)."""
+    shutil.rmtree(track_dir(track_id), ignore_errors=True)

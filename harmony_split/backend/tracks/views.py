@@ -1,0 +1,197 @@
+"""The JSON API over tracks, models and health (auth views: :mod:`.auth_views`).
+
+A track belongs to its uploader: every query is filtered by owner, so another user's track is 404, like one
+that does not exist.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from Input.audio_probe import AudioError, probe
+from Utils import atomic_open
+
+from . import files, jobs, separators, storage
+from .models import Separation, Track
+from .serializers import (
+    ErrorSerializer,
+    HealthSerializer,
+    ModelSerializer,
+    TrackSerializer,
+    UploadSerializer,
+)
+
+S = Separation.Status
+ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 413, 416, 429)}
+
+
+class TooManyJobs(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "too_many_jobs"
+
+
+class NotReady(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "not_ready"
+
+
+def owned_tracks(request: Request):  # noqa: ANN201 -- a QuerySet
+    return Track.objects.filter(owner=request.user).select_related("separation")
+
+
+class TrackList(generics.ListAPIView):
+    """``GET``: the caller's tracks, newest first, paginated. ``POST``: upload a song and queue its separation."""
+
+    serializer_class = TrackSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return owned_tracks(self.request)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer},
+                   responses={201: TrackSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        active = Separation.objects.filter(track__owner=request.user, status__in=Separation.ACTIVE).count()
+        if active >= settings.HARMONY_MAX_QUEUED:
+            raise TooManyJobs(f"you have {active} tracks queued or running (the limit is "
+                              f"{settings.HARMONY_MAX_QUEUED}): wait for one to finish or delete one")
+        form = UploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload, fmt = form.validated_data["file"], form.validated_data["format"]
+        if upload.size == 0:
+            raise ValidationError({"file": "empty file"})
+        model_id = form.validated_data.get("model") or separators.default_model_id()
+        if model_id is None:
+            raise ValidationError({"model": "no trained model is available on this server (run `make demo`)"})
+        if separators.model_folder(model_id) is None:
+            raise ValidationError({"model": f"unknown model id {model_id!r} (see GET /api/models/)"})
+        track = self._store(upload, model_id, fmt)
+        return Response(TrackSerializer(track).data, status=status.HTTP_201_CREATED)
+
+    def _store(self, upload, model_id: str, fmt: str) -> Track:  # noqa: ANN001 -- an UploadedFile
+        """Copy the upload under a generated name, probe it by decoding its header, and queue it."""
+        track_id = uuid.uuid4()
+        folder = storage.track_dir(track_id)
+        folder.mkdir(parents=True)
+        stored = folder / storage.upload_name(upload.name or "")
+        try:
+            with atomic_open(stored, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            sample_rate, channels, duration = self._probe(stored)
+            with transaction.atomic():
+                track = Track.objects.create(
+                    id=track_id, owner=self.request.user, name=storage.safe_name(upload.name or ""),
+                    upload=stored.name, duration_s=duration, sample_rate=sample_rate, channels=channels)
+                Separation.objects.create(track=track, model=model_id, format=fmt)
+                jobs.enqueue(track.id)
+        except BaseException:
+            storage.remove_track_files(track_id)
+            raise
+        return Track.objects.select_related("separation").get(pk=track_id)
+
+    @staticmethod
+    def _probe(path) -> tuple[int, int, float]:  # noqa: ANN001
+        if path.suffix == ".bin":
+            raise ValidationError({"file": "not a supported audio file (send wav, flac, ogg, aiff, mp3, m4a or mp4)"})
+        try:
+            sample_rate, channels, duration = probe(path)
+        except AudioError as err:
+            raise ValidationError({"file": f"not readable audio ({err.reason})"}) from err
+        if not duration > 0:
+            raise ValidationError({"file": "contains no audio"})
+        limit = settings.HARMONY_MAX_MINUTES
+        if duration > limit * 60:
+            raise ValidationError({"file": f"{duration / 60:.1f} minutes long; the limit is {limit:g} minutes"})
+        return sample_rate, channels, duration
+
+
+@extend_schema(responses={200: TrackSerializer, 204: None, **ERRORS})
+class TrackDetail(generics.RetrieveDestroyAPIView):
+    """``GET``: one track. ``DELETE``: cancel its job if queued or running, then delete its files and row."""
+
+    serializer_class = TrackSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return owned_tracks(self.request)
+
+    def perform_destroy(self, instance: Track) -> None:
+        jobs.delete_track(instance)
+
+
+class DownloadView(APIView):
+    """Base of the file downloads: JSON errors whatever the client accepts."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):  # noqa: ANN201
+        return super().perform_content_negotiation(request, force=True)
+
+    def done_track(self, request: Request, pk: uuid.UUID) -> Track:
+        track = owned_tracks(request).filter(pk=pk).first()
+        if track is None:
+            raise NotFound("not found")
+        if track.separation.status != S.DONE:
+            raise NotReady(f"the track is {track.separation.status}: its stems exist once it is done")
+        return track
+
+
+class StemDownload(DownloadView):
+    """One stem as an attachment (``<original name>_<stem>.<format>``), with HTTP Range support."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (206, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request: Request, pk: uuid.UUID, stem: str):  # noqa: ANN201
+        if stem not in jobs.STEMS:
+            raise NotFound(f"no stem {stem!r} (vocals or accompaniment)")
+        track = self.done_track(request, pk)
+        fmt = track.separation.format
+        path = storage.stem_path(track.pk, stem, fmt)
+        if not path.is_file():
+            raise NotFound(f"the {stem} file of this track is missing on the server")
+        content_type = mimetypes.types_map.get(f".{fmt}", "application/octet-stream")
+        return files.file_response(request, path, storage.download_name(track.name, f"{stem}.{fmt}"), content_type)
+
+
+class ZipDownload(DownloadView):
+    """Both stems in one zip (``<original name>_stems.zip``)."""
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request: Request, pk: uuid.UUID):  # noqa: ANN201
+        track = self.done_track(request, pk)
+        fmt = track.separation.format
+        members = {storage.download_name(track.name, f"{stem}.{fmt}"): storage.stem_path(track.pk, stem, fmt)
+                   for stem in jobs.STEMS}
+        archive = files.zip_of(storage.track_dir(track.pk) / "stems.zip", members)
+        return files.file_response(request, archive, storage.download_name(track.name, "stems.zip"),
+                                   "application/zip")
+
+
+class ModelList(APIView):
+    """The separators this server offers; ``default`` marks the one used when an upload names none."""
+
+    @extend_schema(responses={200: ModelSerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        return Response(separators.list_models())
+
+
+class Health(APIView):
+    """Liveness for load balancers and people: no authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: HealthSerializer})
+    def get(self, request: Request) -> Response:
+        queued = Separation.objects.filter(status=S.QUEUED).count()
+        return Response({"status": "ok", "queue": queued, "workers_seen": jobs.live_workers(),
+                         "max_upload_mb": settings.HARMONY_MAX_UPLOAD_MB})

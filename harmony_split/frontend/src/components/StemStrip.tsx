@@ -1,0 +1,74 @@
+// One stem of the mixer: a region named by the stem with its waveform, Mute, Solo, Volume and Download.
+// With focus anywhere in the region, M toggles Mute and S toggles Solo.
+import type { KeyboardEvent } from "react";
+import type { StemControls } from "../logic/mixer";
+import { Waveform } from "./Waveform";
+
+function Toggle({ label, pressed, onToggle }: { label: string; pressed: boolean; onToggle: () => void }) {
+  return (
+    <button type="button" aria-pressed={pressed} onClick={onToggle}>
+      {label}
+    </button>
+  );
+}
+
+export function StemStrip({
+  stem,
+  buffer,
+  controls,
+  position,
+  downloadUrl,
+  onChange,
+  onSeek,
+}: {
+  stem: string;
+  buffer: AudioBuffer | null;
+  controls: StemControls;
+  position: number;
+  downloadUrl: string;
+  onChange: (controls: StemControls) => void;
+  onSeek: (seconds: number) => void;
+}) {
+  const toggleMute = () => onChange({ ...controls, muted: !controls.muted });
+  const toggleSolo = () => onChange({ ...controls, soloed: !controls.soloed });
+  const onKeyDown = (event: KeyboardEvent<HTMLElement>) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    const key = event.key.toLowerCase();
+    if (key === "m") {
+      toggleMute();
+    } else if (key === "s") {
+      toggleSolo();
+    }
+  };
+
+  return (
+    <section className="stem card" aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
+      <div className="stem-head">
+        <h2>{stem}</h2>
+        <div className="stem-controls">
+          <Toggle label="Mute" pressed={controls.muted} onToggle={toggleMute} />
+          <Toggle label="Solo" pressed={controls.soloed} onToggle={toggleSolo} />
+          <input
+            type="range"
+            aria-label="Volume"
+            min={0}
+            max={1}
+            step={0.01}
+            value={controls.volume}
+            onChange={(e) => onChange({ ...controls, volume: Number(e.target.value) })}
+          />
+          <a href={downloadUrl} download>
+            Download
+          </a>
+        </div>
+      </div>
+      {buffer ? (
+        <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} />
+      ) : (
+        <p className="muted small">Loading audio…</p>
+      )}
+    </section>
+  );
+}

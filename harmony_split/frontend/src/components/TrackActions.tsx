@@ -1,0 +1,33 @@
+// Cancel (while queued or running) and Delete (after a confirmation) for one track.
+import { cancelTrack, deleteTrack, type Track } from "../api";
+import { isPending } from "../logic/polling";
+
+export function TrackActions({
+  track,
+  onChanged,
+  onDeleted,
+  onError,
+}: {
+  track: Track;
+  onChanged: () => void;
+  onDeleted: () => void;
+  onError: (e: unknown) => void;
+}) {
+  const remove = () => {
+    if (window.confirm(`Delete ${track.name} and its stems?`)) {
+      deleteTrack(track.id).then(onDeleted).catch(onError);
+    }
+  };
+  return (
+    <span className="actions">
+      {isPending(track.status) && (
+        <button type="button" onClick={() => cancelTrack(track.id).then(onChanged).catch(onError)}>
+          Cancel
+        </button>
+      )}
+      <button type="button" className="danger" onClick={remove}>
+        Delete
+      </button>
+    </span>
+  );
+}

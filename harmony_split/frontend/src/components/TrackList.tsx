@@ -1,0 +1,60 @@
+// The user's tracks, newest first. Each row is named by its file name and shows its status.
+import type { Track } from "../api";
+import { trackPath } from "../logic/route";
+import { TrackActions } from "./TrackActions";
+import { TrackStatus } from "./TrackStatus";
+
+export function TrackList({
+  tracks,
+  navigate,
+  onChanged,
+  onError,
+}: {
+  tracks: Track[] | undefined;
+  navigate: (path: string) => void;
+  onChanged: () => void;
+  onError: (e: unknown) => void;
+}) {
+  if (tracks === undefined) {
+    return <p className="muted">Loading tracks…</p>;
+  }
+  if (tracks.length === 0) {
+    return <p className="muted">No tracks yet.</p>;
+  }
+  return (
+    <table className="tracks card" aria-label="Tracks">
+      <thead>
+        <tr>
+          <th scope="col">File</th>
+          <th scope="col">Status</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {tracks.map((t) => (
+          <tr key={t.id} aria-label={t.name}>
+            <td className="track-name">
+              <a
+                href={trackPath(t.id)}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(trackPath(t.id));
+                }}
+              >
+                {t.name}
+              </a>
+            </td>
+            <td>
+              <TrackStatus track={t} />
+            </td>
+            <td>
+              <TrackActions track={t} onChanged={onChanged} onDeleted={onChanged} onError={onError} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,44 @@
+// One track: its status while it is separated, then the mixer, the downloads, Cancel and Delete.
+import { useCallback } from "react";
+import { getTrack, zipUrl, type Track } from "../api";
+import { usePolling } from "../logic/usePolling";
+import { Mixer } from "./Mixer";
+import { TrackActions } from "./TrackActions";
+import { TrackStatus } from "./TrackStatus";
+
+const statuses = (t: Track) => [t.status];
+
+export function TrackPage({
+  id,
+  navigate,
+  onError,
+}: {
+  id: string;
+  navigate: (path: string) => void;
+  onError: (e: unknown) => void;
+}) {
+  const load = useCallback(() => getTrack(id), [id]);
+  const { value: track, refresh } = usePolling(load, statuses, onError);
+  if (!track) {
+    return <p className="muted">Loading…</p>;
+  }
+  return (
+    <div className="track-page">
+      <div className="card track-head">
+        <h1>{track.name}</h1>
+        <p>
+          <TrackStatus track={track} />
+        </p>
+        <div className="track-links">
+          {track.status === "done" && (
+            <a href={zipUrl(track)} download>
+              Download both stems (zip)
+            </a>
+          )}
+          <TrackActions track={track} onChanged={refresh} onDeleted={() => navigate("/")} onError={onError} />
+        </div>
+      </div>
+      {track.status === "done" && <Mixer track={track} onError={onError} />}
+    </div>
+  );
+}

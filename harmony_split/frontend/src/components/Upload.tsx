@@ -1,0 +1,112 @@
+// Drop files anywhere on the start page or pick them with the "Upload audio" button. The browser refuses a wrong
+// type or an oversize file before sending it (logic/validation.ts); the server's own 4xx message is shown too.
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useDropzone, type FileRejection } from "react-dropzone";
+import { getHealth, listModels, uploadTrack, type SeparatorModel } from "../api";
+import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
+
+interface Sending {
+  key: number;
+  name: string;
+  fraction: number;
+}
+
+export function Upload({
+  onUploaded,
+  onError,
+  children,
+}: {
+  onUploaded: () => void;
+  onError: (e: unknown) => void;
+  children: ReactNode;
+}) {
+  const [models, setModels] = useState<SeparatorModel[]>([]);
+  const [model, setModel] = useState<string>("");
+  const [maxMb, setMaxMb] = useState(DEFAULT_MAX_UPLOAD_MB);
+  const [sending, setSending] = useState<Sending[]>([]);
+  const nextKey = useRef(0);
+
+  useEffect(() => {
+    listModels()
+      .then((found) => {
+        setModels(found);
+        setModel((found.find((m) => m.default) ?? found[0])?.id ?? "");
+      })
+      .catch(onError);
+    getHealth()
+      .then((h) => {
+        if (typeof h.max_upload_mb === "number" && h.max_upload_mb > 0) {
+          setMaxMb(h.max_upload_mb);
+        }
+      })
+      .catch(() => undefined); // no answer: keep the default limit (the server checks the size anyway)
+  }, [onError]);
+
+  const send = (file: File) => {
+    const key = nextKey.current++;
+    setSending((old) => [...old, { key, name: file.name, fraction: 0 }]);
+    const progress = (fraction: number) =>
+      setSending((old) => old.map((s) => (s.key === key ? { ...s, fraction } : s)));
+    uploadTrack(file, model || null, progress)
+      .then(onUploaded)
+      .catch(onError)
+      .finally(() => setSending((old) => old.filter((s) => s.key !== key)));
+  };
+
+  const onDrop = (accepted: File[], rejected: FileRejection[]) => {
+    for (const r of rejected) {
+      onError(new Error(rejectionReason(r.file, maxMb) ?? `${r.file.name}: ${r.errors[0]?.message ?? "refused"}`));
+    }
+    accepted.forEach(send);
+  };
+
+  const { getRootProps, getInputProps, isDragActive, open } = useDropzone({
+    accept: ACCEPT,
+    onDrop,
+    noClick: true,
+    noKeyboard: true,
+    validator: (file: File) => {
+      const reason = rejectionReason(file, maxMb);
+      return reason ? { code: "harmony-refused", message: reason } : null;
+    },
+  });
+
+  return (
+    <div className={`dropzone${isDragActive ? " dropzone-active" : ""}`} {...getRootProps()}>
+      <section className="card upload" aria-label="Upload">
+      <input {...getInputProps()} aria-label="Audio files" data-testid="audio-files" />
+      <p>Drop songs here to separate the vocals from the accompaniment, or</p>
+      <div className="upload-row">
+        <button type="button" className="primary" onClick={open}>
+          Upload audio
+        </button>
+        <label className="model-picker">
+          Model
+          <select value={model} onChange={(e) => setModel(e.target.value)} disabled={models.length === 0}>
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+                {m.default ? " (default)" : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <p className="muted small">Audio files up to {maxMb} MB.</p>
+      {sending.length > 0 && (
+        <ul className="uploads">
+          {sending.map((s) => (
+            <li key={s.key}>
+              <span>
+                Uploading {s.name}: {Math.round(s.fraction * 100)}%
+              </span>
+              <progress max={1} value={s.fraction} aria-label={`Upload of ${s.name}`} />
+            </li>
+          ))}
+        </ul>
+      )}
+      </section>
+      {children}
+    </div>
+  );
+}

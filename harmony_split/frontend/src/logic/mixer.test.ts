@@ -1,0 +1,35 @@
+import { effectiveGains, formatTime } from "./mixer";
+
+const stem = (volume: number, muted = false, soloed = false) => ({ volume, muted, soloed });
+
+describe("effectiveGains", () => {
+  it("plays every unmuted stem at its volume", () => {
+    expect(effectiveGains([stem(1), stem(0.5), stem(0.25, true)])).toEqual([1, 0.5, 0]);
+  });
+
+  it("plays only the soloed stems when any is soloed", () => {
+    expect(effectiveGains([stem(1), stem(0.5, false, true), stem(0.8)])).toEqual([0, 0.5, 0]);
+  });
+
+  it("allows several solos", () => {
+    expect(effectiveGains([stem(1, false, true), stem(0.5), stem(0.8, false, true)])).toEqual([1, 0, 0.8]);
+  });
+
+  it("lets solo win over mute", () => {
+    expect(effectiveGains([stem(0.7, true, true), stem(1)])).toEqual([0.7, 0]);
+  });
+
+  it("clamps volumes to 0-1", () => {
+    expect(effectiveGains([stem(1.5), stem(-1)])).toEqual([1, 0]);
+  });
+});
+
+describe("formatTime", () => {
+  it("shows m:ss and h:mm:ss, rounded down", () => {
+    expect(formatTime(0)).toBe("0:00");
+    expect(formatTime(9.99)).toBe("0:09");
+    expect(formatTime(75)).toBe("1:15");
+    expect(formatTime(3723)).toBe("1:02:03");
+    expect(formatTime(-3)).toBe("0:00");
+  });
+});

@@ -1,0 +1,27 @@
+// The mixer's gain rule: each stem has a volume (0-1), a mute and a solo switch.
+// Solo wins: when any stem is soloed, exactly the soloed stems sound (even a muted one), at their volume.
+// With no solo, every stem that is not muted sounds at its volume.
+
+export interface StemControls {
+  volume: number;
+  muted: boolean;
+  soloed: boolean;
+}
+
+/** The linear gain of each stem, in the order given, each in [0, 1]. */
+export function effectiveGains(stems: readonly StemControls[]): number[] {
+  const anySolo = stems.some((s) => s.soloed);
+  return stems.map((s) => {
+    const audible = anySolo ? s.soloed : !s.muted;
+    return audible ? Math.min(1, Math.max(0, s.volume)) : 0;
+  });
+}
+
+/** Seconds as m:ss (or h:mm:ss), rounded down; the transport's time display. */
+export function formatTime(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}

@@ -1,0 +1,94 @@
+"""Fixtures of the web app's tests: a tiny checkpoint, a data folder per test, users and their API clients,
+generated audio files, and a file SQLite database (WAL) that worker subprocesses share with the test.
+Plain helpers are in ``tests/web/helpers.py``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.web.helpers import IMMEDIATE, MODEL_ID, write_tone
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A file database (not SQLite's in-memory one), so that worker subprocesses see the test's rows."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["TEST"]["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint folder with one tiny separator run (``MODEL_ID``), written as Training.py writes runs."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from Models.checkpoint_files import write_run_files
+    from Models.factory import build_separator
+    from tests.tiny import TINY_MODEL
+
+    base = tmp_path_factory.mktemp("checkpoints")
+    folder = base / MODEL_ID
+    folder.mkdir()
+    keras.utils.set_random_seed(1)
+    tf.train.Checkpoint(model=build_separator(TINY_MODEL)).write(str(folder / f"{MODEL_ID}-10"))
+    write_run_files(folder, TINY_MODEL)
+    (folder / "best.json").write_text(json.dumps({"checkpoint": f"{MODEL_ID}-10", "val_loss": 0.25}))
+    return base
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture(autouse=True)
+def web_settings(settings, data_dir: Path, checkpoint_dir: Path) -> object:  # noqa: ANN001 -- pytest-django
+    """Each test: its own data folder, the tiny model, 1-s blocks, and jobs run at once in the request."""
+    settings.HARMONY_DATA_DIR = data_dir
+    settings.HARMONY_CHECKPOINT_DIR = checkpoint_dir
+    settings.HARMONY_CHECKPOINT = ""
+    settings.HARMONY_CHUNK_SECONDS = 1.0
+    settings.TASKS = IMMEDIATE
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; not under test here
+    return settings
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Callable[..., Path]:
+    """``audio(name, seconds=2.0, **kw)``: a generated audio file in the test's folder."""
+    folder = tmp_path / "audio"
+    folder.mkdir(exist_ok=True)
+    return lambda name, seconds=2.0, **kw: write_tone(folder / name, seconds, **kw)
+
+
+@pytest.fixture
+def make_user(transactional_db) -> Callable:  # noqa: ANN001
+    from django.contrib.auth import get_user_model
+
+    return lambda name: get_user_model().objects.create_user(name, password=f"{name}-password-123")
+
+
+@pytest.fixture
+def client_of(make_user) -> Callable:  # noqa: ANN001
+    """``client_of("alice")``: a DRF API client authenticated with alice's token (the user is created)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def build(name: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user(name)).key}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def alice(client_of):  # noqa: ANN001, ANN201
+    return client_of("alice")
+
+

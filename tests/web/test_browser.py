@@ -1,0 +1,210 @@
+"""The browser app as a person uses it, in a real headless Chromium against the real service (gunicorn, a worker
+and a tiny checkpoint): sign in, drop a generated mp3, wait for Done, play, mix, download, delete; the browser's
+and the server's refusals; phone width; no console errors. Elements are found by role and accessible name only.
+
+Needs the built app (``make frontend``) and Debian's chromium; ``make test`` provides both.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from playwright import sync_api as playwright_api
+
+from tests.web.browser import CHROMIUM_FLAGS, PASSWORD, USER, Service, chromium_path, drop_files, running_service
+
+expect = playwright_api.expect
+
+SONG_SECONDS = 20.0
+MAX_UPLOAD_MB = 1  # small, so that the browser's own size check can be tried with a small file
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, checkpoint_dir: Path) -> Iterator[Service]:
+    with running_service(tmp_path_factory.mktemp("service"), checkpoint_dir, MAX_UPLOAD_MB) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Page:
+    """A fresh browser context and page, with every console error and uncaught exception recorded."""
+
+    def __init__(self, browser, service: Service) -> None:  # noqa: ANN001 -- a Playwright Browser
+        self.context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.service = service
+
+    def sign_in(self) -> None:
+        page = self.page
+        page.goto(self.service.url)
+        page.get_by_label("User name").fill(USER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name="Upload audio")).to_be_visible()
+
+
+@pytest.fixture
+def session(browser, service: Service) -> Iterator[Page]:  # noqa: ANN001
+    opened = Page(browser, service)
+    opened.sign_in()
+    yield opened
+    opened.context.close()
+
+
+def generated_mp3(folder: Path, seconds: float = SONG_SECONDS) -> Path:
+    """A generated song (``Input.song_synth``), 44.1 kHz stereo, encoded to mp3 with ffmpeg."""
+    from Input.song_synth import generate_song
+
+    wav, mp3 = folder / "song.wav", folder / "demo song.mp3"
+    sf.write(wav, generate_song(7, seconds, sr=44100)["mixture"].T, 44100)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-b:a", "128k", str(mp3)], check=True)
+    return mp3
+
+
+def seconds_shown(page) -> float:  # noqa: ANN001
+    """The position the transport's time display shows, in seconds."""
+    minutes, seconds = re.match(r"(\d+):(\d\d)", page.get_by_role("timer").inner_text()).groups()
+    return int(minutes) * 60 + int(seconds)
+
+
+def fits_width(page) -> bool:  # noqa: ANN001
+    """True when the page needs no sideways scrolling."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -> None:
+    page = session.page
+    song = generated_mp3(tmp_path)
+    drop_files(page, page.get_by_role("region", name="Upload"), [(song.name, song.read_bytes(), "audio/mpeg")])
+
+    row = page.get_by_role("row", name=song.name)
+    expect(row).to_contain_text(re.compile("Queued|Running|Done"))
+    expect(row).to_contain_text("Done", timeout=180_000)
+    row.get_by_role("link", name=song.name).click()
+
+    play = page.get_by_role("button", name="Play")
+    expect(play).to_be_enabled()
+    play.click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.locator("[data-audio-state]")).to_have_attribute("data-audio-state", "running")
+    start = seconds_shown(page)
+    page.wait_for_timeout(2500)
+    assert seconds_shown(page) >= start + 2, "the time display does not advance while playing"
+
+    vocals = page.get_by_role("region", name="vocals")
+    mute = vocals.get_by_role("button", name="Mute")
+    expect(mute).to_have_attribute("aria-pressed", "false")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=tmp_path / "mixer-desktop.png", full_page=True)
+    solo = page.get_by_role("region", name="accompaniment").get_by_role("button", name="Solo")
+    solo.click()
+    expect(solo).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("region", name="accompaniment").focus()
+    page.keyboard.press("s")
+    expect(solo).to_have_attribute("aria-pressed", "false")
+    page.get_by_role("heading", name=song.name).click()  # focus outside any button: space toggles the transport
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.get_by_role("region", name="accompaniment").get_by_role("img").click()  # the middle of its waveform
+    assert 8 <= seconds_shown(page) <= 12
+    paused_at = seconds_shown(page)
+    page.get_by_role("heading", name=song.name).click()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("timer")).to_contain_text(f"0:{paused_at + 5:02d} /")
+
+    with page.expect_download() as download:
+        vocals.get_by_role("link", name="Download").click()
+    stem = tmp_path / download.value.suggested_filename
+    download.value.save_as(stem)
+    assert stem.name == "demo song_vocals.wav"
+    uploaded, got = sf.info(song), sf.info(stem)
+    assert (got.samplerate, got.channels) == (uploaded.samplerate, uploaded.channels) == (44100, 2)
+    assert abs(got.duration - uploaded.duration) < 0.1, (got.duration, uploaded.duration)
+    assert np.abs(sf.read(stem)[0]).max() > 0, "the vocals stem is silent"
+
+    page.set_viewport_size(PHONE)
+    regions = [page.get_by_role("region", name=n).bounding_box() for n in ("mixture", "vocals", "accompaniment")]
+    assert len({round(r["x"]) for r in regions}) == 1 and regions[0]["y"] < regions[1]["y"] < regions[2]["y"]
+    assert fits_width(page), "sideways scrolling at phone width"
+    page.screenshot(path=tmp_path / "mixer-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1200, "height": 900})
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("button", name="Upload audio")).to_be_visible()
+    expect(page.get_by_role("row", name=song.name)).to_have_count(0)
+    assert not any((session.service.data_dir / "tracks").iterdir()), "the track's files were not deleted"
+    assert session.errors == []
+
+
+def test_text_renamed_mp3_shows_the_servers_message(session: Page) -> None:
+    page = session.page
+    text = b"these are my lyrics, not audio\n" * 20
+    csrf = next(c["value"] for c in session.context.cookies() if c["name"] == "csrftoken")
+    direct = session.context.request.post(f"{session.service.url}/api/tracks/", headers={"X-CSRFToken": csrf},
+                                          multipart={"file": {"name": "lyrics.mp3", "mimeType": "audio/mpeg",
+                                                              "buffer": text}})
+    assert direct.status == 400
+    message = direct.json()["error"]
+
+    drop_files(page, page.get_by_role("region", name="Upload"), [("lyrics.mp3", text, "audio/mpeg")])
+    expect(page.get_by_role("alert")).to_contain_text(f"lyrics.mp3: {message}")
+    expect(page.get_by_role("row", name="lyrics.mp3")).to_have_count(0)
+    assert [e for e in session.errors if "status of 400" not in e] == []
+
+
+def test_wrong_type_and_oversize_are_refused_before_uploading(session: Page) -> None:
+    page = session.page
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/api/tracks/" in r.url else None)
+    expect(page.get_by_text(f"Audio files up to {MAX_UPLOAD_MB} MB.")).to_be_visible()
+    zone = page.get_by_role("region", name="Upload")
+
+    drop_files(page, zone, [("notes.txt", b"plain text", "text/plain")])
+    expect(page.get_by_role("alert")).to_contain_text("notes.txt: not an audio file")
+    page.get_by_label("Audio files").set_input_files(  # the file picker's way in
+        files=[{"name": "cover.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n"}])
+    expect(page.get_by_role("alert")).to_contain_text("cover.png: not an audio file")
+    big = MAX_UPLOAD_MB * 1_000_000 + 1
+    drop_files(page, zone, [("huge.wav", b"\0" * big, "audio/wav")])
+    expect(page.get_by_role("alert")).to_contain_text(f"huge.wav: 1.0 MB is over the {MAX_UPLOAD_MB} MB upload limit")
+    assert posts == []
+
+    page.set_viewport_size(PHONE)
+    upload, alert = page.get_by_role("button", name="Upload audio"), page.get_by_role("alert")
+    expect(upload).to_be_visible()
+    assert alert.bounding_box()["y"] < upload.bounding_box()["y"]
+    assert fits_width(page), "sideways scrolling at phone width"
+    assert session.errors == []
+
+
+def test_sign_out_and_wrong_password(session: Page) -> None:
+    page = session.page
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.get_by_label("User name").fill(USER)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("unable to sign in")
+    expect(page.get_by_role("button", name="Upload audio")).to_have_count(0)
