@@ -76,7 +76,7 @@ def test_worker_process_sigterm_then_kill_9_then_recovery(alice, audio, settings
     """A real ``manage.py worker`` (the db_worker loop): SIGTERM hands the running job back to the queue;
     kill -9 leaves it running until a live worker's sweep re-queues it; that worker then finishes it."""
     settings.TASKS = DB_QUEUE
-    source = audio("long.wav", seconds=120.0, sr=8000, channels=1)  # 120 blocks: time to catch it running
+    source = audio("long.wav", seconds=60.0, sr=8000, channels=1)  # 60 blocks: time to catch it running
     track_id = upload(alice, source).json()["id"]
     upload_copy = (data_dir / "tracks" / track_id / "upload.wav").read_bytes()
     env = worker_env(data_dir, checkpoint_dir, HARMONY_STALE_SECONDS="3", HARMONY_HEARTBEAT_SECONDS="0.5")
