@@ -42,14 +42,15 @@ def upload(client, path: Path, **fields: str):  # noqa: ANN001, ANN201
         return client.post("/api/tracks/", {"file": handle, **fields}, format="multipart")
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``predicate`` every 0.1 s until it returns something truthy; fail naming ``what`` after ``timeout``."""
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> object:
+    """Poll ``predicate`` every ``every`` s until it returns something truthy; fail naming ``what`` after
+    ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(every)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 

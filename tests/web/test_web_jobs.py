@@ -76,7 +76,7 @@ def test_worker_process_sigterm_then_kill_9_then_recovery(alice, audio, settings
     """A real ``manage.py worker`` (the db_worker loop): SIGTERM hands the running job back to the queue;
     kill -9 leaves it running until a live worker's sweep re-queues it; that worker then finishes it."""
     settings.TASKS = DB_QUEUE
-    source = audio("long.wav", seconds=20.0)
+    source = audio("long.wav", seconds=60.0, sr=8000, channels=1)  # 60 blocks: time to catch it running
     track_id = upload(alice, source).json()["id"]
     upload_copy = (data_dir / "tracks" / track_id / "upload.wav").read_bytes()
     env = worker_env(data_dir, checkpoint_dir, HARMONY_STALE_SECONDS="3", HARMONY_HEARTBEAT_SECONDS="0.5")
@@ -88,14 +88,17 @@ def test_worker_process_sigterm_then_kill_9_then_recovery(alice, audio, settings
 
     first = start_worker(env, log)
     try:
-        wait_for(running_with_progress, 120, "the first worker to start the job")
+        wait_for(running_with_progress, 120, "the first worker to start the job", every=0.02)
+        os.killpg(first.pid, signal.SIGSTOP)  # frozen mid-job, so that the checks below cannot race the job
+        assert job(track_id).status == "running"
         first.send_signal(signal.SIGTERM)
+        os.killpg(first.pid, signal.SIGCONT)
         assert first.wait(60) == 0
         handed_back = job(track_id)
         assert (handed_back.status, handed_back.attempts, handed_back.worker) == ("queued", 0, "")
 
         second = start_worker(env, log)
-        wait_for(running_with_progress, 120, "the second worker to start the job")
+        wait_for(running_with_progress, 120, "the second worker to start the job", every=0.02)
         os.killpg(second.pid, signal.SIGKILL)
         second.wait(10)
         killed = job(track_id)
