@@ -133,8 +133,9 @@ class InputRateStream:
             up = self._up[source]
             full = low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last=last).T
             self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
-        while self._low:
-            self._pending["low"] = np.concatenate([self._pending["low"], self._low.popleft()], axis=1)
+        if self._low:
+            blocks = [self._low.popleft() for _ in range(len(self._low))]
+            self._pending["low"] = np.concatenate([self._pending["low"], *blocks], axis=1)
         n = self._mix.shape[1] if last else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
         ready = {}
         for source, pending in self._pending.items():
@@ -144,11 +145,14 @@ class InputRateStream:
             self._pending[source] = pending[:, n:]
         mix, self._mix = self._mix[:, :n], self._mix[:, n:]
         out = {self._names[s]: ready[s] for s in self.core.sources}
-        if self.full_band:
-            high = mix - ready["low"]
-            out["vocals"] = out["vocals"] + ready["gain"] * high
+        if self.full_band:  # in place where possible: this runs on 30 s of input-rate audio at a time
+            high = np.subtract(mix, ready["low"])
             if not self.residual:
-                out["accompaniment"] = out["accompaniment"] + (1 - ready["gain"]) * high
+                out["accompaniment"] = out["accompaniment"] + high
+            high *= ready["gain"]  # the vocals' share of the high band
+            if not self.residual:
+                out["accompaniment"] -= high
+            out["vocals"] = np.add(high, out["vocals"], out=high)
         if self.residual:
             out["accompaniment"] = mix - out["vocals"]
         return out
