@@ -14,13 +14,14 @@ channels jointly when ``options.wiener > 0``), inverted, and resampled back to t
 
 Vocal band (``options.vocals_band``). ``"model"``: the vocals are that estimate alone, band-limited to
 ``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the input is split exactly into
-the band the model sees, ``low = up(down(x))`` (the same soxr resamplers, so the split is the resamplers'
-own low-pass), and the rest, ``high = x - low``; the vocals are ``up(v) + g * high``, where ``g`` is the
-per-frame gain of ``options.extension`` (``Models.masks.band_gain``), overlap-added on the model's frames and
-resampled like the vocals. Applying a frequency-flat mask row per frame to an STFT of the input at its native
-rate with the model's frame times and window is exactly this gain, so this is the model's mask mapped onto the
-input's native-rate spectrum up to ``expected_sr / 2`` (carried by the model-rate path, without interpolating
-it) and extended above it, with no second STFT.
+the band the model sees, ``low = up(down(x))`` (``down(x)`` as the model-rate stream's overlap-add reconstructs
+it, resampled back like the vocals: the split is the resamplers' own low-pass), and the rest, ``high = x - low``;
+the vocals are ``up(v) + g * high``, where ``g`` is the per-frame gain of ``options.extension``
+(``Models.masks.band_gain``), overlap-added on the model's frames and resampled like the vocals. Applying a
+frequency-flat mask row per frame to an STFT of the input at its native rate with the model's frame times and
+window is exactly this gain, so this is the model's mask mapped onto the input's native-rate spectrum up to
+``expected_sr / 2`` (carried by the model-rate path, without interpolating it) and extended above it, with no
+second STFT.
 
 The accompaniment is, by default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band,
 so the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own estimate (plus
@@ -31,7 +32,6 @@ processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -90,12 +90,11 @@ class InputRateStream:
             )
 
         self._down = stream(int(sample_rate), model_rate)
-        # "gain": the band extension's gain; "low": the input's model band, up(down(x))
-        streams = self.core.outputs + (("low",) if self.full_band else ())
-        self._up = {s: stream(model_rate, int(sample_rate)) for s in streams}
+        # the core's outputs at the input rate; in the full band also "gain" (the band extension's gain) and
+        # "mixture" (its model-rate mixture, so up(mixture) = up(down(x)) is the input's model band)
+        self._up = {s: stream(model_rate, int(sample_rate)) for s in self.core.outputs}
         self._mix = np.zeros((self.channels, 0), dtype=np.float32)  # input not yet matched by estimates
-        self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in streams}
-        self._low: deque[np.ndarray] = deque()  # up(down(x)) blocks from prepare() for deliver() (thread-safe)
+        self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.core.outputs}
 
     def push(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """Add ``[channels, n]`` input samples; returns the output samples that are ready."""
@@ -119,8 +118,6 @@ class InputRateStream:
         low = audio
         if self._down is not None:
             low = self._down.resample_chunk(np.ascontiguousarray(audio.T, dtype=np.float32), last=last).T
-        if self.full_band:
-            self._low.append(self._up["low"].resample_chunk(np.ascontiguousarray(low.T), last=last).T)
         chunks = self.core.prepare(low)
         return chunks + self.core.prepare_finish() if last else chunks
 
@@ -128,25 +125,25 @@ class InputRateStream:
                 ) -> dict[str, np.ndarray]:
         """Stage 3: chunks with their estimates, and the input block that came with them -> the input-rate
         output samples that are ready (``last``: all the rest)."""
-        self._mix = np.concatenate([self._mix, np.asarray(audio, dtype=np.float32)], axis=1)
+        # (Memory: the signals here are up to a chunk long at the input's rate, so no more copies are made than
+        # needed, and blocks are released as soon as they have been used: see test_long_input_memory_stays_bounded.)
+        self._mix = _append(self._mix, np.asarray(audio, dtype=np.float32))
         for source, low in self.core.finalize(estimated).items():
             up = self._up[source]
-            full = low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last=last).T
-            self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
-        if self._low:
-            blocks = [self._low.popleft() for _ in range(len(self._low))]
-            self._pending["low"] = np.concatenate([self._pending["low"], *blocks], axis=1)
+            self._pending[source] = _append(
+                self._pending[source], low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last).T
+            )
         n = self._mix.shape[1] if last else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
         ready = {}
         for source, pending in self._pending.items():
             if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
                 pending = np.pad(pending, ((0, 0), (0, n - pending.shape[1])))
             ready[source] = pending[:, :n]
-            self._pending[source] = pending[:, n:]
-        mix, self._mix = self._mix[:, :n], self._mix[:, n:]
+            self._pending[source] = pending[:, n:].copy()  # a few samples
+        mix, self._mix = self._mix[:, :n], self._mix[:, n:].copy()
         out = {self._names[s]: ready[s] for s in self.core.sources}
-        if self.full_band:  # in place where possible: this runs on 30 s of input-rate audio at a time
-            high = np.subtract(mix, ready["low"])
+        if self.full_band:
+            high = np.subtract(mix, ready["mixture"])
             if not self.residual:
                 out["accompaniment"] = out["accompaniment"] + high
             high *= ready["gain"]  # the vocals' share of the high band
@@ -156,6 +153,11 @@ class InputRateStream:
         if self.residual:
             out["accompaniment"] = mix - out["vocals"]
         return out
+
+
+def _append(pending: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``[channels, a]`` then ``[channels, b]`` -> ``[channels, a + b]`` (``block`` itself when ``a == 0``)."""
+    return np.concatenate([pending, block], axis=1) if pending.shape[1] else block
 
 
 def separate(

@@ -28,7 +28,8 @@ Estimates (``mode``):
 
 With ``extension`` set, the stream also returns ``"gain"``: the per-frame vocal gain for the band above
 ``expected_sr / 2`` (``Models.masks.band_gain``), overlap-added with the squared window like the audio, i.e.
-the time-varying gain that a frequency-flat mask row applied to any STFT with these frames and window amounts to.
+the time-varying gain that a frequency-flat mask row applied to any STFT with these frames and window amounts to;
+and ``"mixture"``, the input as its STFT overlap-adds back (equal to it up to float rounding).
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
 ``Models.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
@@ -194,7 +195,7 @@ class ModelRateStream:
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
         wiener: EM iterations of the multichannel Wiener filter (``"mask"`` mode; 0: the soft masks alone).
-        extension: also return ``"gain"`` (``Models.masks.EXTENSIONS``; ``None``: not).
+        extension: also return ``"gain"`` and ``"mixture"`` (``Models.masks.EXTENSIONS``; ``None``: not).
 
     Use: ``out = sep.push(audio)`` any number of times with ``[channels, n]`` float audio, then
     ``sep.finish()``; each returns ``{source: [channels, m]}`` float32 with the next ``m`` samples of each
@@ -229,7 +230,7 @@ class ModelRateStream:
         self.sources = tuple(sources)
         self.wiener = int(wiener)
         self.extension = extension
-        self.outputs = self.sources + (("gain",) if extension else ())
+        self.outputs = self.sources + (("gain", "mixture") if extension else ())
         self.batch_size = int(batch_size or spec["inference_batch_size"])
         self.window = hann_window(self.num_fft)
         self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
@@ -360,5 +361,6 @@ class ModelRateStream:
         if self.extension:  # a frequency-flat row per frame: irfft(g * rfft(window)) * window = g * window^2
             gain = band_gain(masks["voice"], self.extension)[:, None, :]  # [channels, 1, frames]
             spectra["gain"] = gain * np.fft.rfft(self._stft_window)[:, None].astype(np.complex64)
+            spectra["mixture"] = mix  # overlap-adds back to the model-rate mixture (Models.inference's low band)
         return {s: overlap_add(spectra[s], self.window, self.num_hop, chunk.first_frame, chunk.start, chunk.stop)
                 for s in self.outputs}
