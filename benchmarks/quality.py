@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -89,12 +90,16 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, float, floa
         return score(songs, lambda s: _rename(separate(s["mixture"], s["sr"], model, spec,
                                                       SeparationOptions(**options))))
 
-    sdr = {label: model_row(options) for label, options in settings.items()}
+    sdr = {}
+    for label, options in settings.items():
+        sdr[label] = model_row(options)
+        print(f"{label}: {sdr[label]}", file=sys.stderr)
     best = max(("average", "top"), key=lambda e: sdr[f"full band, {e}"]["voice"])
     for iterations in (1, 2):
         label = f"full band, {best}, Wiener {iterations}"
         settings[label] = {"vocals_band": "full", "extension": best, "wiener": iterations}
         sdr[label] = model_row(settings[label])
+        print(f"{label}: {sdr[label]}", file=sys.stderr)
 
     song = work / "song.wav"
     save(song, generate_song(0, args.seconds, 44100)["mixture"], 44100)
