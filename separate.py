@@ -103,7 +103,7 @@ def get_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.wiener,
         choices=range(MAX_WIENER + 1),
         metavar="N",
-        help=f"iterations of the multichannel Wiener filter (norbert) refining the soft masks; 0: soft masks "
+        help=f"iterations of the multichannel Wiener filter (norbert, channels used jointly); 0: soft masks "
         f"only, 0-{MAX_WIENER} (default: {DEFAULTS.wiener})",
     )
     p.add_argument(

@@ -37,7 +37,7 @@ class SeparationOptions:
     # "model": vocals band-limited to expected_sr / 2 (the model's band).
     vocals_band: str = "full"
     extension: str = "average"  # the vocal gain above expected_sr / 2 per frame (Models.masks.band_gain)
-    wiener: int = 0  # EM iterations of norbert's multichannel Wiener filter on the soft masks ("mask" mode); 0: none
+    wiener: int = 0  # EM iterations of norbert's multichannel Wiener filter ("mask" mode); 0: the soft masks alone
     # The rest is read by separate_file only.
     fmt: str = "wav"  # output container: "wav", "flac" or "mp3" (see Input.audio_stream.AudioWriter)
     bit_depth: int = 16  # output sample format: 16 or 24 (PCM) or 32 (float, wav only); ignored for mp3

@@ -5,8 +5,10 @@ Shapes: estimates and spectra are ``[channels, bins, frames]`` (``bins = num_fft
 ``expected_sr / 2``); magnitudes are linear, spectra complex64.
 
 * Soft masks: ``m_v = v^2 / (v^2 + a^2 + eps)``, ``m_a = a^2 / (v^2 + a^2 + eps)`` times the mixture.
-* Wiener (``iterations > 0``): norbert's expectation-maximisation, started from those soft masks, with the
-  channels of the input used jointly (a spatial covariance matrix per source and frequency). The covariance is
+* Wiener (``iterations > 0``): norbert's expectation-maximisation, with the channels of the input used jointly
+  (a spatial covariance matrix per source and frequency), started as Open-Unmix starts it: from the estimated
+  magnitudes with the mixture's phase (``use_softmask=False``; on the demo checkpoint starting from the soft
+  masks scored 0.8 dB lower in vocal SDR after one iteration). The covariance is
   estimated over segments of ``segment`` frames that start at multiples of ``segment`` on the track's frame
   grid, so the result does not depend on where a chunk of the stream starts (see ``Models.separator``).
 * Band extension: a vocal gain per frame and channel, read from the vocal soft mask, for the input's band above
@@ -44,11 +46,13 @@ def wiener(
         iterations: EM iterations (>= 1).
         segment: frames per covariance estimate; the last segment may be shorter.
     """
-    power = np.stack([voice**2, acc**2], axis=-1).transpose(2, 1, 0, 3)  # [frames, bins, channels, 2]
-    x = np.ascontiguousarray(mix.transpose(2, 1, 0))  # [frames, bins, channels]
+    magnitudes = np.stack([voice, acc], axis=-1).transpose(2, 1, 0, 3)  # [frames, bins, channels, 2]
+    x = np.array(mix.transpose(2, 1, 0))  # [frames, bins, channels], a copy: norbert scales it in place
     out = np.empty((*x.shape, 2), dtype=np.complex64)
     for t in range(0, x.shape[0], segment):
-        out[t : t + segment] = norbert.wiener(power[t : t + segment], x[t : t + segment], iterations)
+        out[t : t + segment] = norbert.wiener(
+            magnitudes[t : t + segment], x[t : t + segment], iterations, use_softmask=False
+        )
     out = out.transpose(3, 2, 1, 0)  # [2, channels, bins, frames]
     return out[0], out[1]
 

@@ -22,7 +22,7 @@ Estimates (``mode``):
 * ``"mask"``: soft (Wiener-like) masks ``m_v = v^2 / (v^2 + a^2 + eps)``, ``m_a = a^2 / (v^2 + a^2 + eps)``
   built from the estimated magnitudes ``v`` (voice), ``a`` (accompaniment), applied to the mixture's complex
   STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture. With ``wiener`` EM iterations
-  (> 0) the soft masks are refined by norbert's multichannel Wiener filter (``Models.masks``) over segments of
+  (> 0) the estimates are refined by norbert's multichannel Wiener filter (``Models.masks``) over segments of
   ``wiener_frames`` frames on the track's frame grid: chunks then start on that grid and predict at least one
   segment more on each side, so the borders stay seamless.
 

@@ -76,8 +76,9 @@ def score(songs: list[dict], estimate: Callable[[dict], dict[str, np.ndarray]]) 
 def oracle(song: dict, spec: dict) -> dict[str, np.ndarray]:
     """IRM estimates at the song's rate, with an STFT of about the model's window duration (a power of two)."""
     num_fft = 2 ** round(np.log2(spec["num_fft"] * song["sr"] / spec["expected_sr"]))
-    refs = {"voice": song["voice"], "accompaniment": song["accompaniment"]}
-    return irm_estimates(song["mixture"], refs, num_fft, num_fft // 2)
+    per_channel = [irm_estimates(song["mixture"][c], {s: song[s][c] for s in ("voice", "accompaniment")},
+                                 num_fft, num_fft // 2) for c in range(song["mixture"].shape[0])]
+    return {s: np.stack([channel[s] for channel in per_channel]) for s in ("voice", "accompaniment")}
 
 
 def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, float, float, float]]:
