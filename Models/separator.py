@@ -348,7 +348,9 @@ class ModelRateStream:
         estimates = np.clip(estimates, None, MAX_LOG_MAGNITUDE)
         mags = dict(zip(SOURCES, np.maximum(np.expm1(estimates), 0.0), strict=True))
         mix = chunk.spectrum
-        masks = dict(zip(("voice", "accompaniment"), soft_masks(mags["voice"], mags["accompaniment"]), strict=True))
+        masks = {}
+        if self.extension or (self.mode == "mask" and not self.wiener):
+            masks = dict(zip(("voice", "accompaniment"), soft_masks(mags["voice"], mags["accompaniment"]), strict=True))
         if self.mode == "direct":
             size = np.abs(mix)
             phase = np.divide(mix, size, out=np.ones_like(mix), where=size > 0)  # exp(i angle), 1 at 0
