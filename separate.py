@@ -87,7 +87,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--vocals-band",
         default=DEFAULTS.vocals_band,
         choices=VOCALS_BANDS,
-        help=f"full: vocals over the input's whole band, the model's mask extended above its 4096 Hz; model: "
+        help=f"full: vocals over the input's whole band, the model's mask extended above its band (4096 Hz); model: "
         f"vocals band-limited to the model's band (default: {DEFAULTS.vocals_band})",
     )
     p.add_argument(
