@@ -8,7 +8,7 @@ as ``Evaluate.py --demo`` does when absent) are separated in memory (``Models.in
 scored with museval (BSS Eval v4, SiSEC 2018: 1 s windows, median over the windows, then over the tracks) at
 their native rate and channels, so the band above ``expected_sr / 2`` counts. Rows:
 
-* today: vocals band-limited to ``expected_sr / 2``, soft masks (``--vocals-band model --wiener 0``);
+* before: vocals band-limited to ``expected_sr / 2``, soft masks (``--vocals-band model --wiener 0``);
 * full band with each mask extension (``--extension average|top``);
 * the multichannel Wiener filter with 1 and 2 EM iterations, in the full band with the better extension;
 * the IRM oracle at the native rate (ideal ratio masks of an STFT of about the model's window length), the
@@ -41,7 +41,7 @@ from Models.metrics import aggregate, irm_estimates, museval_scores
 from Models.streaming import separate_file
 
 SETTINGS: dict[str, dict] = {  # row label -> SeparationOptions fields
-    "today: model band, soft mask": {"vocals_band": "model", "wiener": 0},
+    "before: model band, soft mask": {"vocals_band": "model", "wiener": 0},
     "full band, average": {"vocals_band": "full", "extension": "average", "wiener": 0},
     "full band, top": {"vocals_band": "full", "extension": "top", "wiener": 0},
 }
