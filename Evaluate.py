@@ -21,7 +21,7 @@ from typing import Any
 
 from Input.synthetic import DEMO_DATA_CONFIG
 from Models.evaluation import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
-from Models.inference_options import PRECISIONS
+from Models.inference_options import PRECISION_CHOICES
 from Models.metrics import score_estimates
 from Utils import run_cli
 
@@ -68,7 +68,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="BSS Eval window in seconds, median over windows per track; 0 = whole tracks",
     )
     parser.add_argument(
-        "--precision", default=EvaluationOptions.precision, choices=tuple(PRECISIONS),
+        "--precision", default=EvaluationOptions.precision, choices=PRECISION_CHOICES,
         help="model compute precision (bfloat16: faster on CPUs with AVX512_BF16/AMX; default float32)",
     )
     parser.add_argument(

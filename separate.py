@@ -3,7 +3,7 @@
     python separate.py --input song.mp3                  # newest checkpoint under checkpoints/ -> separated/
     python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
     python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
-    python separate.py --input song.wav --precision bfloat16  # ~1.7x faster on CPUs with AVX512_BF16 or AMX
+    python separate.py --input song.wav --vocals-band model --wiener 0  # vocals band-limited, soft masks only
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
@@ -23,7 +23,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from Models.inference_options import ACCOMPANIMENT_MODES, PRECISIONS, SeparationOptions
+from Models.inference_options import (
+    ACCOMPANIMENT_MODES,
+    EXTENSIONS,
+    MAX_WIENER,
+    PRECISION_CHOICES,
+    VOCALS_BANDS,
+    SeparationOptions,
+)
 from Utils import EXIT_STATUS, ConfigError, run_cli
 
 logger = logging.getLogger("separate")
@@ -79,6 +86,29 @@ def get_parser() -> argparse.ArgumentParser:
         help="residual: mixture minus vocals at full band (default); model: the model's estimate",
     )
     p.add_argument(
+        "--vocals-band",
+        default=DEFAULTS.vocals_band,
+        choices=VOCALS_BANDS,
+        help=f"full: vocals over the input's whole band, the model's mask extended above its band (4096 Hz); model: "
+        f"vocals band-limited to the model's band (default: {DEFAULTS.vocals_band})",
+    )
+    p.add_argument(
+        "--extension",
+        default=DEFAULTS.extension,
+        choices=EXTENSIONS,
+        help="with --vocals-band full, the vocal mask above the model's band: average (the mean of the mask per "
+        f"frame, as Spleeter) or top (the mean of its top quarter) (default: {DEFAULTS.extension})",
+    )
+    p.add_argument(
+        "--wiener",
+        type=int,
+        default=DEFAULTS.wiener,
+        choices=range(MAX_WIENER + 1),
+        metavar="N",
+        help=f"iterations of the multichannel Wiener filter (norbert, channels used jointly); 0: soft masks "
+        f"only, 0-{MAX_WIENER} (default: {DEFAULTS.wiener})",
+    )
+    p.add_argument(
         "--offset", type=float, default=DEFAULTS.offset, metavar="SECONDS", help="start of the part to separate"
     )
     p.add_argument(
@@ -100,10 +130,11 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--precision",
-        default="float32",
-        choices=tuple(PRECISIONS),
-        help="model arithmetic: float32 (default); bfloat16 is ~1.7x faster on CPUs with AVX512_BF16 or AMX "
-        "(slower without), float16 suits GPUs; estimates differ by ~0.5%% of the log-magnitude range",
+        default="auto",
+        choices=PRECISION_CHOICES,
+        help="model arithmetic: auto (default: bfloat16 on CPUs with AVX512_BF16 or AMX, where it is ~1.7x "
+        "faster, else float32; the log says which), float32, bfloat16, float16 (GPUs); 16-bit estimates differ "
+        "by ~0.5%% of the log-magnitude range",
     )
     p.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is available")
     return p
@@ -200,6 +231,9 @@ def separation_options(args: argparse.Namespace) -> SeparationOptions:
     """The :class:`SeparationOptions` of the command line (soft masks, as always in ``separate.py``)."""
     return SeparationOptions(
         accompaniment=args.accompaniment,
+        vocals_band=args.vocals_band,
+        extension=args.extension,
+        wiener=args.wiener,
         chunk_seconds=args.chunk_seconds,
         batch_size=args.batch_size,
         fmt=args.format,

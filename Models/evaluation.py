@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from Models.inference_options import PRECISIONS
+from Models.inference_options import PRECISION_CHOICES
 from Models.metrics import (
     SOURCES,
     WINDOW_SECONDS,
@@ -57,13 +57,13 @@ class EvaluationOptions:
     mask: bool = False  # score the soft-mask estimates (as separate.py writes) instead of the paper's direct ones
     window_seconds: float | None = WINDOW_SECONDS  # BSS Eval window, seconds; None: whole tracks
     progress: bool | None = None  # tqdm bar over tracks; None: only on a terminal
-    precision: str = "float32"  # the model's compute precision (a key of PRECISIONS, Models.factory.load_separator)
+    precision: str = "float32"  # the model's compute precision (PRECISION_CHOICES, Models.factory.load_separator)
 
     def __post_init__(self) -> None:
         if self.oracle not in (None, *ORACLES):
             raise ValueError(f"oracle must be one of {ORACLES} or None, got {self.oracle!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, got {self.precision!r}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {self.precision!r}")
 
 
 def track_name(path: str | os.PathLike) -> str:

@@ -21,6 +21,7 @@ import tf_keras as keras
 from Input.audio import one_line
 from Models.checkpoint_files import resolve_checkpoint, restore_checkpoint
 from Models.inference_options import PRECISIONS
+from Models.precision import choose_precision
 from Models.shapes import ModelShapes, get_shapes, require_key
 from Models.Unet import Unet
 from Models.WGAN_Critic import WGANCritic
@@ -100,10 +101,12 @@ def load_separator(
     Args:
         checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``) or a run folder (its best
             checkpoint, else its latest).
-        precision: compute precision (a key of ``PRECISIONS``): ``"float32"`` (default, whatever the
-            model was trained with), or ``"bfloat16"`` / ``"float16"``: float32 weights, 16-bit arithmetic.
-            bfloat16 is about 1.7x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits
-            GPUs. The log-magnitude estimates then differ from float32 by about 0.5% of their range.
+        precision: compute precision: ``"auto"`` (chosen from the hardware and logged,
+            ``Models.precision.choose_precision``; ``separate.py``'s default) or a key of ``PRECISIONS``:
+            ``"float32"`` (the default, whatever the model was trained with), or ``"bfloat16"`` /
+            ``"float16"``: float32 weights, 16-bit arithmetic. bfloat16 is about 1.7x faster on CPUs with
+            AVX512_BF16 or AMX (slower without them); float16 suits GPUs. The log-magnitude estimates then
+            differ from float32 by about 0.5% of their range.
 
     Returns:
         ``(model, spec, prefix)``: the restored :func:`build_separator` model, the model spec of the run
@@ -113,8 +116,8 @@ def load_separator(
         CheckpointError: (one line, naming the checkpoint) nothing there, no spec, or weights that do not
             fit the model the spec describes.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, got {precision!r}")
+    precision, reason = choose_precision(precision)
+    logger.info("inference precision %s (%s)", precision, reason)
     prefix, spec = resolve_checkpoint(checkpoint)
     try:
         with dtype_policy(PRECISIONS[precision]):

@@ -7,14 +7,26 @@ at the model's rate (``expected_sr``); :class:`InputRateStream` wraps that with 
 input's rate and the residual accompaniment; :class:`Models.inference_options.SeparationOptions` says how.
 
 The model works on mono audio at ``expected_sr``. Each input channel is resampled to ``expected_sr`` (soxr HQ,
-streaming, identical to a one-shot resample), separated on its own with soft masks
-(``ModelRateStream`` in ``"mask"`` mode: ``m_v = v^2 / (v^2 + a^2 + eps)`` from the estimated magnitudes,
-applied to the channel's STFT with its phase), inverted, and resampled back to the input rate. The vocals
-estimate is therefore band-limited to ``expected_sr / 2``. The accompaniment is, by default
-(``accompaniment="residual"``), ``mixture - vocals`` at the input's full band, so it keeps the mixture's high
-frequencies and the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own
-estimate (masked and resampled like the vocals). Outputs have the input's rate, channel count and length. Long
-input is processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
+streaming, identical to a one-shot resample) and separated on its own, in shared model calls
+(``ModelRateStream`` in ``"mask"`` mode: soft masks ``m_v = v^2 / (v^2 + a^2 + eps)`` from the estimated
+magnitudes, applied to the channel's STFT with its phase, or norbert's multichannel Wiener filter over the
+channels jointly when ``options.wiener > 0``), inverted, and resampled back to the input rate.
+
+Vocal band (``options.vocals_band``). ``"model"``: the vocals are that estimate alone, band-limited to
+``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the input is split exactly into
+the band the model sees, ``low = up(down(x))`` (``down(x)`` as the model-rate stream's overlap-add reconstructs
+it, resampled back like the vocals: the split is the resamplers' own low-pass), and the rest, ``high = x - low``;
+the vocals are ``up(v) + g * high``, where ``g`` is the per-frame gain of ``options.extension``
+(``Models.masks.band_gain``), overlap-added on the model's frames and resampled like the vocals. Applying a
+frequency-flat mask row per frame to an STFT of the input at its native rate with the model's frame times and
+window is exactly this gain, so this is the model's mask mapped onto the input's native-rate spectrum up to
+``expected_sr / 2`` (carried by the model-rate path, without interpolating it) and extended above it, with no
+second STFT.
+
+The accompaniment is, by default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band,
+so the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own estimate (plus
+``(1 - g) * high`` in the full band). Outputs have the input's rate, channel count and length. Long input is
+processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
 """
 
 from __future__ import annotations
@@ -39,8 +51,8 @@ class InputRateStream:
         model, spec: the separator and its model spec (``Models.factory.load_separator``).
         sample_rate: rate of the audio pushed, Hz.
         channels: its channel count.
-        options: ``accompaniment``, ``chunk_seconds``, ``batch_size`` and ``mode`` are used (default
-            ``SeparationOptions()``).
+        options: ``accompaniment``, ``chunk_seconds``, ``batch_size``, ``mode``, ``vocals_band``,
+            ``extension`` and ``wiener`` are used (default ``SeparationOptions()``).
 
     ``push([channels, n])`` and ``finish()`` return
     ``{"vocals": [channels, m], "accompaniment": [channels, m]}`` float32; all pieces together are exactly
@@ -63,8 +75,12 @@ class InputRateStream:
         model_rate = int(spec["expected_sr"])
         sources = ("voice",) if self.residual else ("voice", "accompaniment")
         self._names = {"voice": "vocals", "accompaniment": "accompaniment"}
+        # the full band differs from the model's only above expected_sr / 2
+        self.full_band = options.vocals_band == "full" and int(sample_rate) > model_rate
+        extension = options.extension if self.full_band else None
         self.core = ModelRateStream(
-            model, spec, channels, options.chunk_seconds, options.batch_size, options.mode, sources
+            model, spec, channels, options.chunk_seconds, options.batch_size, options.mode, sources,
+            options.wiener, extension,
         )
         resample = int(sample_rate) != model_rate
 
@@ -74,9 +90,11 @@ class InputRateStream:
             )
 
         self._down = stream(int(sample_rate), model_rate)
-        self._up = {s: stream(model_rate, int(sample_rate)) for s in sources}
+        # the core's outputs at the input rate; in the full band also "gain" (the band extension's gain) and
+        # "mixture" (its model-rate mixture, so up(mixture) = up(down(x)) is the input's model band)
+        self._up = {s: stream(model_rate, int(sample_rate)) for s in self.core.outputs}
         self._mix = np.zeros((self.channels, 0), dtype=np.float32)  # input not yet matched by estimates
-        self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in sources}
+        self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.core.outputs}
 
     def push(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """Add ``[channels, n]`` input samples; returns the output samples that are ready."""
@@ -107,22 +125,39 @@ class InputRateStream:
                 ) -> dict[str, np.ndarray]:
         """Stage 3: chunks with their estimates, and the input block that came with them -> the input-rate
         output samples that are ready (``last``: all the rest)."""
-        self._mix = np.concatenate([self._mix, np.asarray(audio, dtype=np.float32)], axis=1)
+        # (Memory: the signals here are up to a chunk long at the input's rate, so no more copies are made than
+        # needed, and blocks are released as soon as they have been used: see test_long_input_memory_stays_bounded.)
+        self._mix = _append(self._mix, np.asarray(audio, dtype=np.float32))
         for source, low in self.core.finalize(estimated).items():
             up = self._up[source]
-            full = low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last=last).T
-            self._pending[source] = np.concatenate([self._pending[source], full], axis=1)
+            self._pending[source] = _append(
+                self._pending[source], low if up is None else up.resample_chunk(np.ascontiguousarray(low.T), last).T
+            )
         n = self._mix.shape[1] if last else min([self._mix.shape[1], *(p.shape[1] for p in self._pending.values())])
-        out = {}
+        ready = {}
         for source, pending in self._pending.items():
             if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
                 pending = np.pad(pending, ((0, 0), (0, n - pending.shape[1])))
-            out[self._names[source]] = pending[:, :n]
-            self._pending[source] = pending[:, n:]
+            ready[source] = pending[:, :n]
+            self._pending[source] = pending[:, n:].copy()  # a few samples
+        mix, self._mix = self._mix[:, :n], self._mix[:, n:].copy()
+        out = {self._names[s]: ready[s] for s in self.core.sources}
+        if self.full_band:
+            high = np.subtract(mix, ready["mixture"])
+            if not self.residual:
+                out["accompaniment"] = out["accompaniment"] + high
+            high *= ready["gain"]  # the vocals' share of the high band
+            if not self.residual:
+                out["accompaniment"] -= high
+            out["vocals"] = np.add(high, out["vocals"], out=high)
         if self.residual:
-            out["accompaniment"] = self._mix[:, :n] - out["vocals"]
-        self._mix = self._mix[:, n:]
+            out["accompaniment"] = mix - out["vocals"]
         return out
+
+
+def _append(pending: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``[channels, a]`` then ``[channels, b]`` -> ``[channels, a + b]`` (``block`` itself when ``a == 0``)."""
+    return np.concatenate([pending, block], axis=1) if pending.shape[1] else block
 
 
 def separate(
@@ -138,8 +173,8 @@ def separate(
         audio: ``[channels, samples]`` float mixture (nominally in [-1, 1]); a 1-D array is one channel.
         sr: its sample rate in Hz (any; resampled to the model's rate and back).
         model, spec: from ``Models.factory.load_separator``.
-        options: ``accompaniment``, ``chunk_seconds``, ``batch_size`` and ``mode`` are used (default
-            ``SeparationOptions()``: soft masks, residual accompaniment, 30 s chunks).
+        options: ``accompaniment``, ``chunk_seconds``, ``batch_size``, ``mode``, ``vocals_band``,
+            ``extension`` and ``wiener`` are used (default ``SeparationOptions()``).
 
     Returns:
         ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` float32, same shape as

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
 OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
 MODES: tuple[str, ...] = ("direct", "mask")  # estimates of Models.separator.ModelRateStream
+VOCALS_BANDS: tuple[str, ...] = ("full", "model")  # see Models.inference
+EXTENSIONS: tuple[str, ...] = ("average", "top")  # the vocal mask above expected_sr / 2, see Models.masks
 DEFAULT_CHUNK_SECONDS = 30.0
+MAX_WIENER = 10  # EM iterations; each costs about as much as the rest of the post-processing (benchmarks.quality)
 # Inference compute precision -> the Keras mixed-precision policy the separator is built with.
 PRECISIONS: dict[str, str] = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+# What --precision accepts: "auto" picks one of PRECISIONS from the hardware (Models.precision.choose_precision).
+PRECISION_CHOICES: tuple[str, ...] = ("auto", *PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,11 @@ class SeparationOptions:
     batch_size: int | None = None
     # "mask": soft masks on the mixture's STFT; "direct": estimated magnitude with the mixture's phase (paper).
     mode: str = "mask"
+    # "full": vocals over the input's whole band, the model's mask extended above expected_sr / 2 by `extension`;
+    # "model": vocals band-limited to expected_sr / 2 (the model's band).
+    vocals_band: str = "full"
+    extension: str = "average"  # the vocal gain above expected_sr / 2 per frame (Models.masks.band_gain)
+    wiener: int = 0  # EM iterations of norbert's multichannel Wiener filter ("mask" mode); 0: the soft masks alone
     # The rest is read by separate_file only.
     fmt: str = "wav"  # output container: "wav", "flac" or "mp3" (see Input.audio_stream.AudioWriter)
     bit_depth: int = 16  # output sample format: 16 or 24 (PCM) or 32 (float, wav only); ignored for mp3
@@ -39,6 +49,12 @@ class SeparationOptions:
             raise ValueError(f"accompaniment must be one of {ACCOMPANIMENT_MODES}, got {self.accompaniment!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.vocals_band not in VOCALS_BANDS:
+            raise ValueError(f"vocals_band must be one of {VOCALS_BANDS}, got {self.vocals_band!r}")
+        if self.extension not in EXTENSIONS:
+            raise ValueError(f"extension must be one of {EXTENSIONS}, got {self.extension!r}")
+        if not 0 <= self.wiener <= MAX_WIENER or (self.wiener and self.mode != "mask"):
+            raise ValueError(f"wiener must be 0..{MAX_WIENER}, and 0 unless mode is 'mask'; got {self.wiener}")
         if self.chunk_seconds is not None and not self.chunk_seconds > 0:
             raise ValueError(f"chunk_seconds must be > 0 or None, got {self.chunk_seconds}")
         if self.batch_size is not None and self.batch_size < 1:

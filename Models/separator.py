@@ -21,7 +21,15 @@ Estimates (``mode``):
   mixture's phase;
 * ``"mask"``: soft (Wiener-like) masks ``m_v = v^2 / (v^2 + a^2 + eps)``, ``m_a = a^2 / (v^2 + a^2 + eps)``
   built from the estimated magnitudes ``v`` (voice), ``a`` (accompaniment), applied to the mixture's complex
-  STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture.
+  STFT. The masks sum to (almost) 1, so the two estimates add up to the mixture. With ``wiener`` EM iterations
+  (> 0) the estimates are refined by norbert's multichannel Wiener filter (``Models.masks``) over segments of
+  ``wiener_frames`` frames on the track's frame grid: chunks then start on that grid and predict at least one
+  segment more on each side, so the borders stay seamless.
+
+With ``extension`` set, the stream also returns ``"gain"``: the per-frame vocal gain for the band above
+``expected_sr / 2`` (``Models.masks.band_gain``), overlap-added with the squared window like the audio, i.e.
+the time-varying gain that a frequency-flat mask row applied to any STFT with these frames and window amounts to;
+and ``"mixture"``, the input as its STFT overlap-adds back (equal to it up to float rounding).
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
 ``Models.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
@@ -41,6 +49,7 @@ import tf_keras as keras
 
 from Models.factory import ModelShapes, get_shapes
 from Models.inference_options import DEFAULT_CHUNK_SECONDS, MODES
+from Models.masks import band_gain, soft_masks, wiener
 from Models.windows import WindowPredictor, get_predictor, plan_windows, trace_count, window_step
 from Sample import SOURCES
 
@@ -51,7 +60,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MASK_EPS = 1e-10  # added to v^2 + a^2 in the soft masks (linear magnitudes squared)
+WIENER_SECONDS = 2.0  # model-rate audio per Wiener covariance estimate (rounded up to the window grid), s
 MAX_LOG_MAGNITUDE = 40.0  # estimates are capped here (|X| ~ 2e17, far above any audio) before expm1
 
 
@@ -185,6 +194,8 @@ class ModelRateStream:
             see :func:`plan_windows`).
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
+        wiener: EM iterations of the multichannel Wiener filter (``"mask"`` mode; 0: the soft masks alone).
+        extension: also return ``"gain"`` and ``"mixture"`` (``Models.masks.EXTENSIONS``; ``None``: not).
 
     Use: ``out = sep.push(audio)`` any number of times with ``[channels, n]`` float audio, then
     ``sep.finish()``; each returns ``{source: [channels, m]}`` float32 with the next ``m`` samples of each
@@ -200,9 +211,13 @@ class ModelRateStream:
         batch_size: int | None = None,
         mode: str = "direct",
         sources: Sequence[str] = SOURCES,
+        wiener: int = 0,
+        extension: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if wiener < 0 or (wiener and mode != "mask"):
+            raise ValueError(f"wiener must be >= 0, and 0 unless mode is 'mask'; got {wiener} with {mode!r}")
         unknown = set(sources) - set(SOURCES)
         if unknown or not sources:
             raise ValueError(f"sources must be a non-empty subset of {SOURCES}, got {tuple(sources)}")
@@ -213,11 +228,18 @@ class ModelRateStream:
         self.channels = int(channels)
         self.mode = mode
         self.sources = tuple(sources)
+        self.wiener = int(wiener)
+        self.extension = extension
+        self.outputs = self.sources + (("gain", "mixture") if extension else ())
         self.batch_size = int(batch_size or spec["inference_batch_size"])
         self.window = hann_window(self.num_fft)
         self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
-        grid = plan_windows(model, self.shapes).grid
+        grid = window_grid = plan_windows(model, self.shapes).grid
         self.edge = math.ceil(self.num_fft / 2 / self.num_hop)  # frames reaching a sample on either side
+        self.wiener_frames = None
+        if self.wiener:  # chunks and margins on the Wiener segments' grid (see the module docstring)
+            rate_frames = WIENER_SECONDS * int(spec["expected_sr"]) / self.num_hop
+            grid = self.wiener_frames = grid * math.ceil(rate_frames / grid)
         self.margin = grid * math.ceil(self.edge / grid)  # extra predicted frames per side, on the grid
         step = None
         if chunk_seconds is None:
@@ -227,7 +249,7 @@ class ModelRateStream:
                 raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
             frames = chunk_seconds * int(spec["expected_sr"]) / self.num_hop
             self.chunk_frames = grid * max(1, round(frames / grid))
-            step = window_step(self.chunk_frames + 2 * self.margin, grid)  # windows that tile a chunk
+            step = window_step(self.chunk_frames + 2 * self.margin, window_grid)  # windows that tile a chunk
         jit = bool(spec["jit_compile"])
         self.predictor = get_predictor(model, self.shapes, step, self.batch_size, jit)
         self._buffer = np.zeros((self.channels, 0), dtype=np.float32)
@@ -285,8 +307,8 @@ class ModelRateStream:
         """Audio of consecutive chunks from their :meth:`predict` estimates: ``{source: [channels, m]}``."""
         parts = [self._finalize_chunk(chunk, estimates) for chunk, estimates in estimated]
         if not parts:
-            return {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.sources}
-        return {s: np.concatenate([p[s] for p in parts], axis=1) for s in self.sources}
+            return {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.outputs}
+        return {s: np.concatenate([p[s] for p in parts], axis=1) for s in self.outputs}
 
     def _frames(self, f0: int, f1: int, num_frames: int | None) -> np.ndarray:
         """Complex STFT ``[channels, 257, f1 - f0]`` of track frames ``[f0, f1)``; 0 outside the track."""
@@ -326,12 +348,21 @@ class ModelRateStream:
         estimates = np.clip(estimates, None, MAX_LOG_MAGNITUDE)
         mags = dict(zip(SOURCES, np.maximum(np.expm1(estimates), 0.0), strict=True))
         mix = chunk.spectrum
+        masks = {}
+        if self.extension or (self.mode == "mask" and not self.wiener):
+            masks = dict(zip(("voice", "accompaniment"), soft_masks(mags["voice"], mags["accompaniment"]), strict=True))
         if self.mode == "direct":
             size = np.abs(mix)
             phase = np.divide(mix, size, out=np.ones_like(mix), where=size > 0)  # exp(i angle), 1 at 0
             spectra = {s: mags[s] * phase for s in self.sources}
+        elif self.wiener:
+            filtered = wiener(mags["voice"], mags["accompaniment"], mix, self.wiener, self.wiener_frames)
+            spectra = dict(zip(("voice", "accompaniment"), filtered, strict=True))
         else:
-            power = mags["accompaniment"] ** 2 + mags["voice"] ** 2 + np.float32(MASK_EPS)
-            spectra = {s: mags[s] ** 2 / power * mix for s in self.sources}
+            spectra = {s: masks[s] * mix for s in self.sources}
+        if self.extension:  # a frequency-flat row per frame: irfft(g * rfft(window)) * window = g * window^2
+            gain = band_gain(masks["voice"], self.extension)[:, None, :]  # [channels, 1, frames]
+            spectra["gain"] = gain * np.fft.rfft(self._stft_window)[:, None].astype(np.complex64)
+            spectra["mixture"] = mix  # overlap-adds back to the model-rate mixture (Models.inference's low band)
         return {s: overlap_add(spectra[s], self.window, self.num_hop, chunk.first_frame, chunk.start, chunk.stop)
-                for s in self.sources}
+                for s in self.outputs}

@@ -20,6 +20,7 @@ import separate
 from Input.audio import load
 from Models.checkpoint_files import find_latest_checkpoint
 from Models.factory import build_separator
+from Models.inference_options import SeparationOptions
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
 
@@ -85,7 +86,8 @@ def test_auto_detection_picks_the_newest_best_checkpoint(tmp_path: Path) -> None
 
 
 OPTIONS = ("--input", "--output", "--checkpoint", "--format", "--bit-depth", "--accompaniment", "--offset",
-           "--duration", "--overwrite", "--batch-size", "--chunk-seconds", "--precision", "--cpu")
+           "--duration", "--overwrite", "--batch-size", "--chunk-seconds", "--precision", "--cpu", "--vocals-band",
+           "--extension", "--wiener")
 
 
 def test_help_describes_every_option(capsys: pytest.CaptureFixture) -> None:
@@ -112,16 +114,19 @@ def test_options_parse_to_their_values_and_defaults() -> None:
     args = parser.parse_args(["--input", "a.wav", "b", "--output", "out", "--checkpoint", "ck", "--format", "flac",
                               "--bit-depth", "24", "--accompaniment", "model", "--offset", "1.5", "--duration", "2",
                               "--overwrite", "--batch-size", "3", "--chunk-seconds", "4", "--precision", "bfloat16",
-                              "--cpu"])
+                              "--cpu", "--vocals-band", "model", "--extension", "top", "--wiener", "2"])
     assert (args.input, args.output, args.checkpoint, args.format, args.bit_depth, args.accompaniment) == (
         ["a.wav", "b"], "out", "ck", "flac", 24, "model")
     assert (args.offset, args.duration, args.overwrite, args.batch_size, args.chunk_seconds) == (1.5, 2.0, True, 3, 4.0)
     assert (args.precision, args.cpu) == ("bfloat16", True)
+    options = separate.separation_options(args)
+    assert (options.vocals_band, options.extension, options.wiener) == ("model", "top", 2)
     defaults = parser.parse_args(["--input", "a.wav"])
     assert (defaults.output, defaults.checkpoint, defaults.format, defaults.bit_depth, defaults.accompaniment) == (
         "separated", None, "wav", 16, "residual")
     assert (defaults.offset, defaults.duration, defaults.overwrite, defaults.batch_size) == (0.0, None, False, None)
-    assert (defaults.chunk_seconds, defaults.precision, defaults.cpu) == (30.0, "float32", False)
+    assert (defaults.chunk_seconds, defaults.precision, defaults.cpu) == (30.0, "auto", False)
+    assert separate.separation_options(defaults) == SeparationOptions(chunk_seconds=30.0)
 
 
 def test_importable_api_matches_the_input(tmp_path: Path) -> None:
@@ -302,6 +307,8 @@ def test_cli_rejects_a_checkpoint_that_does_not_fit_its_config(tmp_path: Path) -
         (["--input", "a.wav", "--offset", "-1"], "--offset must be >= 0"),
         (["--input", "a.wav", "--duration", "0"], "--duration must be > 0"),
         (["--input", "a.wav", "--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--input", "a.wav", "--wiener", "11"], "--wiener"),
+        (["--input", "a.wav", "--vocals-band", "half"], "--vocals-band"),
         (["--input", "a.wav", "--format", "ogg"], "--format"),
         (["--format", "wav"], "--input"),
     ],

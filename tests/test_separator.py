@@ -24,11 +24,10 @@ from Models.inference_options import SeparationOptions
 from Models.separator import ModelRateStream, hann_window, overlap_add, predict_magnitudes
 from Models.spectrogram import istft
 from Models.streaming import separate_file
-from tests.tiny import TINY_MODEL
+from tests.tiny import TINY, identity_separator, random_separator
 from Utils import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {**TINY_MODEL, "inference_batch_size": 4}
 
 
 def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) -> str:
@@ -45,22 +44,12 @@ def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) 
 
 @pytest.fixture(scope="module")
 def model() -> keras.Model:
-    """Tiny U-Net with a linear output so every estimate depends on its input context."""
-    net = build_separator({**TINY, "output_activation": None})
-    rng = np.random.default_rng(3)
-    for weight in net.weights:
-        weight.assign(rng.normal(0.1, 0.4, size=weight.shape).astype(np.float32))
-    return net
+    return random_separator()
 
 
 @pytest.fixture(scope="module")
 def identity() -> keras.Model:
-    """A real keras model whose outputs are the centre crop of its input: estimates = mixture spectrogram."""
-    shapes = get_shapes(TINY)
-    inputs = keras.Input((shapes.input_freq, shapes.input_time, 1))
-    above = shapes.input_freq - shapes.freq_pad_lo - shapes.output_freq
-    crop = keras.layers.Cropping2D(((shapes.freq_pad_lo, above), (shapes.context_frames,) * 2))(inputs)
-    return keras.Model(inputs, [crop, crop])
+    return identity_separator()
 
 
 def noise(shape: tuple[int, ...], seed: int = 0, scale: float = 0.1) -> np.ndarray:
@@ -168,7 +157,7 @@ def test_load_separator_restores_weights(tmp_path: Path) -> None:
 
 def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
     prefix = write_checkpoint(tmp_path / "9_sup", TINY, seed=1)
-    full, config, _ = load_separator(prefix)
+    full, config, _ = load_separator(prefix, "float32")
     half, _, _ = load_separator(prefix, "bfloat16")
     assert full.compute_dtype == "float32" and half.compute_dtype == "bfloat16"
     for a, b in zip(full.weights, half.weights, strict=True):  # the same float32 weights
