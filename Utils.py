@@ -30,8 +30,9 @@ BEST_FILE = "best.json"
 # The exit status of each kind of error a user can cause, for every command-line program (README,
 # "Troubleshooting"). Any other exception is a bug: Python prints its traceback and exits with 1.
 EXIT_STATUS: dict[str, int] = {
-    "config": 2,  # bad option, config key or value, unknown named config, an output folder that is a file
-    "dataset": 3,  # data set missing, unreadable or with no usable track in a partition; a bad dataset_loader
+    "config": 2,  # bad option, config key or value, unknown named config, an output folder that is a file,
+    # a data set path that points at nothing (MUSDB18 not found)
+    "dataset": 3,  # data set unreadable or with no usable track in a partition; a bad dataset_loader
     "audio": 4,  # an audio file could not be read (separate.py: at least one input failed)
     "checkpoint": 5,  # checkpoint missing, damaged or not fitting its model spec; a run folder in use
     "write": 6,  # an output could not be written (disk full, no permission): outputs, checkpoints, results

@@ -30,6 +30,13 @@ class DatasetError(ProjectError, ValueError):
     kind = "dataset"
 
 
+class DatasetNotFound(DatasetError):
+    """A data set path (a config key such as ``musdb_path``) that points at nothing. The fix is in the
+    configuration, so this is a config error (exit status 2), the usual first failure of ``python Training.py``."""
+
+    kind = "config"
+
+
 def empty_dataset() -> dict[str, list]:
     """A dataset dict with every partition empty (``train_unsup`` = ``[[], [], []]``)."""
     return {"train_sup": [], "train_valid": [], "train_test": [], "train_unsup": [[], [], []]}

@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from Input import audio
 from Input.audio_probe import probe_sample
-from Input.dataset_dict import PAIRED_PARTITIONS, DatasetError, empty_dataset, validate_dataset
+from Input.dataset_dict import PAIRED_PARTITIONS, DatasetError, DatasetNotFound, empty_dataset, validate_dataset
 from Sample import Sample
 from Utils import read_versioned_pickle, write_versioned_pickle
 
@@ -79,10 +79,10 @@ class TrackRef:
         return {role: self.folder / f"{role}.wav" for role in ("mixture", "accompaniment", "vocals")}
 
 
-def missing_error(root: Path, is_wav: bool, reason: str) -> DatasetError:
+def missing_error(root: Path, is_wav: bool, reason: str) -> DatasetNotFound:
     """The error raised when no MUSDB18 tracks are found at ``root``, with how to get the data set."""
     hq = " (MUSDB18-HQ: <Track>/mixture.wav ... folders)" if is_wav else " (.stem.mp4 files)"
-    return DatasetError(
+    return DatasetNotFound(
         f"MUSDB18 not found in {root}: {reason}; expected {root / 'train'} and {root / 'test'}{hq}. "
         f"Download MUSDB18 from {MUSDB_URL} and unpack it there, or point to it with "
         f"`python Training.py with model_config.musdb_path=/path/to/MUSDB18` (add model_config.is_wav=True "

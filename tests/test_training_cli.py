@@ -41,7 +41,7 @@ def test_bad_config_is_refused_before_any_work(tmp_path, args, message):
 def test_missing_musdb_and_bad_resume_path_are_one_line(tmp_path):
     result = _train(tmp_path)
     last = result.stderr.strip().splitlines()[-1]
-    assert result.returncode == EXIT_STATUS["dataset"] and "Traceback" not in result.stderr
+    assert result.returncode == EXIT_STATUS["config"] == 2 and "Traceback" not in result.stderr
     assert last.startswith(f"error: MUSDB18 not found in {tmp_path / 'datasets' / 'MUSDB18'}")
     assert last.endswith("`python Training.py with demo` runs without MUSDB18")
     result = _train(tmp_path, "with", "resume=checkpoints/5_sup")
