@@ -32,9 +32,10 @@ WEB = [
     "werkzeug>=3,<4",
     "requests>=2.28,<3",  # the HTTP client of benchmarks.web
 ]
-# playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
+# The test suite covers the web app too, so the test extra includes the web extra (no test is left out for a
+# missing package). playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
 TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
-        "playwright>=1.45,<2"]
+        "playwright>=1.45,<2", *WEB]
 
 setup(
     name="adversarial-voice-separation",

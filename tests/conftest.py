@@ -6,12 +6,7 @@ does not); a test that wants another model calls it with its own seed."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-
-# The web app's tests need its extra (pip install -e ".[web,test]"; `make test` installs it).
-collect_ignore_glob = [] if importlib.util.find_spec("django") else ["web/*"]
 
 
 @pytest.fixture(autouse=True)
