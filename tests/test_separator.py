@@ -359,7 +359,9 @@ def test_long_input_memory_stays_bounded(tmp_path: Path) -> None:
     usage = json.loads(result.stdout.strip().splitlines()[-1])
     assert sf.info(tmp_path / "a.wav").frames == seconds * sr
     one_copy_mb = seconds * sr * 2 * 4 / 2**20
-    assert usage["peak_mb"] - usage["base_mb"] < one_copy_mb / 3, usage
+    # Growth over the warm-up: 45-80 MB measured (full-band vocals, loaded machine), against 202 MB for one copy;
+    # holding the input or an output whole would add at least one copy.
+    assert usage["peak_mb"] - usage["base_mb"] < one_copy_mb / 2, usage
     assert usage["peak_mb"] < 2048, usage  # the 2 GB budget; the base alone varied from 0.8 to 1.6 GB with load
 
 
