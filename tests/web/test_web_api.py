@@ -19,7 +19,7 @@ from tests.web.helpers import MODEL_ID, upload
 def test_health_needs_no_account(transactional_db) -> None:  # noqa: ANN001
     response = Client().get("/api/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "queue": 0, "workers_seen": 0}
+    assert response.json() == {"status": "ok", "queue": 0, "workers_seen": 0, "max_upload_mb": 200}
 
 
 def test_token_for_a_user_name_and_password(make_user) -> None:  # noqa: ANN001

@@ -57,9 +57,9 @@ def test_production_mode_needs_a_secret_key_and_passes_check_deploy(tmp_path: Pa
 
 
 def test_serve_brings_up_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path, checkpoint_dir: Path) -> None:
-    from tests.web.test_web_scale_out import free_port
+    from tests.web.helpers import free_port
 
-    port = free_port()
+    port = free_port(range(8150, 8200))  # this test's range of loopback ports
     base = {key: value for key, value in os.environ.items() if not key.startswith(("HARMONY_", "REDIS_URL"))}
     env = {**base, "PYTHONPATH": str(REPO), "HARMONY_DATA_DIR": str(tmp_path / "data"),
            "HARMONY_CHECKPOINT_DIR": str(checkpoint_dir), "HARMONY_PORT": str(port), "HARMONY_WORKERS": "1"}
