@@ -52,8 +52,10 @@ demo: ffmpeg $(STAMP)
 	$(PY) Training.py with demo
 	$(PY) separate.py --input "$$(ls datasets/demo/test/*/mixture.wav | head -n 1)" --output separated/demo --overwrite
 
+# The scale-out test starts its own redis-server on loopback; where it cannot be installed, that test is skipped
+# with the reason printed (so this never fails the build).
 redis:
-	@bash .ci/ensure_redis.sh
+	@bash .ci/ensure_package.sh redis-server redis-server || echo "redis-server not installable here: the scale-out test will be skipped" >&2
 
 # The web app (harmony_split) on this machine, with the browser app built: migrate, first account, web server
 # and HARMONY_WORKERS workers in the foreground; Ctrl-C stops them. Settings: harmony_split/README.md.
