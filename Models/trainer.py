@@ -30,11 +30,11 @@ from Models.checkpoint_keeper import CheckpointKeeper, PhaseResult
 from Models.distribute import is_chief
 from Models.early_stopping import EarlyStopping
 from Models.summaries import TrainingLog
-from Utils import CheckpointError, ProjectError
+from Utils import EXIT_STATUS, CheckpointError, ProjectError
 
 logger = logging.getLogger(__name__)
 
-EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + signal number, as shells report it
+SIGNAL_STATUS = {signal.SIGINT: EXIT_STATUS["interrupted"], signal.SIGTERM: 128 + signal.SIGTERM}  # as shells report
 
 
 class TrainingDiverged(ProjectError, RuntimeError):
@@ -53,7 +53,7 @@ class TrainingInterrupted(KeyboardInterrupt):
     @property
     def exit_status(self) -> int:
         """130 after SIGINT, 143 after SIGTERM."""
-        return EXIT_STATUS.get(self.signum, 130)
+        return SIGNAL_STATUS.get(self.signum, EXIT_STATUS["interrupted"])
 
 
 @dataclass(frozen=True)
