@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from harmony_split.backend.tracks import separators
+from Utils import CheckpointError
 
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 REPO = MANAGE.parents[2]
@@ -40,9 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if not separators.list_models():
-            self.stderr.write(f"No trained model in {settings.HARMONY_CHECKPOINT_DIR}: run `make demo` first "
-                              "(it trains the demo model in a few minutes), or set HARMONY_CHECKPOINT.")
-            sys.exit(1)
+            raise CheckpointError(f"no trained model in {settings.HARMONY_CHECKPOINT_DIR}: run `make demo` first "
+                                  "(it trains the demo model in a few minutes), or set HARMONY_CHECKPOINT")
         Path(settings.HARMONY_DATA_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
         _key_file()
         call_command("migrate", verbosity=0)
