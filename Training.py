@@ -3,6 +3,8 @@ early stopping, then a BSS evaluation of both on the test partition.
 
     python Training.py                                   # MUSDB18 in datasets/MUSDB18
     python Training.py with demo                         # generated demo songs, a few minutes on a CPU
+    python Training.py with paper                        # the paper's experiment (DSD100, MedleyDB, CCMixter, iKala)
+    python Training.py with scarce_labels                # the paper's claim on MUSDB18 alone
     python Training.py with model_config.batch_size=16 model_config.alpha=0.01
     python Training.py with resume=checkpoints/542621_semisup    # continue an interrupted run exactly
 """
@@ -126,6 +128,40 @@ def demo():
         "epoch_it": 100,
         "patience": 2,
         "max_epochs": 5,
+    }
+
+
+@ex.named_config
+def paper():
+    # The paper's experiment as the authors' original code runs it: DSD100's 50 Dev songs supervised; DSD100 Test
+    # [:25] plus the middle thirds of MedleyDB, CCMixter and iKala validate; DSD100 Test [25:] plus their last
+    # thirds test; their first thirds are the unlabelled data (Input/paper_data.py). The original's
+    # hyperparameters and its augmentation, critic window and whole-track evaluation.
+    model_config = {
+        "dataset_loader": "Input.paper_data:load_paper",
+        "moisesdb_path": None,
+        "num_labelled_tracks": None,
+        "include_silent_voices": True,
+        "unsup_gain_range": [0.2, 1.2],
+        "eval_window_seconds": None,
+        "expected_sr": 8192,
+        "mono_downmix": True,
+        "num_fft": 512,
+        "num_hop": 256,
+        "num_frames": 64,
+        "num_layers": 4,
+        "batch_size": 64,
+        "init_sup_sep_lr": 5e-5,
+        "init_unsup_sep_lr": 5e-5,
+        "init_disc_lr": 5e-5,
+        "alpha": 0.001,
+        "beta": 0.001,
+        "lam": 10.0,
+        "one_sided_gp": True,
+        "num_disc": 5,
+        "init_from_supervised": False,
+        "epoch_it": 1000,
+        "patience": 1,
     }
 
 
