@@ -111,9 +111,10 @@ def _hand_inputs(shapes, batch: int = 2, seed: int = 7):
 
 
 def _disc_view(estimate, shapes):
-    """Critic input by hand: output bins 0..255 (no Nyquist bin, no padding), the centred disc_time frames."""
+    """Critic input by hand: output bins 1..256 (no DC bin, no padding; as the original), the centred disc_time
+    frames."""
     start = (shapes.output_time - shapes.disc_time) // 2
-    return estimate[:, : shapes.disc_freq, start : start + shapes.disc_time, :]
+    return estimate[:, 1 : 1 + shapes.disc_freq, start : start + shapes.disc_time, :]
 
 
 def _hand_separator_terms(trainer, sup, mix_unsup):
