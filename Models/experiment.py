@@ -58,7 +58,7 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
     if model_config["evaluate"] and dataset["train_test"]:
-        options = EvaluationOptions(model_config["results_dir"], window_seconds=model_config["eval_window_seconds"])
+        options = EvaluationOptions(model_config["results_dir"], window_seconds=model_config.get("eval_window_seconds"))
         scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(model_config))
     return scores
 
