@@ -36,6 +36,19 @@ NO_UNPAIRED: dict[str, Any] = {"unsup_mixture_dirs": [], "unsup_voice_dirs": [],
                                "moisesdb_path": None}
 
 
+def window_seconds(text: str) -> float:
+    """``--window`` value in seconds: ``whole`` (or ``0``) -> 0.0, meaning whole tracks."""
+    if text.strip().lower() == "whole":
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'whole' or seconds, got {text!r}") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"expected 'whole' or seconds >= 0, got {text!r}")
+    return value
+
+
 def get_parser() -> argparse.ArgumentParser:
     """Command-line options of ``python Evaluate.py``."""
     parser = argparse.ArgumentParser(
@@ -62,10 +75,12 @@ def get_parser() -> argparse.ArgumentParser:
         help="score the soft-mask estimates separate.py writes instead of the paper's direct estimates",
     )
     parser.add_argument(
-        "--window-seconds",
-        type=float,
-        default=EvaluationOptions.window_seconds,
-        help="BSS Eval window in seconds, median over windows per track; 0 = whole tracks",
+        "--window", "--window-seconds",
+        dest="window",
+        type=window_seconds,
+        help="BSS Eval window: 'whole' (or 0) scores whole tracks, the paper's protocol; a number of seconds "
+        "(e.g. 30) takes the median over non-overlapping windows per track; default: the run's "
+        "eval_window_seconds (whole tracks when unset)",
     )
     parser.add_argument(
         "--precision", default=EvaluationOptions.precision, choices=PRECISION_CHOICES,
@@ -90,6 +105,14 @@ def data_config(run_config: dict[str, Any], args: argparse.Namespace) -> dict[st
     if args.musdb_root:
         config.update(musdb_path=args.musdb_root, is_wav=args.is_wav, dataset_loader=None)
     return {**config, **NO_UNPAIRED}
+
+
+def evaluation_window(args: argparse.Namespace, run_config: dict[str, Any]) -> float | None:
+    """BSS Eval window in seconds, None for whole tracks: ``--window`` if given, else the run's
+    ``eval_window_seconds`` (absent in older runs: whole tracks, the paper's protocol)."""
+    if args.window is not None:
+        return args.window or None
+    return run_config.get("eval_window_seconds")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +150,7 @@ def _main(argv: list[str] | None) -> int:
         museval=args.museval,
         oracle=args.oracle,
         mask=args.mask,
-        window_seconds=args.window_seconds if args.window_seconds > 0 else None,
+        window_seconds=evaluation_window(args, run_config),
         precision=args.precision,
     )
     bss_evaluate(load_dataset(data), prefix, options, data_name=dataset_name(data))

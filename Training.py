@@ -3,6 +3,8 @@ early stopping, then a BSS evaluation of both on the test partition.
 
     python Training.py                                   # MUSDB18 in datasets/MUSDB18
     python Training.py with demo                         # generated demo songs, a few minutes on a CPU
+    python Training.py with paper                        # the paper's experiment (DSD100, MedleyDB, CCMixter, iKala)
+    python Training.py with scarce_labels                # the paper's claim on MUSDB18 alone
     python Training.py with model_config.batch_size=16 model_config.alpha=0.01
     python Training.py with resume=checkpoints/542621_semisup    # continue an interrupted run exactly
 """
@@ -53,6 +55,12 @@ def cfg():
         "unsup_accompaniment_dirs": [],  # extra folders of instrumentals
         "dataset_cache": "datasets/dataset.pkl",  # pickle of the partitions' Sample lists (rebuilt when stale)
         "dataset_loader": None,  # "module:function" returning the partition dict; replaces the MUSDB18 loader
+        "num_labelled_tracks": None,  # None: all MUSDB18 train songs paired; n: only n paired, the rest unpaired
+        "include_silent_voices": True,  # instrumental tracks give an all-zero voice and stay unlabelled mixtures
+        "dsd100_path": "datasets/DSD100",  # DSD100 root (Mixtures/, Sources/); named config `paper`
+        "medleydb_path": "datasets/MedleyDB",  # MedleyDB root (Audio/<track>/); named config `paper`
+        "ccmixter_path": "datasets/CCMixter",  # CCMixter root (<song>/mix.wav, source-01/02.wav); config `paper`
+        "ikala_path": "datasets/iKala",  # iKala root (Wavfile/*.wav: music left, voice right); config `paper`
         "audio_cache_dir": "datasets/cache",  # decoded audio (one .npy per file) and probes.pkl (unsup_* probes)
         "results_dir": "logs/results",  # evaluation pickles and box plots
         # --- signal ---------------------------------------------------------------------------------------
@@ -77,6 +85,7 @@ def cfg():
         "lam": 10.0,  # WGAN-GP gradient-penalty weight
         "one_sided_gp": True,  # penalty max(|grad|-1, 0)^2 as the original code; False: (|grad|-1)^2
         "num_disc": 5,  # critic updates (per critic) before each separator update
+        "unsup_gain_range": [0.2, 1.2],  # unlabelled excerpts scaled by U(low, high) each, as the original; None: off
         "init_from_supervised": False,  # start the semi-supervised phase from the best supervised model
         "epoch_it": 1000,  # optimiser steps per epoch (validation after each)
         "patience": 1,  # epochs without validation improvement before stopping (1 as in the paper)
@@ -96,6 +105,7 @@ def cfg():
         "inference_batch_size": 16,  # U-Net patches per model call when separating whole tracks
         "jit_compile": False,  # XLA-compile the separator's inference function (False: faster on CPU, see README)
         "evaluate": True,  # run the BSS evaluation on train_test after each phase
+        "eval_window_seconds": None,  # BSS Eval window, s, median over windows per track; None: whole tracks
         "generate_demo": False,  # generate the demo songs into demo_path first (named config `demo`)
         "demo_path": "datasets/demo",  # where the demo songs go
     }
@@ -121,6 +131,47 @@ def demo():
         "patience": 2,
         "max_epochs": 5,
     }
+
+
+@ex.named_config
+def paper():
+    # The paper's experiment as the authors' original code runs it: DSD100's 50 Dev songs supervised; DSD100 Test
+    # [:25] plus the middle thirds of MedleyDB, CCMixter and iKala validate; DSD100 Test [25:] plus their last
+    # thirds test; their first thirds are the unlabelled data (Input/paper_data.py). The original's
+    # hyperparameters and its augmentation, critic window and whole-track evaluation.
+    model_config = {
+        "dataset_loader": "Input.paper_data:load_paper",
+        "moisesdb_path": None,
+        "num_labelled_tracks": None,
+        "include_silent_voices": True,
+        "unsup_gain_range": [0.2, 1.2],
+        "eval_window_seconds": None,
+        "expected_sr": 8192,
+        "mono_downmix": True,
+        "num_fft": 512,
+        "num_hop": 256,
+        "num_frames": 64,
+        "num_layers": 4,
+        "batch_size": 64,
+        "init_sup_sep_lr": 5e-5,
+        "init_unsup_sep_lr": 5e-5,
+        "init_disc_lr": 5e-5,
+        "alpha": 0.001,
+        "beta": 0.001,
+        "lam": 10.0,
+        "one_sided_gp": True,
+        "num_disc": 5,
+        "init_from_supervised": False,
+        "epoch_it": 1000,
+        "patience": 1,
+    }
+
+
+@ex.named_config
+def scarce_labels():
+    # The paper's claim on MUSDB18 alone: 50 training songs (DSD100's size) stay paired; the other 50 are split
+    # (from `seed`, stably) into three disjoint groups giving the unpaired mixtures, accompaniments and voices.
+    model_config = {"num_labelled_tracks": 50}
 
 
 @ex.named_config
@@ -165,11 +216,33 @@ def _check_model_config(config: dict, command_name: str, logger: logging.Logger)
     return {}
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_optional(key: str, value: object) -> bool:
+    """Checks of the keys whose ``None`` means "off" or "all"; False for the other keys."""
+    if key == "unsup_gain_range":
+        ok = value is None or (isinstance(value, (list, tuple)) and len(value) == 2
+                               and all(_is_number(v) for v in value) and 0 <= value[0] <= value[1])
+        expected = "null or [low, high] with 0 <= low <= high"
+    elif key == "eval_window_seconds":
+        ok, expected = value is None or (_is_number(value) and value > 0), "null (whole tracks) or seconds > 0"
+    elif key == "num_labelled_tracks":
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+        expected = "null (all tracks paired) or an int >= 1"
+    else:
+        return False
+    if not ok:
+        raise ConfigError(f"model_config.{key} must be {expected}, got {value!r}")
+    return True
+
+
 def _check_value(key: str, value: object, default: object) -> None:
     """``value`` must have the type of ``default`` (ints count as floats; None stands for "off" where the default
     is a path or a loader), and numbers must not be negative."""
-    if default is None or key == "mixed_precision":  # None or a string; False or a policy name
-        return
+    if _check_optional(key, value) or default is None or key == "mixed_precision":  # mixed_precision: False or
+        return  # a policy name
     expected: tuple[type, ...] = (float, int) if isinstance(default, float) else (type(default),)
     if isinstance(default, str):
         expected = (str, type(None))

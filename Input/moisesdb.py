@@ -19,8 +19,10 @@ zero-padded at the end to the longest. Then
 * ``accompaniment`` = sum of all other sources,
 * ``mixture`` = ``voice + accompaniment``.
 
-A track without vocals contributes its accompaniment only (it is not a vocal mixture, so it would teach the
-mixture critic that songs may lack a voice); a track with nothing but vocals contributes its voice only.
+A track with nothing but vocals contributes its voice only. A track without vocals contributes its
+accompaniment; with ``include_silent_voices`` (as the original code) it is also an unlabelled mixture (the
+accompaniment file) and gives a silent voice (:mod:`Input.silence`, written to ``<root>/silence``), otherwise
+nothing else.
 
 The sums are written once as 32-bit float wavs to ``<track>/export/{mixture,accompaniment,voice}.wav`` together
 with ``export/sources.json`` (a fingerprint of the source files: relative path, size, mtime in seconds). An
@@ -45,6 +47,7 @@ import numpy as np
 from Input.audio import AUDIO_EXTENSIONS, AudioError, load, probe, save
 from Input.audio_probe import probe_sample
 from Input.dataset_dict import DatasetError
+from Input.silence import silent_voices
 from Sample import SOURCES, Sample
 from Utils import atomic_open, read_versioned_pickle, write_versioned_pickle
 
@@ -253,8 +256,9 @@ def _scan(root: Path) -> dict[str, Fingerprint]:
     return out
 
 
-def _read_cache(path: Path, root: Path, tracks: dict[str, Fingerprint]) -> list[list[Sample]] | None:
-    """The cached lists if the cache at ``path`` matches ``root`` and ``tracks``; None (with a log line) if not."""
+def _read_cache(path: Path, root: Path, tracks: dict[str, Fingerprint]) -> dict | None:
+    """The cached ``samples`` lists and ``instrumental`` accompaniments if the cache at ``path`` matches ``root``
+    and ``tracks``; None (with a log line) if not."""
     cache = read_versioned_pickle(path, CACHE_VERSION, str(root.resolve()), what="MoisesDB cache", log=logger)
     if cache is None:
         return None
@@ -266,7 +270,7 @@ def _read_cache(path: Path, root: Path, tracks: dict[str, Fingerprint]) -> list[
         else:
             for track, error in cache["skipped"].items():
                 logger.warning("MoisesDB track %s skipped: %s", track, error)
-            return [list(lst) for lst in cache["samples"]]
+            return {"samples": [list(lst) for lst in cache["samples"]], "instrumental": list(cache["instrumental"])}
     except (KeyError, TypeError, AttributeError) as e:
         reason = f"it is not a MoisesDB cache ({type(e).__name__}: {e})"
     logger.info("rebuilding the MoisesDB cache %s: %s", path, reason)
@@ -280,12 +284,15 @@ def _write_cache(path: Path, root: Path, data: dict) -> None:
         logger.warning("%s: cannot write the MoisesDB cache (%s)", path, e.strerror or e)
 
 
-def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sample]]:
+def load_moisesdb(root: str | os.PathLike, num_workers: int = 2,
+                  include_silent_voices: bool = False) -> list[list[Sample]]:
     """Unpaired ``[mixtures, accompaniments, voices]`` from a MoisesDB folder (exported and cached, see above).
 
     Args:
         root: the MoisesDB folder (holding track folders, or provider folders holding them).
         num_workers: tracks exported in parallel.
+        include_silent_voices: tracks without vocals are also mixtures and give silent voices (at the end of
+            their lists).
 
     Returns:
         Three lists of :class:`Sample` (the exported float wavs), sorted by track folder. Empty (with a
@@ -302,8 +309,8 @@ def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sa
     cached = _read_cache(cache_path, root, tracks)
     if cached is not None:
         logger.info("MoisesDB: %d mixtures, %d accompaniments, %d voices from cache %s",
-                    *(len(lst) for lst in cached), cache_path)
-        return cached
+                    *(len(lst) for lst in cached["samples"]), cache_path)
+        return _with_silent_voices(cached, root, include_silent_voices)
 
     names = sorted(tracks)
 
@@ -318,6 +325,7 @@ def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sa
         results = list(pool.map(work, names))
 
     lists: list[list[Sample]] = [[], [], []]
+    instrumental: list[Sample] = []
     skipped = {}
     for name, (samples, written, error) in zip(names, results, strict=True):
         if error is not None:
@@ -329,10 +337,23 @@ def load_moisesdb(root: str | os.PathLike, num_workers: int = 2) -> list[list[Sa
         for i, role in enumerate(ROLES):
             if role in samples:
                 lists[i].append(samples[role])
+        if set(samples) == {"accompaniment"}:
+            instrumental.append(samples["accompaniment"])
     exported = sum(1 for _, written, _ in results if written)
     if not any(lists):
         logger.warning("%s: no valid MoisesDB tracks found (expected <track>/<stem>/<source>.wav folders)", root)
     logger.info("MoisesDB: %d tracks (%d exported now, %d skipped): %d mixtures, %d accompaniments, %d voices",
                 len(names), exported, len(skipped), *(len(lst) for lst in lists))
-    _write_cache(cache_path, root, {"tracks": tracks, "skipped": skipped, "samples": lists})
-    return lists
+    data = {"samples": lists, "instrumental": instrumental}
+    _write_cache(cache_path, root, {"tracks": tracks, "skipped": skipped, **data})
+    return _with_silent_voices(data, root, include_silent_voices)
+
+
+def _with_silent_voices(data: dict, root: Path, include: bool) -> list[list[Sample]]:
+    """The three lists, with the instrumental tracks added as mixtures and silent voices when ``include``."""
+    mixtures, accompaniments, voices = (list(lst) for lst in data["samples"])
+    if include and data["instrumental"]:
+        mixtures += data["instrumental"]
+        voices += silent_voices(data["instrumental"], root / "silence")
+        logger.info("MoisesDB: %d instrumental tracks added as mixtures with silent voices", len(data["instrumental"]))
+    return [mixtures, accompaniments, voices]

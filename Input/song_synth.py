@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
@@ -31,6 +32,24 @@ _BASS_PATTERNS = (((0, 2, 0), (2, 2, 0), (4, 2, 0), (6, 2, 0)),
 _COMP_PATTERNS = (((0, 8),), ((0, 2), (2, 2), (4, 2), (6, 2)), ((0, 3), (3, 3), (6, 2)),
                   ((0, 1), (2, 1), (3, 2), (5, 1), (6, 2)))  # (onset, length) in eighths within a bar
 _KICKS = ((0, 8), (0, 6, 8), (0, 7, 10), (0, 3, 8, 11), (0, 8, 10))  # sixteenth steps within a bar
+
+
+@dataclass(frozen=True)
+class SongDomain:
+    """The ranges a song's random choices are drawn from. Songs of two domains differ like two data sets do
+    (tempo, key, vocal register and timbre); ``benchmarks.semisupervised`` tests across them."""
+
+    tempo_bpm: tuple[float, float] = (80.0, 140.0)  # tempo, beats per minute
+    transpose: int = 0  # semitones added to the song's key (melody, bass and chords)
+    vocal_centre: tuple[float, float] = (50.0, 69.0)  # MIDI pitch the melody centres on
+    formant_scale: float = 1.0  # vowel formant frequencies scaled by this (vocal timbre)
+
+
+# "default": the demo songs. "shifted": faster songs, a higher, brighter (smaller vocal tract) voice, other keys.
+DOMAINS: dict[str, SongDomain] = {
+    "default": SongDomain(),
+    "shifted": SongDomain(tempo_bpm=(150.0, 190.0), transpose=5, vocal_centre=(66.0, 78.0), formant_scale=1.25),
+}
 
 
 def _hz(midi: np.ndarray | float) -> np.ndarray:
@@ -99,12 +118,13 @@ def _reverb(rng: np.random.Generator, x: np.ndarray, sr: int, rt60: float, wet: 
 
 
 def _melody(rng: np.random.Generator, seconds: float, eighth: float, chords: list[int],
-            key: int, scale: np.ndarray) -> list[tuple[float, float, float]]:
-    """Phrased melody as (onset s, duration s, MIDI pitch) notes; chords[b] is bar b's chord degree."""
+            key: int, scale: np.ndarray, centre_range: tuple[float, float]) -> list[tuple[float, float, float]]:
+    """Phrased melody as (onset s, duration s, MIDI pitch) notes around a MIDI pitch drawn from
+    ``centre_range``; chords[b] is bar b's chord degree."""
     total = int(seconds / eighth)
     steps = np.arange(140)
     midis = key + 12 * (steps // 7) + scale[steps % 7]
-    centre = int(np.argmin(np.abs(midis - rng.uniform(50.0, 69.0))))
+    centre = int(np.argmin(np.abs(midis - rng.uniform(*centre_range))))
     pos = min(int(rng.choice([0, 4, 8, 16])), total // 4)
     step, notes = centre, []
     while pos < total:
@@ -121,8 +141,10 @@ def _melody(rng: np.random.Generator, seconds: float, eighth: float, chords: lis
     return notes
 
 
-def _vocals(rng: np.random.Generator, notes: list[tuple[float, float, float]], n: int, sr: int) -> np.ndarray:
-    """Sung-like vocal [2, n]: formant-shaped harmonic voice, vibrato, glides, consonants and rests."""
+def _vocals(rng: np.random.Generator, notes: list[tuple[float, float, float]], n: int, sr: int,
+            formant_scale: float = 1.0) -> np.ndarray:
+    """Sung-like vocal [2, n]: formant-shaped harmonic voice (formants scaled by ``formant_scale``), vibrato,
+    glides, consonants and rests."""
     nf = n // _HOP + 2
     ft = np.arange(nf) * _HOP / sr
     target, since = np.full(nf, np.nan), np.zeros(nf)
@@ -154,7 +176,7 @@ def _vocals(rng: np.random.Generator, notes: list[tuple[float, float, float]], n
     # Harmonic amplitudes [frames, K]: glottal roll-off times a smoothly moving vowel formant envelope.
     num_k = int(min(48, 0.45 * sr / f0.min()))
     k = np.arange(1, num_k + 1)
-    formants = _one_pole(_VOWELS[vowel] * rng.uniform(0.9, 1.15), 0.03 * sr / _HOP)  # [frames, 4]
+    formants = _one_pole(_VOWELS[vowel] * rng.uniform(0.9, 1.15) * formant_scale, 0.03 * sr / _HOP)  # [frames, 4]
     freqs = f0[:, None] * k[None, :]
     res = _FORMANT_GAIN / np.sqrt(1 + ((freqs[..., None] - formants[:, None, :]) / (_FORMANT_BW / 2)) ** 2)
     amps = (res.sum(axis=-1) + 0.02) * k ** -rng.uniform(0.7, 1.3) * (freqs < 0.45 * sr) * env[:, None]
@@ -266,13 +288,14 @@ def _chords(rng: np.random.Generator, n: int, sr: int, eighth: float, chords: li
     return _reverb(rng, out, sr, rng.uniform(0.6, 2.0), rng.uniform(0.1, 0.3))
 
 
-def generate_song(seed: int, seconds: float, sr: int = 22050) -> dict[str, np.ndarray]:
+def generate_song(seed: int, seconds: float, sr: int = 22050, domain: str = "default") -> dict[str, np.ndarray]:
     """Synthesise one song.
 
     Args:
         seed: random seed (non-negative int); the same seed gives bitwise identical audio.
         seconds: duration in seconds (>= 1).
         sr: sample rate in Hz (>= 8000).
+        domain: a key of :data:`DOMAINS`, the ranges of the song's random choices.
 
     Returns:
         ``{"vocals", "drums", "bass", "other", "mixture"}`` -> float32 arrays [2, round(seconds * sr)] in
@@ -280,11 +303,14 @@ def generate_song(seed: int, seconds: float, sr: int = 22050) -> dict[str, np.nd
     """
     if seconds < 1.0 or sr < 8000:
         raise ValueError(f"need seconds >= 1 and sr >= 8000, got seconds={seconds}, sr={sr}")
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {sorted(DOMAINS)}, got {domain!r}")
+    style = DOMAINS[domain]
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sr))
-    beat = 60.0 / rng.uniform(80.0, 140.0)
+    beat = 60.0 / rng.uniform(*style.tempo_bpm)
     scale = _MAJOR if rng.random() < 0.6 else _MINOR
-    key = int(rng.integers(12))
+    key = int(rng.integers(12)) + style.transpose
     progression = _PROGRESSIONS[rng.integers(len(_PROGRESSIONS))]
     n_bars = int(math.ceil(seconds / (4 * beat))) + 1
     degrees = [progression[b % 4] for b in range(n_bars)]
@@ -292,7 +318,8 @@ def generate_song(seed: int, seconds: float, sr: int = 22050) -> dict[str, np.nd
     chords = [[int(key + 12 * ((d + i) // 7) + scale[(d + i) % 7]) for i in (0, 2, 4, 6)[: 3 + seventh]]
               for d in degrees]
     stems = {
-        "vocals": _vocals(rng, _melody(rng, seconds, beat / 2, degrees, key, scale), n, sr),
+        "vocals": _vocals(rng, _melody(rng, seconds, beat / 2, degrees, key, scale, style.vocal_centre), n, sr,
+                          style.formant_scale),
         "drums": _drums(rng, n, sr, beat, n_bars),
         "bass": _bass(rng, n, sr, beat / 2, [c[0] for c in chords]),
         "other": _chords(rng, n, sr, beat / 2, chords),

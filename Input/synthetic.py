@@ -62,10 +62,13 @@ def _song_seed(seed: int, stream: str, index: int) -> int:
     return int(np.random.SeedSequence([seed, _STREAMS[stream], index]).generate_state(1, np.uint64)[0])
 
 
-def _write_job(job: tuple[int, float, int, tuple[tuple[str, str], ...]]) -> list[str]:
-    """Synthesise one song and write the requested parts; job = (seed, seconds, sr, ((part, path), ...))."""
-    seed, seconds, sr, outputs = job
-    song = generate_song(seed, seconds, sr)
+Job = tuple[int, float, int, tuple[tuple[str, str], ...], str]  # (seed, seconds, sr, ((part, path), ...), domain)
+
+
+def _write_job(job: Job) -> list[str]:
+    """Synthesise one song and write the requested parts."""
+    seed, seconds, sr, outputs, domain = job
+    song = generate_song(seed, seconds, sr, domain)
     song["accompaniment"] = song["drums"] + song["bass"] + song["other"]
     for part, path in outputs:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +76,7 @@ def _write_job(job: tuple[int, float, int, tuple[tuple[str, str], ...]]) -> list
     return [path for _, path in outputs]
 
 
-def _run_jobs(jobs: list[tuple[int, float, int, tuple[tuple[str, str], ...]]], workers: int | None) -> None:
+def _run_jobs(jobs: list[Job], workers: int | None) -> None:
     """Run jobs serially or in a spawn-context process pool (safe even if TensorFlow is loaded)."""
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -92,20 +95,21 @@ def _check_args(seconds: float, seed: int, sr: int, **counts: int) -> None:
                          f"seconds={seconds}, sr={sr}, seed={seed}, {counts}")
 
 
-def _unpaired_jobs(out_dir: Path, num_tracks: int, seconds: float, seed: int, sr: int) -> list:
+def _unpaired_jobs(out_dir: Path, num_tracks: int, seconds: float, seed: int, sr: int, domain: str) -> list[Job]:
     parts = {"mixtures": ("mixture", "mix"), "voices": ("vocals", "voice"),
              "accompaniments": ("accompaniment", "acc")}
-    return [(_song_seed(seed, group, i), seconds, sr, ((part, str(out_dir / group / f"{prefix}_{i:03d}.wav")),))
-            for group, (part, prefix) in parts.items() for i in range(num_tracks)]
+    return [(_song_seed(seed, group, i), seconds, sr, ((part, str(out_dir / group / f"{prefix}_{i:03d}.wav")),),
+             domain) for group, (part, prefix) in parts.items() for i in range(num_tracks)]
 
 
 def generate_unpaired(out_dir: str | Path, num_tracks: int, seconds: float, seed: int, sr: int = 22050,
-                      workers: int | None = None) -> dict[str, list[Path]]:
+                      workers: int | None = None, domain: str = "default") -> dict[str, list[Path]]:
     """Write unpaired data: ``num_tracks`` stereo float wavs in each of ``out_dir/mixtures`` (full mix),
     ``out_dir/voices`` (vocals only) and ``out_dir/accompaniments`` (drums + bass + other only).
 
     Every file comes from a different song: each group has its own seed stream, disjoint from the
-    supervised songs of :func:`generate_dataset` with the same ``seed``.
+    supervised songs of :func:`generate_dataset` with the same ``seed``. ``domain``: a key of
+    ``Input.song_synth.DOMAINS``.
 
     Returns:
         ``{"mixtures": [...], "voices": [...], "accompaniments": [...]}`` -> sorted file paths.
@@ -113,14 +117,15 @@ def generate_unpaired(out_dir: str | Path, num_tracks: int, seconds: float, seed
     _check_args(seconds, seed, sr, num_tracks=num_tracks)
     out_dir = Path(out_dir)
     start = time.perf_counter()
-    _run_jobs(_unpaired_jobs(out_dir, num_tracks, seconds, seed, sr), workers)
+    _run_jobs(_unpaired_jobs(out_dir, num_tracks, seconds, seed, sr, domain), workers)
     logger.info("wrote %d unpaired songs per group to %s in %.1f s", num_tracks, out_dir,
                 time.perf_counter() - start)
     return {group: sorted((out_dir / group).glob("*.wav")) for group in UNPAIRED_GROUPS}
 
 
 def generate_dataset(out_dir: str | Path, num_train: int, num_test: int, seconds: float, seed: int,
-                     sr: int = 22050, extra: dict | None = None, workers: int | None = None) -> list[Path]:
+                     sr: int = 22050, extra: dict | None = None, workers: int | None = None,
+                     domain: str = "default") -> list[Path]:
     """Write a MUSDB18-HQ-layout dataset readable by ``musdb.DB(root=out_dir, is_wav=True)``.
 
     Layout: ``out_dir/{train,test}/synthetic_NNN/{mixture,vocals,drums,bass,other}.wav``, stereo 32-bit
@@ -133,6 +138,7 @@ def generate_dataset(out_dir: str | Path, num_train: int, num_test: int, seconds
         extra: optional unpaired data written in the same process pool:
             ``{"unpaired_dir": path, "unpaired_tracks": int}`` (see :func:`generate_unpaired`).
         workers: processes (default: available cores; 1 = serial).
+        domain: a key of ``Input.song_synth.DOMAINS`` (all songs, unpaired ones included).
 
     Returns:
         Track folders, train first then test, each sorted by name.
@@ -150,11 +156,11 @@ def generate_dataset(out_dir: str | Path, num_train: int, num_test: int, seconds
         folder.mkdir(parents=True, exist_ok=True)
         folders.append(folder)
         outputs = tuple((name, str(folder / f"{name}.wav")) for name in ("mixture",) + STEMS)
-        jobs.append((_song_seed(seed, "supervised", i), seconds, sr, outputs))
+        jobs.append((_song_seed(seed, "supervised", i), seconds, sr, outputs, domain))
     for subset in ("train", "test"):
         (out_dir / subset).mkdir(parents=True, exist_ok=True)
     if num_unpaired:
-        jobs += _unpaired_jobs(Path(extra["unpaired_dir"]), num_unpaired, seconds, seed, sr)
+        jobs += _unpaired_jobs(Path(extra["unpaired_dir"]), num_unpaired, seconds, seed, sr, domain)
     start = time.perf_counter()
     _run_jobs(jobs, workers)
     logger.info("wrote %d train + %d test tracks (%g s at %d Hz) and %d unpaired songs per group to %s "

@@ -7,6 +7,9 @@ Sources, all optional (``model_config`` keys):
 * ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``, ``unsup_voice_dirs``: lists of folders of arbitrary
   audio files (any format of ``Input.audio.AUDIO_EXTENSIONS``, sample rate, channel count or length), scanned
   recursively. A folder that does not exist is an error.
+* ``include_silent_voices`` (default True, as the original code): each instrumental (a file of
+  ``unsup_accompaniment_dirs``, or a MoisesDB track without vocals) also gives a silent voice of its length
+  (:mod:`Input.silence`; for the folders written to ``<audio_cache_dir>/silence``, never into your folders).
 
 Files are only probed here (no decoding); the pipeline loads, resamples and samples excerpts later. Unreadable
 files are skipped with a warning naming them, and files shorter than the caller's minimum (one network input
@@ -31,6 +34,7 @@ from Input.audio import AudioError, find_audio_files
 from Input.audio_probe import probe_sample
 from Input.dataset_dict import UNPAIRED_LISTS, DatasetError
 from Input.moisesdb import load_moisesdb
+from Input.silence import silent_voices
 from Sample import SOURCES, Sample
 from Utils import read_versioned_pickle, write_versioned_pickle
 
@@ -167,9 +171,9 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
 
     Args:
         model_config: reads ``moisesdb_path`` (missing or ``None``: no MoisesDB), ``unsup_mixture_dirs``,
-            ``unsup_accompaniment_dirs``, ``unsup_voice_dirs`` (missing: none), ``num_workers`` (required when
-            MoisesDB is used) and ``audio_cache_dir`` (folder of the probe cache ``probes.pkl``; missing or
-            ``None``: no cache).
+            ``unsup_accompaniment_dirs``, ``unsup_voice_dirs`` (missing: none), ``include_silent_voices``
+            (missing: False), ``num_workers`` (required when MoisesDB is used) and ``audio_cache_dir`` (folder
+            of the probe cache ``probes.pkl`` and the silent voices; missing or ``None``: no cache).
         min_seconds: minimum track length in seconds (one network input excerpt:
             ``Models.shapes.min_excerpt_seconds(model_config)``).
 
@@ -181,6 +185,7 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
         DatasetError: a configured folder does not exist, or the MoisesDB export cannot be written.
     """
     folders = [_folders(model_config, key) for key in FOLDER_KEYS]
+    silent = bool(model_config.get("include_silent_voices", False))
     moisesdb_path = model_config.get("moisesdb_path")
     use_moisesdb = bool(moisesdb_path) and Path(moisesdb_path).is_dir()
     if moisesdb_path and not use_moisesdb:
@@ -191,13 +196,19 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
 
     lists: list[list[Sample]] = [[], [], []]
     if use_moisesdb:
-        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config["num_workers"]))
+        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config["num_workers"]),
+                               include_silent_voices=silent)
         for i, samples in enumerate(moises):
             lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {UNPAIRED_LISTS[i]}")
     cache_dir = model_config.get("audio_cache_dir")
     cache_path = Path(cache_dir) / PROBE_CACHE_FILE if cache_dir else None
-    for i, key in enumerate(FOLDER_KEYS):
-        lists[i] += scan_folders(folders[i], min_seconds, name=key, cache_path=cache_path)
+    found = [scan_folders(folders[i], min_seconds, name=key, cache_path=cache_path)
+             for i, key in enumerate(FOLDER_KEYS)]
+    for i in range(3):
+        lists[i] += found[i]
+    if silent and found[1]:
+        lists[2] += silent_voices(found[1], Path(cache_dir or "datasets/cache") / "silence")
+        logger.info("%d silent voices added for the instrumentals of unsup_accompaniment_dirs", len(found[1]))
 
     hours = [sum(s.duration for s in lst) / 3600.0 for lst in lists]
     logger.info("unpaired data: %s; total %.2f h", ", ".join(

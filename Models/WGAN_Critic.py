@@ -1,7 +1,8 @@
 """Wasserstein critic of Stoller et al. (2017) (an adapted DCGAN discriminator) and its WGAN-GP losses.
 
-The critic scores a log-normalised source magnitude ``[batch, freq, time, 1]`` (``freq = num_fft // 2``, i.e.
-the STFT without its Nyquist bin, ``time = num_frames``) with one unbounded real number per example.
+The critic scores a log-normalised source magnitude ``[batch, freq, time, 1]`` (``freq = num_fft // 2``: STFT
+bins 1 .. num_fft // 2, without the DC bin, as the original code; ``time = num_frames``) with one unbounded real
+number per example.
 """
 
 from __future__ import annotations

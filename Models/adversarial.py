@@ -88,6 +88,9 @@ class AdversarialTrainer(tf.Module):
                                       for source in SOURCES}
             # The gradient penalty's random draws, checkpointed so that a resumed run continues them exactly.
             self.penalty_rng = tf.random.Generator.from_seed(int(model_config["seed"]))
+            # The unlabelled excerpts' random gains (unsup_gain_range; absent in runs made before it existed).
+            self.gain_range = model_config.get("unsup_gain_range")
+            self.gain_rng = tf.random.Generator.from_seed(int(model_config["seed"]) + 1) if self.gain_range else None
             # Slots now, not in the step's first trace (which would then trace twice).
             self.sep_optimizer.build(self.separator.trainable_variables)
             for source in SOURCES:
@@ -102,7 +105,14 @@ class AdversarialTrainer(tf.Module):
         return {"model": self.separator, "optimizer": self.sep_optimizer,
                 "critic_accompaniment": self.critics["accompaniment"], "critic_voice": self.critics["voice"],
                 "critic_optimizer_accompaniment": self.critic_optimizers["accompaniment"],
-                "critic_optimizer_voice": self.critic_optimizers["voice"], "penalty_rng": self.penalty_rng}
+                "critic_optimizer_voice": self.critic_optimizers["voice"], "penalty_rng": self.penalty_rng,
+                **({"gain_rng": self.gain_rng} if self.gain_rng is not None else {})}
+
+    def features(self) -> tuple[Callable, Callable]:
+        """``(paired_features, unpaired_features)`` run inside the step: the unpaired excerpts get their random
+        gains (``unsup_gain_range``) from :attr:`gain_rng`; the paired, supervised examples are not scaled."""
+        return (paired_features(self.model_config, self.shapes),
+                unpaired_features(self.model_config, self.shapes, self.gain_rng))
 
     def _separate(self, mix: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """Separator outputs in float32 (whatever the compute precision)."""
@@ -262,7 +272,7 @@ def train_semisupervised(run: TrainingRun, init_checkpoint: str | None = None, r
         return trainer.make_step(
             distribute(trainer.strategy, paired, global_batch, (seed, 0), start_step),
             distribute(trainer.strategy, unpaired, global_batch, (seed + 1, 0), start_step, trainer.num_disc + 1),
-            (paired_features(model_config, shapes), unpaired_features(model_config, shapes)), global_batch)
+            trainer.features(), global_batch)
 
     valid = dataset["train_valid"]
 

@@ -3,7 +3,8 @@
 Per track, the mixture (mono, ``expected_sr``, as the model sees it) is separated by the model; by default the
 paper's direct estimates (estimated magnitude with the mixture phase) are scored, ``mask=True`` scores the
 soft-mask estimates ``separate.py`` uses. Metrics and conventions: see ``Models.metrics`` (SDR/SIR/SAR with
-mir_eval per 30 s window, median per track; NSDR/NSIR against the mixture; scale-optimised SNR/NSNR).
+mir_eval on whole tracks, the paper's protocol, or per window of ``window_seconds`` with the median per track;
+NSDR/NSIR against the mixture; scale-optimised SNR/NSNR).
 ``oracle="irm"`` also scores the ideal ratio mask; ``museval=True`` adds BSS Eval v4 (museval, 1 s frames,
 median over frames, then over tracks) at the tracks' own rate and channels on the estimates ``separate.py``
 writes (soft masks, accompaniment = mixture - vocals), or at ``expected_sr`` mono on the scored estimates when
@@ -31,7 +32,6 @@ import numpy as np
 from Models.inference_options import PRECISION_CHOICES
 from Models.metrics import (
     SOURCES,
-    WINDOW_SECONDS,
     aggregate,
     irm_estimates,
     museval_scores,
@@ -55,7 +55,7 @@ class EvaluationOptions:
     museval: bool = False  # also compute BSS Eval v4 with museval (slow)
     oracle: str | None = None  # "irm": also score the ideal ratio mask (an upper bound); None: no oracle
     mask: bool = False  # score the soft-mask estimates (as separate.py writes) instead of the paper's direct ones
-    window_seconds: float | None = WINDOW_SECONDS  # BSS Eval window, seconds; None: whole tracks
+    window_seconds: float | None = None  # BSS Eval window, seconds; None: whole tracks (the paper's protocol)
     progress: bool | None = None  # tqdm bar over tracks; None: only on a terminal
     precision: str = "float32"  # the model's compute precision (PRECISION_CHOICES, Models.factory.load_separator)
 

@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow as tf
 
 from Input.audio_cache import AudioCache
-from Input.datasets import DatasetError, describe, load_dataset
+from Input.datasets import DatasetError, describe, load_dataset, split_record
 from Input.synthetic import ensure_demo_data
 from Models.adversarial import train_semisupervised
 from Models.checkpoint_files import checkpoint_folder, read_run_config
@@ -37,6 +37,18 @@ def has_unpaired(dataset: dict) -> bool:
     return all(len(group) > 0 for group in dataset["train_unsup"])
 
 
+def phase_plan(dataset: dict, model_config: dict) -> str:
+    """One line: which phases this run trains, and why."""
+    counts = dict(zip(("mixtures", "accompaniments", "voices"), map(len, dataset["train_unsup"]), strict=True))
+    found = ", ".join(f"{n} unpaired {name}" for name, n in counts.items())
+    if has_unpaired(dataset):
+        return f"phases: supervised, then semi-supervised ({found})"
+    empty = " and ".join(name for name, n in counts.items() if n == 0)
+    hint = ("" if model_config.get("num_labelled_tracks") is not None else
+            "; with MUSDB18 alone, `with scarce_labels` keeps 50 songs paired and makes the rest unpaired")
+    return f"phases: supervised only, the semi-supervised phase is skipped: no unpaired {empty} ({found}){hint}"
+
+
 def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
     """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
     shapes = get_shapes(model_config)
@@ -46,8 +58,8 @@ def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: Au
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
     if model_config["evaluate"] and dataset["train_test"]:
-        scores["bss"] = bss_evaluate(dataset, checkpoint, EvaluationOptions(model_config["results_dir"]),
-                                     data_name=dataset_name(model_config))
+        options = EvaluationOptions(model_config["results_dir"], window_seconds=model_config.get("eval_window_seconds"))
+        scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(model_config))
     return scores
 
 
@@ -85,6 +97,9 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
         if not dataset[key]:
             raise DatasetError(f"the dataset has no usable tracks in {key}, which training needs "
                                f"(see the warnings above)")
+    logger.info("%s", phase_plan(dataset, model_config))
+    if run is not None:  # which songs are paired and which unpaired (stable for a seed: scarce_labels)
+        run.info["data_split"] = split_record(dataset)
     cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
                        model_config["cache_dtype"])
     cache.prepare(_all_samples(dataset), model_config["num_workers"])
@@ -109,8 +124,6 @@ def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = 
         results["semisup"] = _phase_summary(semi) | evaluate_phase(model_config, dataset, semi.best_checkpoint,
                                                                    cache)
         _log_scores(run, "semisup", results["semisup"])
-    else:
-        logger.info("no unpaired data (train_unsup is empty): supervised-only run, semi-supervised phase skipped")
     path = Path(model_config["results_dir"]) / f"{experiment_id}_{results['dataset']}_results.pkl"
     write_pickle_atomic(path, results)
     logger.info("results saved to %s", path)

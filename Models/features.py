@@ -4,7 +4,8 @@
   rows, ``freq_pad_lo`` below bin 0 (:func:`pad_to_input`); output row ``k`` estimates bin ``k`` and rows
   ``>= num_bins`` are discarded (:func:`crop_output_to_stft`, :func:`pad_to_output` for targets).
 * Time: an input patch of ``input_time`` frames predicts its centre ``output_time`` frames.
-* Critics see ``[disc_freq, disc_time]`` (:func:`to_disc`).
+* Critics see ``[disc_freq, disc_time]``: STFT bins ``1 .. disc_freq`` (DC dropped, Nyquist kept), as the original
+  code's centre crop of the U-Net's 258 output rows to 256 (:func:`to_disc`).
 * Excerpts: :func:`excerpt_plan` tells ``Input.pipeline`` which waveform excerpts to cut;
   :func:`paired_features` / :func:`unpaired_features` turn them into network tensors with TF ops (inside the
   compiled training step), and :func:`whole_track_magnitudes` gives whole-track magnitudes for validation.
@@ -76,15 +77,17 @@ def crop_input_to_output(x: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.T
 
 
 def to_disc(x: tf.Tensor | np.ndarray, shapes: ModelShapes) -> tf.Tensor:
-    """``[..., F >= 256, T >= disc_time]`` -> ``[..., disc_freq=256, disc_time]``: critic input.
+    """``[..., F > disc_freq, T >= disc_time]`` -> ``[..., disc_freq=256, disc_time]``: critic input.
 
-    Keeps frequency bins ``0 .. disc_freq - 1`` (drops the Nyquist bin and any padding) and the centred
-    ``disc_time`` frames (start ``(T - disc_time) // 2``).
+    Keeps frequency rows ``1 .. disc_freq`` (drops the DC bin 0, keeps the Nyquist bin 256, drops any padding
+    above) and the centred ``disc_time`` frames (start ``(T - disc_time) // 2``). For an STFT (257 bins) and for
+    the separator's output (row ``k`` estimates bin ``k``) these are the same bins. The original code
+    centre-crops the U-Net's 258 output rows to 256, i.e. rows 1..256, so its critics see these bins too.
     """
     x = tf.convert_to_tensor(x)
     time = x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
     start = (time - shapes.disc_time) // 2
-    return x[..., : shapes.disc_freq, start : start + shapes.disc_time]
+    return x[..., 1 : 1 + shapes.disc_freq, start : start + shapes.disc_time]
 
 
 def critic_input(estimate: tf.Tensor, shapes: ModelShapes) -> tf.Tensor:
@@ -167,23 +170,41 @@ def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: M
     return waves.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def unpaired_features(model_config: dict, shapes: ModelShapes) -> Callable[..., tuple[tf.Tensor, ...]]:
+def random_gain(waves: tf.Tensor, rng: tf.random.Generator, gain_range: Sequence[float]) -> tf.Tensor:
+    """``waves`` ``[B, L]`` float32, each excerpt scaled by its own factor drawn from ``U(gain_range)``.
+
+    The original code's ``random_amplify`` scales each unlabelled excerpt's magnitude by ``U(0.2, 1.2)``; the STFT
+    is linear, so scaling the waveform scales its magnitude by the same factor.
+    """
+    low, high = (float(g) for g in gain_range)
+    return waves * rng.uniform(tf.shape(waves)[:1], low, high, dtype=waves.dtype)[:, None]
+
+
+def unpaired_features(model_config: dict, shapes: ModelShapes,
+                      gain_rng: tf.random.Generator | None = None) -> Callable[..., tuple[tf.Tensor, ...]]:
     """The function turning an :func:`unpaired_waves` batch into network tensors (TF ops).
 
     ``features(waves, metas)`` returns ``(mix [B, input_freq, input_time, 1], acc_real [B, disc_freq,
     disc_time, 1], voice_real [B, disc_freq, disc_time, 1])`` float32 log1p magnitudes (``denorm`` of the
     mixture's unpadded bins is its linear magnitude).
+
+    With ``gain_rng`` and ``model_config["unsup_gain_range"]`` set (``[low, high]``), every excerpt (mixture,
+    accompaniment and voice, independently) is first scaled by :func:`random_gain`, drawn from ``gain_rng``.
     """
     num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
     edge = edge_frames(num_fft, num_hop)
+    gain_range = model_config.get("unsup_gain_range") if gain_rng is not None else None
 
     def features(waves: tuple[tf.Tensor, ...], metas: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, ...]:
+        waves = tuple(tf.cast(wave, tf.float32) for wave in waves)
+        if gain_range:
+            waves = tuple(random_gain(wave, gain_rng, gain_range) for wave in waves)
         mix, acc, voice = waves
-        mix_mag, _ = stft(tf.cast(mix, tf.float32), num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
+        mix_mag, _ = stft(mix, num_fft, num_hop)  # [B, 257, input_time + 2 * edge]
         mix = norm(_frame_mask(mix_mag[..., edge : edge + shapes.input_time], metas[0], 0))
         reals = []
         for wave, meta in ((acc, metas[1]), (voice, metas[2])):
-            mag, _ = stft(tf.cast(wave, tf.float32), num_fft, num_hop)  # [B, 257, disc_time + 2 * edge]
+            mag, _ = stft(wave, num_fft, num_hop)  # [B, 257, disc_time + 2 * edge]
             mag = norm(_frame_mask(mag[..., edge : edge + shapes.disc_time], meta, 0))
             reals.append(to_disc(mag, shapes)[..., None])
         return pad_to_input(mix, shapes)[..., None], reals[0], reals[1]

@@ -6,10 +6,11 @@ Conventions (all documented choices):
 
 * Signals are 1-D ``[samples]`` float arrays at one rate, mono, equal lengths (the model's domain:
   ``expected_sr`` mono, like the original code).
-* SDR/SIR/SAR use ``mir_eval.separation.bss_eval_sources`` (512-tap distortion filters, no permutation) on
-  non-overlapping windows of ``window_seconds`` (30 s by default; the remainder of a track is merged into the
-  last window when shorter than half a window), and a track's score is the **median over its windows**.
-  ``window_seconds=None`` scores the whole track in one go (the paper's protocol; slower on long tracks).
+* SDR/SIR/SAR use ``mir_eval.separation.bss_eval_sources`` (512-tap distortion filters, no permutation).
+  ``window_seconds=None`` scores each whole track in one go: the paper's protocol, as the original code's
+  ``Test.py``. A number scores non-overlapping windows of that many seconds (the remainder of a track is merged
+  into the last window when shorter than half a window) and a track's score is the **median over its windows**
+  (e.g. 30 s: faster on long tracks, not the paper's protocol).
 * A reference that is silent in a window (mean square below ``SILENCE_POWER``) has undefined scores there:
   they are NaN and left out of the medians. When only one reference is active, that source's SDR/SAR are
   computed against it alone and its SIR is NaN (there is nothing to interfere). A silent *estimate* is
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 BSS_METRICS: tuple[str, ...] = ("SDR", "SIR", "SAR")
 METRICS: tuple[str, ...] = ("SDR", "SIR", "SAR", "NSDR", "NSIR", "SNR", "NSNR")
 MUSEVAL_METRICS: tuple[str, ...] = ("SDR", "ISR", "SIR", "SAR")
-WINDOW_SECONDS = 30.0
+WINDOW_SECONDS = 30.0  # the windowed protocol's usual window (Evaluate.py --window 30); the default is whole tracks
 SILENCE_POWER = 1e-10  # mean square (-100 dBFS RMS) below which a reference window counts as silent
 MIN_SAMPLES = 1024  # bss_eval needs well over its 512-tap filter length
 
@@ -64,7 +65,7 @@ def scale_optimised_snr(reference: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def windows(
-    num_samples: int, sr: int, window_seconds: float | None = WINDOW_SECONDS
+    num_samples: int, sr: int, window_seconds: float | None = None
 ) -> list[tuple[int, int]]:
     """Non-overlapping ``(start, stop)`` sample ranges; a remainder under half a window joins the last."""
     if window_seconds is None or window_seconds <= 0:
@@ -93,7 +94,7 @@ def _bss(references: np.ndarray, estimates: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def bss_scores(
-    references: np.ndarray, estimates: np.ndarray, sr: int, window_seconds: float | None = WINDOW_SECONDS
+    references: np.ndarray, estimates: np.ndarray, sr: int, window_seconds: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Windowed BSS Eval (see the module docstring).
 
@@ -133,7 +134,7 @@ def track_scores(
     references: Mapping[str, np.ndarray],
     estimates: Mapping[str, np.ndarray],
     sr: int,
-    window_seconds: float | None = WINDOW_SECONDS,
+    window_seconds: float | None = None,
     track: str = "track",
     warn_silent: bool = True,
 ) -> dict[str, dict[str, float]]:
@@ -165,7 +166,7 @@ def score_estimates(
     estimates: Mapping[str, np.ndarray],
     mixture: np.ndarray,
     sr: int = 8192,
-    window_seconds: float | None = WINDOW_SECONDS,
+    window_seconds: float | None = None,
     track: str = "track",
     baseline: Mapping[str, Mapping[str, float]] | None = None,
     warn_silent: bool = True,

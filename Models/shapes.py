@@ -8,8 +8,8 @@ Alignment (see ``Models.Unet`` for why it holds, ``Models.features`` for the pad
   ``num_bins`` output rows, so every bin, Nyquist included, has an estimate.
 * time: an input patch of ``input_time`` frames predicts its centre ``output_time`` frames; output frame ``t``
   is input frame ``t + context_frames``.
-* critics see ``disc_freq = num_fft // 2`` bins and ``disc_time = num_frames`` frames:
-  ``[batch, disc_freq, disc_time, 1]``.
+* critics see ``disc_freq = num_fft // 2`` bins (STFT bins ``1 .. disc_freq``: DC dropped, Nyquist kept) and
+  ``disc_time = num_frames`` frames: ``[batch, disc_freq, disc_time, 1]``.
 """
 
 from __future__ import annotations

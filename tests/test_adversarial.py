@@ -111,9 +111,10 @@ def _hand_inputs(shapes, batch: int = 2, seed: int = 7):
 
 
 def _disc_view(estimate, shapes):
-    """Critic input by hand: output bins 0..255 (no Nyquist bin, no padding), the centred disc_time frames."""
+    """Critic input by hand: output bins 1..256 (no DC bin, no padding; as the original), the centred disc_time
+    frames."""
     start = (shapes.output_time - shapes.disc_time) // 2
-    return estimate[:, : shapes.disc_freq, start : start + shapes.disc_time, :]
+    return estimate[:, 1 : 1 + shapes.disc_freq, start : start + shapes.disc_time, :]
 
 
 def _hand_separator_terms(trainer, sup, mix_unsup):
@@ -213,3 +214,54 @@ def test_critic_loss_is_d_fake_minus_d_real_plus_lam_gp(one_sided):
         np.testing.assert_allclose(float(logs[f"critic_{source}/loss"]), float(expected), rtol=1e-5)
         for got, want in zip(grads[source], expected_grads, strict=True):
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_random_gain_is_uniform_per_excerpt_in_range():
+    from scipy import stats
+
+    from Models.features import random_gain
+
+    rng = tf.random.Generator.from_seed(3)
+    waves = tf.ones([20_000, 4])
+    gains = random_gain(waves, rng, [0.2, 1.2]).numpy()
+    assert np.all(gains == gains[:, :1])  # one factor per excerpt, the whole excerpt scaled alike
+    factors = gains[:, 0]
+    assert factors.min() >= 0.2 and factors.max() <= 1.2
+    assert stats.kstest(factors, stats.uniform(loc=0.2, scale=1.0).cdf).pvalue > 1e-3
+    assert abs(factors.mean() - 0.7) < 0.01 and abs(factors.std() - 1 / np.sqrt(12)) < 0.01
+
+
+def test_trainer_scales_unpaired_excerpts_only_and_none_turns_it_off():
+    """The features the adversarial step runs: each unlabelled mixture, accompaniment and voice excerpt gets its
+    own gain in [0.2, 1.2]; the paired, supervised examples are unchanged; ``unsup_gain_range=None`` scales
+    nothing."""
+    from Models.features import excerpt_plan, paired_features, unpaired_features
+    from Models.spectrogram import denorm
+
+    trainer = AdversarialTrainer(CONFIG)
+    assert CONFIG["unsup_gain_range"] == [0.2, 1.2] and "gain_rng" in trainer.trackables()
+    shapes, plan, batch = trainer.shapes, excerpt_plan(CONFIG, trainer.shapes), 64
+    rng = np.random.default_rng(5)
+    mix = rng.standard_normal((batch, plan.samples(shapes.input_time))).astype(np.float32)
+    real = rng.standard_normal((batch, plan.samples(shapes.disc_time))).astype(np.float32)
+    meta = tf.constant([[0, 10_000]] * batch, tf.int32)
+    waves, metas = (mix, real, real), (meta, meta, meta)
+    paired_fn, unpaired_fn = trainer.features()
+    plain = unpaired_features(CONFIG, shapes)(waves, metas)
+    scaled = unpaired_fn(waves, metas)
+    ratios = []
+    for a, b in zip(scaled, plain, strict=True):
+        lin_a, lin_b = denorm(a).numpy(), denorm(b).numpy()
+        ratio = lin_a.sum(axis=(1, 2, 3)) / lin_b.sum(axis=(1, 2, 3))
+        np.testing.assert_allclose(lin_a, ratio[:, None, None, None] * lin_b, rtol=1e-3, atol=1e-5)
+        ratios.append(ratio)
+    ratios = np.stack(ratios)  # [3, batch]
+    assert ratios.min() >= 0.2 - 1e-4 and ratios.max() <= 1.2 + 1e-4 and ratios.std() > 0.1
+    assert not np.allclose(ratios[1], ratios[2])  # accompaniment and voice excerpts drawn independently
+    paired_waves = tf.constant(np.stack([mix, mix, mix], axis=1))
+    for a, b in zip(paired_fn(paired_waves, meta), paired_features(CONFIG, shapes)(paired_waves, meta), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    off = AdversarialTrainer({**CONFIG, "unsup_gain_range": None})
+    assert "gain_rng" not in off.trackables()
+    for a, b in zip(off.features()[1](waves, metas), plain, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

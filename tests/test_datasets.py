@@ -192,3 +192,30 @@ def test_load_dataset_missing_musdb(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="MUSDB18 not found in .*nothing.*with demo"):
         load_dataset({"musdb_path": str(tmp_path / "nothing"), "dataset_cache": str(tmp_path / "d.pkl"),
                       "is_wav": False, "num_workers": 1})
+
+
+def _songs(n: int) -> list[tuple[Sample, Sample, Sample]]:
+    return [tuple(Sample(f"musdb/train/Song {i:02d}/{role}.wav", 44100, 2, 10.0)
+                  for role in ("mixture", "accompaniment", "vocals")) for i in range(n)]
+
+
+def test_scarce_labels_split_is_disjoint_stable_and_seeded() -> None:
+    songs = _songs(20)
+    extra = Sample("moises/voice.wav", 44100, 2, 5.0)
+    dataset = {"train_sup": songs, "train_valid": songs[:1], "train_test": songs[1:2], "train_unsup": [[], [], [extra]]}
+    split = datasets.scarce_labels(dataset, 5, seed=3)
+    record = datasets.split_record(split)
+    labelled = set(record["labelled"])
+    groups = [set(record[f"unpaired_{k}"]) - {"moises"} for k in ("mixtures", "accompaniments", "voices")]
+    assert len(labelled) == 5 and [len(g) for g in groups] == [5, 5, 5]
+    assert not labelled & (groups[0] | groups[1] | groups[2])  # nothing unpaired is secretly paired
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    assert labelled | groups[0] | groups[1] | groups[2] == {f"Song {i:02d}" for i in range(20)}
+    assert all(s.path.endswith(f"/{role}.wav") for role, lst in
+               zip(("mixture", "accompaniment", "vocals"), split["train_unsup"], strict=True)
+               for s in lst if s is not extra)
+    assert split["train_unsup"][2][0] == extra and split["train_valid"] == songs[:1]
+    shuffled = {**dataset, "train_sup": songs[::-1]}
+    assert datasets.split_record(datasets.scarce_labels(shuffled, 5, seed=3)) == record  # stable
+    assert datasets.split_record(datasets.scarce_labels(dataset, 5, seed=4))["labelled"] != record["labelled"]
+    assert datasets.scarce_labels(dataset, 20, seed=3) is dataset  # enough labels: nothing to split

@@ -202,3 +202,18 @@ def test_empty_and_missing_root(tmp_path: Path, caplog: pytest.LogCaptureFixture
     assert "no valid MoisesDB tracks" in caplog.text
     with pytest.raises(DatasetError, match="does not exist"):
         load_moisesdb(tmp_path / "nope")
+
+
+def test_instrumental_tracks_give_silent_voices_and_stay_mixtures(dataset: Path) -> None:
+    """include_silent_voices (the original code's choice): the track without vocals is also an unlabelled
+    mixture, and the voices gain an all-zero track at least as long as it; from the cache alike."""
+    for _ in range(2):  # exported now, then from the cache
+        mixtures, accs, voices = load_moisesdb(dataset, include_silent_voices=True)
+        assert (len(mixtures), len(accs), len(voices)) == (3, 3, 3)
+        inst = accs[1]
+        assert "1c2d-inst" in inst.path and mixtures[-1] == inst
+        silence = voices[-1]
+        assert Path(silence.path).parent == dataset / "silence" and silence.duration >= inst.duration
+        audio, _ = sf.read(silence.path, dtype="float32")
+        assert audio.size > 0 and not audio.any()
+    assert [len(lst) for lst in load_moisesdb(dataset)] == [2, 3, 2]  # off: as before

@@ -197,8 +197,8 @@ def test_unpaired_shapes_and_independent_draws(tmp_path, songs):
             found = []
             for real, whole in ((acc[b, :, :, 0], acc_w), (voice[b, :, :, 0], voice_w)):
                 r = denorm(real).numpy()
-                t = _locate(r, whole)
-                np.testing.assert_allclose(r, whole[: shapes.disc_freq, t : t + shapes.disc_time], atol=1e-4)
+                t = _locate(r, whole[1:])  # the critic's view starts at bin 1
+                np.testing.assert_allclose(r, whole[1 : 1 + shapes.disc_freq, t : t + shapes.disc_time], atol=1e-4)
                 found.append(t)
             offsets.append((t_mix, *found))
     offsets = np.array(offsets)
@@ -266,7 +266,7 @@ def test_padding_helpers_round_trip(tmp_path):
     disc = to_disc(out, shapes).numpy()
     start = (shapes.output_time - shapes.disc_time) // 2
     assert start > 0 and disc.shape == (2, shapes.disc_freq, shapes.disc_time)
-    np.testing.assert_array_equal(disc, x[:, :256, start : start + shapes.disc_time])
+    np.testing.assert_array_equal(disc, x[:, 1:257, start : start + shapes.disc_time])
     with pytest.raises(ValueError, match="257"):
         pad_to_input(x[:, :256], shapes)
 
@@ -335,3 +335,30 @@ def test_skip_continues_the_sequence_exactly(tmp_path, songs, workers):
         for skip in (1, 4):
             for a, b in zip(tf.nest.flatten(whole[skip:]), tf.nest.flatten(make(skip, 7 - skip)), strict=True):
                 np.testing.assert_array_equal(a, b)
+
+
+def test_critic_sees_stft_bins_1_to_256_for_reals_and_fakes(tmp_path):
+    """As the original's centre crop of 258 output rows to 256: the DC bin is dropped, the Nyquist bin kept,
+    for the real excerpts (from the STFT) and for the separator's estimates alike."""
+    from Models.features import critic_input
+    from Models.spectrogram import norm, stft
+
+    config = _config(tmp_path, num_layers=1, num_frames=8)
+    shapes = get_shapes(config)
+    plan = excerpt_plan(config, shapes)
+    n = np.arange(plan.samples(shapes.disc_time))
+    # DC plus a Nyquist tone: bin 0 and bin 256 hold most energy, so a window shifted by one bin shows.
+    wave = (0.3 + 0.2 * np.cos(np.pi * n)).astype(np.float32)[None]  # [1, Lr]
+    mix = np.zeros((1, plan.samples(shapes.input_time)), np.float32)
+    meta = tf.constant([[0, 10_000]], tf.int32)
+    _, acc_real, voice_real = unpaired_features(config, shapes)((mix, wave, 0.5 * wave), (meta, meta, meta))
+    edge = plan.edge_frames
+    expected = norm(stft(tf.constant(wave), 512, 256)[0])[0, :, edge : edge + shapes.disc_time].numpy()
+    np.testing.assert_allclose(acc_real.numpy()[0, ..., 0], expected[1:257], rtol=1e-6)
+    assert acc_real.shape[1] == 256 and not np.allclose(acc_real.numpy()[0, ..., 0], expected[0:256])
+    # Fakes: output row k estimates bin k; the critic gets rows 1..256 (value = row index here).
+    rows = np.broadcast_to(np.arange(shapes.output_freq, dtype=np.float32)[None, :, None, None],
+                           (1, shapes.output_freq, shapes.output_time, 1))
+    fake = critic_input(tf.constant(rows), shapes).numpy()
+    assert fake.shape == (1, 256, shapes.disc_time, 1)
+    np.testing.assert_array_equal(fake[0, :, 0, 0], np.arange(1, 257))

@@ -185,3 +185,20 @@ def test_cli_writes_split_and_unpaired(tmp_path):
     bad = subprocess.run(cmd[:-4] + ["--test-tracks", "4"], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert bad.returncode == 2 and "--test-tracks" in bad.stderr
+
+
+def test_shifted_domain_has_higher_brighter_voices_and_default_is_unchanged():
+    """The benchmark's out-of-domain songs: same seeds, a higher and brighter voice; "default" is the old songs."""
+    assert all(np.array_equal(a, b) for a, b in zip(generate_song(3, 2.0, SR).values(),
+                                                    generate_song(3, 2.0, SR, "default").values(), strict=True))
+
+    def centroid(x: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(x.mean(axis=0)))
+        return float((spectrum * np.fft.rfftfreq(x.shape[1], 1 / SR)).sum() / spectrum.sum())
+
+    seeds = range(4)
+    default = [centroid(generate_song(s, 3.0, SR)["vocals"]) for s in seeds]
+    shifted = [centroid(generate_song(s, 3.0, SR, "shifted")["vocals"]) for s in seeds]
+    assert np.median(shifted) > 1.05 * np.median(default)  # 1.09 for these seeds (consonant noise is shared)
+    with pytest.raises(ValueError, match="domain"):
+        generate_song(3, 2.0, SR, "other")

@@ -133,7 +133,7 @@ def test_supervised_only_without_unpaired_data(songs, tmp_path, monkeypatch, cap
     with caplog.at_level(logging.INFO):
         run = _run(config, 8, tmp_path, monkeypatch)
     assert "sup" in run.result and "semisup" not in run.result
-    assert "supervised-only" in caplog.text
+    assert "phases: supervised only, the semi-supervised phase is skipped: no unpaired mixtures" in caplog.text
     assert not (tmp_path / "checkpoints" / "8_semisup").exists()
 
 

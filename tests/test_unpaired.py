@@ -289,3 +289,19 @@ def test_probe_cache_unreadable_probed_once_warned_each_start(tmp_path: Path, mo
     assert sorted(calls) == ["good.wav", "x.wav"]  # once each, on the first start only
     assert len(warnings[0]) == 1 and f"skipped unreadable file {folder / 'x.wav'}: " in warnings[0][0]
     assert warnings[1] == warnings[0]
+
+
+def test_instrumentals_give_silent_voices_outside_the_users_folders(folders: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    config = _config(folders, include_silent_voices=True, audio_cache_dir=str(tmp_path / "cache"))
+    mixtures, accs, voices = load_unpaired(config, min_seconds=1.0)
+    assert [Path(s.path).name for s in voices] == ["voice1.wav", "silence_3s.wav"]
+    silence = voices[-1]
+    assert Path(silence.path).parent == tmp_path / "cache" / "silence"
+    assert silence.duration == pytest.approx(3.0) and silence.duration >= accs[0].duration
+    assert not sf.read(silence.path, dtype="float32")[0].any()
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # inputs untouched
+    assert not any(p.name.startswith("silence") for f in folders.values() for p in f.rglob("*"))
+    off = load_unpaired(_config(folders, include_silent_voices=False), min_seconds=1.0)
+    assert [Path(s.path).name for s in off[2]] == ["voice1.wav"]
