@@ -20,7 +20,8 @@ Exports are 32-bit float wavs written atomically next to the data (files that ex
 export resumes). Each loader caches its triples in ``<root>/paired_cache.pkl`` (``Utils.write_versioned_pickle``,
 keyed by the resolved root and the loader's options); a cache naming files that no longer exist is rebuilt.
 Errors: a missing root is a :class:`DatasetNotFound` (a config error, exit status 2; one line, naming the path,
-the layout and the config key); a track that cannot be read is skipped with a warning naming it; a root without any readable track is an error.
+the layout and the config key); a track that cannot be read is skipped with a warning naming it; a root without
+any readable track is an error.
 """
 
 from __future__ import annotations
