@@ -8,6 +8,7 @@ HTTPS redirect, so that ``manage.py check --deploy`` is clean.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -56,9 +57,11 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if HARMONY_PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY is not set: production mode (HARMONY_PRODUCTION=1) needs one")
-    # One machine: a random key kept in the data folder (created by `manage.py serve`, readable by its owner).
+    # One machine: `manage.py serve` keeps a random key in the data folder (readable by its owner only), which its
+    # web server and workers share. A process started without that file (a management command, a one-process test
+    # server) gets a random key of its own: never a fixed one, which anybody could read in this repository.
     key_file = HARMONY_DATA_DIR / "secret_key"
-    SECRET_KEY = key_file.read_text().strip() if key_file.is_file() else "harmony-split-local-" + "x" * 40
+    SECRET_KEY = key_file.read_text().strip() if key_file.is_file() else secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", f"127.0.0.1,localhost,[::1],{os.environ.get('HARMONY_HOST', '')}")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
