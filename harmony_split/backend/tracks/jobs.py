@@ -136,11 +136,17 @@ def run(track_id: str) -> str:
     return "done"
 
 
-def delete_track(track: Track) -> None:
-    """Cancel the track's job if it is queued or running (a running one stops at its next block), then delete
-    its row; its folder goes with it (``models._remove_files``)."""
+def cancel_track(track: Track) -> None:
+    """Cancel the track's job if it is queued or running (a running one stops at its next block); a finished job
+    is left as it is."""
     Separation.objects.filter(pk=track.pk, status__in=Separation.ACTIVE).update(
         status=S.CANCELLED, finished=timezone.now(), heartbeat=None)
+
+
+def delete_track(track: Track) -> None:
+    """Cancel the track's job (:func:`cancel_track`), then delete its row; its folder goes with it
+    (``models._remove_files``)."""
+    cancel_track(track)
     track.delete()
 
 

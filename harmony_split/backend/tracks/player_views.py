@@ -8,7 +8,6 @@ import mimetypes
 import uuid
 from pathlib import Path
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
@@ -16,8 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import files, storage
-from .models import Separation
+from . import files, jobs, storage
 from .serializers import TrackSerializer
 from .views import ERRORS, DownloadView, owned_tracks
 
@@ -47,7 +45,6 @@ class Cancel(APIView):
         track = owned_tracks(request).filter(pk=pk).first()
         if track is None:
             raise NotFound("not found")
-        Separation.objects.filter(pk=track.pk, status__in=Separation.ACTIVE).update(
-            status=Separation.Status.CANCELLED, finished=timezone.now(), heartbeat=None)
+        jobs.cancel_track(track)
         track.separation.refresh_from_db()
         return Response(TrackSerializer(track).data)
