@@ -13,19 +13,19 @@ magnitudes, applied to the channel's STFT with its phase, or norbert's multichan
 channels jointly when ``options.wiener > 0``), inverted, and resampled back to the input rate.
 
 Vocal band (``options.vocals_band``). ``"model"``: the vocals are that estimate alone, band-limited to
-``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the input is split exactly into
-the band the model sees, ``low = up(down(x))`` (``down(x)`` as the model-rate stream's overlap-add reconstructs
-it, resampled back like the vocals: the split is the resamplers' own low-pass), and the rest, ``high = x - low``;
-the vocals are ``up(v) + g * high``, where ``g`` is the per-frame gain of ``options.extension``
-(``Models.masks.band_gain``), overlap-added on the model's frames and resampled like the vocals. Applying a
-frequency-flat mask row per frame to an STFT of the input at its native rate with the model's frame times and
-window is exactly this gain, so this is the model's mask mapped onto the input's native-rate spectrum up to
-``expected_sr / 2`` (carried by the model-rate path, without interpolating it) and extended above it, with no
-second STFT.
+``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the model's mask is mapped onto
+the input's native-rate spectrum up to ``expected_sr / 2`` and extended above it by a per-frame vocal gain ``g``
+(``options.extension``, ``Models.masks.band_gain``). A frequency-flat mask row ``g_t`` per frame, applied to an
+STFT with the model's frame times and window at any rate, multiplies the signal by ``g``: the per-frame gains
+overlap-added with the squared window (``Models.separator.ModelRateStream``). So the vocals are
+``up(v - g m) + g x``: ``g x`` is the vocal share of the input over its whole band, and its model band,
+``up(g m)`` (``m`` the model-rate mixture, ``up`` the soxr resampling back), is replaced by the model's estimate
+``up(v)``. ``v - g m`` comes out of the model-rate stream in one inverse STFT (its mask lowered by ``g``), and
+``g`` is evaluated at the input's sample times, so the full band costs no extra inverse STFT or resampling.
 
 The accompaniment is, by default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band,
-so the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own estimate (plus
-``(1 - g) * high`` in the full band). Outputs have the input's rate, channel count and length. Long input is
+so the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own estimate (in the
+full band ``up(a - (1 - g) m) + (1 - g) x``). Outputs have the input's rate, channel count and length. Long input is
 processed in chunks of ``chunk_seconds`` (see ``Models.separator``) with bounded memory.
 """
 
@@ -80,7 +80,7 @@ class InputRateStream:
         extension = options.extension if self.full_band else None
         self.core = ModelRateStream(
             model, spec, channels, options.chunk_seconds, options.batch_size, options.mode, sources,
-            options.wiener, extension,
+            options.wiener, extension, int(sample_rate),
         )
         resample = int(sample_rate) != model_rate
 
@@ -90,9 +90,8 @@ class InputRateStream:
             )
 
         self._down = stream(int(sample_rate), model_rate)
-        # the core's outputs at the input rate; in the full band also "gain" (the band extension's gain) and
-        # "mixture" (its model-rate mixture, so up(mixture) = up(down(x)) is the input's model band)
-        self._up = {s: stream(model_rate, int(sample_rate)) for s in self.core.outputs}
+        # the core's sources, resampled to the input rate; its "gain" (full band) is sampled at the input rate
+        self._up = {s: stream(model_rate, int(sample_rate)) if s in sources else None for s in self.core.outputs}
         self._mix = np.zeros((self.channels, 0), dtype=np.float32)  # input not yet matched by estimates
         self._pending = {s: np.zeros((self.channels, 0), dtype=np.float32) for s in self.core.outputs}
 
@@ -137,19 +136,17 @@ class InputRateStream:
         ready = {}
         for source, pending in self._pending.items():
             if pending.shape[1] < n:  # the resampled estimate may end a sample or two early
-                pending = np.pad(pending, ((0, 0), (0, n - pending.shape[1])))
+                mode = "edge" if source == "gain" and pending.shape[1] else "constant"
+                pending = np.pad(pending, ((0, 0), (0, n - pending.shape[1])), mode=mode)
             ready[source] = pending[:, :n]
             self._pending[source] = pending[:, n:].copy()  # a few samples
         mix, self._mix = self._mix[:, :n], self._mix[:, n:].copy()
         out = {self._names[s]: ready[s] for s in self.core.sources}
-        if self.full_band:
-            high = np.subtract(mix, ready["mixture"])
+        if self.full_band:  # (see the module docstring)
+            share = ready["gain"] * mix
             if not self.residual:
-                out["accompaniment"] = out["accompaniment"] + high
-            high *= ready["gain"]  # the vocals' share of the high band
-            if not self.residual:
-                out["accompaniment"] -= high
-            out["vocals"] = np.add(high, out["vocals"], out=high)
+                out["accompaniment"] = out["accompaniment"] + (mix - share)
+            out["vocals"] = np.add(out["vocals"], share, out=share)
         if self.residual:
             out["accompaniment"] = mix - out["vocals"]
         return out

@@ -26,10 +26,13 @@ Estimates (``mode``):
   ``wiener_frames`` frames on the track's frame grid: chunks then start on that grid and predict at least one
   segment more on each side, so the borders stay seamless.
 
-With ``extension`` set, the stream also returns ``"gain"``: the per-frame vocal gain for the band above
-``expected_sr / 2`` (``Models.masks.band_gain``), overlap-added with the squared window like the audio, i.e.
-the time-varying gain that a frequency-flat mask row applied to any STFT with these frames and window amounts to;
-and ``"mixture"``, the input as its STFT overlap-adds back (equal to it up to float rounding).
+With ``extension`` set (the full band, see ``Models.inference``), each source's mask is lowered by its share of
+the per-frame band gain ``g`` (``Models.masks.band_gain``: ``g`` for the voice, ``1 - g`` for the
+accompaniment), so the returned estimates are ``s - g_s * m`` (``m`` the model-rate mixture: the overlap-add of
+an unmodified STFT gives it back); and the stream also returns ``"gain"``: ``g`` sampled at ``gain_rate`` (the
+input's rate), the per-frame gains overlap-added with the squared window (what a frequency-flat mask row per
+frame does to an STFT with these frame times and window) at the model's samples and linearly interpolated at
+the input's. ``Models.inference`` adds ``g_s * x`` at the input's rate.
 
 Both are inverted by overlap-add with the analysis window, normalised by the summed squared window, exactly as
 ``Models.spectrogram.istft`` does, and the output has as many samples as the input. Host-side arithmetic is
@@ -55,7 +58,7 @@ from Sample import SOURCES
 
 __all__ = [
     "Chunk", "MODES", "SOURCES", "ModelRateStream", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",
-    "predict_frames", "predict_magnitudes", "trace_count",
+    "overlap_add_windowed", "predict_frames", "predict_magnitudes", "trace_count",
 ]
 
 logger = logging.getLogger(__name__)
@@ -140,10 +143,27 @@ def overlap_add(
     """
     dtype = np.float32 if frames.dtype == np.complex64 else np.float64
     window = np.asarray(window, dtype=dtype)
+    signal = np.fft.irfft(np.moveaxis(frames, -1, -2), n=window.shape[0], axis=-1) * window  # [..., k, num_fft]
+    return overlap_add_windowed(signal, window, num_hop, first_frame, start, stop)
+
+
+def overlap_add_windowed(
+    signal: np.ndarray, window: np.ndarray, num_hop: int, first_frame: int, start: int, stop: int
+) -> np.ndarray:
+    """:func:`overlap_add` of frames already in the time domain and multiplied by the synthesis window.
+
+    Args:
+        signal: ``[..., k, num_fft]`` float32 or float64 frames (as :func:`overlap_add`'s).
+        window, num_hop, first_frame, start, stop: as :func:`overlap_add`.
+
+    Returns:
+        ``[..., stop - start]`` float32, normalised by the summed squared window as :func:`overlap_add`.
+    """
+    dtype = signal.dtype
+    window = np.asarray(window, dtype=dtype)
     num_fft = window.shape[0]
-    k = frames.shape[-1]
+    k = signal.shape[-2]
     pieces = -(-num_fft // num_hop)  # hop-sized pieces per frame
-    signal = np.fft.irfft(np.moveaxis(frames, -1, -2), n=num_fft, axis=-1) * window  # [..., k, num_fft]
     if pieces * num_hop > num_fft:
         signal = np.concatenate(
             [signal, np.zeros((*signal.shape[:-1], pieces * num_hop - num_fft), dtype)], axis=-1
@@ -195,7 +215,8 @@ class ModelRateStream:
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
         wiener: EM iterations of the multichannel Wiener filter (``"mask"`` mode; 0: the soft masks alone).
-        extension: also return ``"gain"`` and ``"mixture"`` (``Models.masks.EXTENSIONS``; ``None``: not).
+        extension: the band extension (``Models.masks.EXTENSIONS``; ``None``: none), see the module docstring.
+        gain_rate: the rate ``"gain"`` is sampled at, Hz (``None``: ``expected_sr``).
 
     Use: ``out = sep.push(audio)`` any number of times with ``[channels, n]`` float audio, then
     ``sep.finish()``; each returns ``{source: [channels, m]}`` float32 with the next ``m`` samples of each
@@ -213,6 +234,7 @@ class ModelRateStream:
         sources: Sequence[str] = SOURCES,
         wiener: int = 0,
         extension: str | None = None,
+        gain_rate: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -230,10 +252,13 @@ class ModelRateStream:
         self.sources = tuple(sources)
         self.wiener = int(wiener)
         self.extension = extension
-        self.outputs = self.sources + (("gain", "mixture") if extension else ())
+        self.outputs = self.sources + (("gain",) if extension else ())
+        self.rate = int(spec["expected_sr"])
+        self.gain_rate = int(gain_rate or self.rate)
         self.batch_size = int(batch_size or spec["inference_batch_size"])
         self.window = hann_window(self.num_fft)
         self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
+        self._window_squared = self._stft_window**2
         grid = window_grid = plan_windows(model, self.shapes).grid
         self.edge = math.ceil(self.num_fft / 2 / self.num_hop)  # frames reaching a sample on either side
         self.wiener_frames = None
@@ -360,9 +385,27 @@ class ModelRateStream:
             spectra = dict(zip(("voice", "accompaniment"), filtered, strict=True))
         else:
             spectra = {s: masks[s] * mix for s in self.sources}
-        if self.extension:  # a frequency-flat row per frame: irfft(g * rfft(window)) * window = g * window^2
-            gain = band_gain(masks["voice"], self.extension)[:, None, :]  # [channels, 1, frames]
-            spectra["gain"] = gain * np.fft.rfft(self._stft_window)[:, None].astype(np.complex64)
-            spectra["mixture"] = mix  # overlap-adds back to the model-rate mixture (Models.inference's low band)
-        return {s: overlap_add(spectra[s], self.window, self.num_hop, chunk.first_frame, chunk.start, chunk.stop)
-                for s in self.outputs}
+        gain = None
+        if self.extension:  # see the module docstring; the overlap-add of g_t * mix is g * m
+            gain = band_gain(masks["voice"], self.extension)  # [channels, frames]
+            shares = {"voice": gain, "accompaniment": 1.0 - gain}
+            spectra = {s: spectra[s] - shares[s][:, None, :] * mix for s in self.sources}
+        out = {s: overlap_add(spectra[s], self.window, self.num_hop, chunk.first_frame, chunk.start, chunk.stop)
+               for s in self.sources}
+        if gain is not None:
+            out["gain"] = self._gain_at_output_rate(gain, chunk)
+        return out
+
+    def _gain_at_output_rate(self, gain: np.ndarray, chunk: Chunk) -> np.ndarray:
+        """The band gain ``[channels, m]`` at the ``gain_rate`` samples ``i`` with ``i / gain_rate`` in
+        ``[start, stop) / expected_sr``: the per-frame gains ``[channels, frames]`` overlap-added with the squared
+        window at the model's samples ``start .. stop`` (what :func:`overlap_add` makes of the spectra
+        ``g_t * rfft(window)``), linearly interpolated at those times."""
+        at_model_rate = overlap_add_windowed(
+            gain[:, :, None] * self._window_squared, self._stft_window, self.num_hop, chunk.first_frame,
+            chunk.start, chunk.stop + 1,
+        )  # frames reach one sample past stop: the chunk's margin, or the track's last frame
+        first, end = (-(-n * self.gain_rate // self.rate) for n in (chunk.start, chunk.stop))
+        times = np.arange(first, end, dtype=np.float64) * (self.rate / self.gain_rate) - chunk.start
+        samples = np.arange(at_model_rate.shape[-1], dtype=np.float64)
+        return np.stack([np.interp(times, samples, g) for g in at_model_rate]).astype(np.float32, copy=False)
