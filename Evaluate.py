@@ -21,7 +21,7 @@ from typing import Any
 
 from Input.synthetic import DEMO_DATA_CONFIG
 from Models.evaluation import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
-from Models.inference_options import PRECISION_CHOICES
+from Models.inference_options import PRECISION_CHOICES, SeparationOptions, add_band_arguments, band_options
 from Models.metrics import score_estimates
 from Utils import run_cli
 
@@ -86,6 +86,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--precision", default=EvaluationOptions.precision, choices=PRECISION_CHOICES,
         help="model compute precision (bfloat16: faster on CPUs with AVX512_BF16/AMX; default float32)",
     )
+    add_band_arguments(parser.add_argument_group(
+        "museval at the tracks' native rate", "how --museval applies the model, as in separate.py"))
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -152,6 +154,7 @@ def _main(argv: list[str] | None) -> int:
         mask=args.mask,
         window_seconds=evaluation_window(args, run_config),
         precision=args.precision,
+        separation=SeparationOptions(**band_options(args)),
     )
     bss_evaluate(load_dataset(data), prefix, options, data_name=dataset_name(data))
     return 0

@@ -25,11 +25,10 @@ from typing import Any
 
 from Models.inference_options import (
     ACCOMPANIMENT_MODES,
-    EXTENSIONS,
-    MAX_WIENER,
     PRECISION_CHOICES,
-    VOCALS_BANDS,
     SeparationOptions,
+    add_band_arguments,
+    band_options,
 )
 from Utils import EXIT_STATUS, ConfigError, run_cli
 
@@ -85,29 +84,7 @@ def get_parser() -> argparse.ArgumentParser:
         choices=ACCOMPANIMENT_MODES,
         help="residual: mixture minus vocals at full band (default); model: the model's estimate",
     )
-    p.add_argument(
-        "--vocals-band",
-        default=DEFAULTS.vocals_band,
-        choices=VOCALS_BANDS,
-        help=f"full: vocals over the input's whole band, the model's mask extended above its band (4096 Hz); model: "
-        f"vocals band-limited to the model's band (default: {DEFAULTS.vocals_band})",
-    )
-    p.add_argument(
-        "--extension",
-        default=DEFAULTS.extension,
-        choices=EXTENSIONS,
-        help="with --vocals-band full, the vocal mask above the model's band: average (the mean of the mask per "
-        f"frame, as Spleeter) or top (the mean of its top quarter) (default: {DEFAULTS.extension})",
-    )
-    p.add_argument(
-        "--wiener",
-        type=int,
-        default=DEFAULTS.wiener,
-        choices=range(MAX_WIENER + 1),
-        metavar="N",
-        help=f"iterations of the multichannel Wiener filter (norbert, channels used jointly); 0: soft masks "
-        f"only, 0-{MAX_WIENER} (default: {DEFAULTS.wiener})",
-    )
+    add_band_arguments(p)
     p.add_argument(
         "--offset", type=float, default=DEFAULTS.offset, metavar="SECONDS", help="start of the part to separate"
     )
@@ -231,9 +208,7 @@ def separation_options(args: argparse.Namespace) -> SeparationOptions:
     """The :class:`SeparationOptions` of the command line (soft masks, as always in ``separate.py``)."""
     return SeparationOptions(
         accompaniment=args.accompaniment,
-        vocals_band=args.vocals_band,
-        extension=args.extension,
-        wiener=args.wiener,
+        **band_options(args),
         chunk_seconds=args.chunk_seconds,
         batch_size=args.batch_size,
         fmt=args.format,

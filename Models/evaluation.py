@@ -23,13 +23,13 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from Models.inference_options import PRECISION_CHOICES
+from Models.inference_options import PRECISION_CHOICES, SeparationOptions
 from Models.metrics import (
     SOURCES,
     aggregate,
@@ -58,6 +58,9 @@ class EvaluationOptions:
     window_seconds: float | None = None  # BSS Eval window, seconds; None: whole tracks (the paper's protocol)
     progress: bool | None = None  # tqdm bar over tracks; None: only on a terminal
     precision: str = "float32"  # the model's compute precision (PRECISION_CHOICES, Models.factory.load_separator)
+    # How the museval scores at the tracks' native rate apply the model (vocal band, extension, Wiener filter), as
+    # separate.py would; the other scores are of the model-rate mono estimates, where these make no difference.
+    separation: SeparationOptions = SeparationOptions()
 
     def __post_init__(self) -> None:
         if self.oracle not in (None, *ORACLES):
@@ -103,9 +106,11 @@ def _museval_track(
     spec: dict,
     estimates: dict[str, np.ndarray],
     references: dict[str, np.ndarray],
+    separation: SeparationOptions,
 ) -> dict[str, dict[str, float]]:
     """museval scores at the track's rate/channels when its three files agree (on the estimates
-    ``separate.py`` writes), else at expected_sr mono on ``estimates`` (``{source: [samples]}``)."""
+    ``separate.py`` writes with ``separation``), else at expected_sr mono on ``estimates``
+    (``{source: [samples]}``)."""
     from Input import audio
     from Models.inference import separate
 
@@ -121,7 +126,7 @@ def _museval_track(
     sr = rates.pop()
     n = min(a.shape[1] for a, _ in loaded)
     mix, acc, voice = (a[:, :n] for a, _ in loaded)
-    est = separate(mix, sr, model, spec)
+    est = separate(mix, sr, model, spec, separation)
     return museval_scores(
         {"accompaniment": acc, "voice": voice},
         {"accompaniment": est["accompaniment"], "voice": est["vocals"]},
@@ -257,7 +262,7 @@ def bss_evaluate(
                 references, ideal, mix, sr, window_seconds, name, baseline, False
             )
         if options.museval:
-            entry["museval"] = _museval_track(triple, model, spec, estimates, references)
+            entry["museval"] = _museval_track(triple, model, spec, estimates, references, options.separation)
         logger.debug("%s: %s", name, entry["scores"])
         tracks.append(entry)
     if not tracks:
@@ -278,6 +283,8 @@ def bss_evaluate(
         results["oracle"] = {"name": oracle, **aggregate([t["oracle"] for t in tracks])}
     if options.museval:
         results["museval"] = aggregate([t["museval"] for t in tracks])
+        band = ("vocals_band", "extension", "wiener")
+        results["museval_options"] = {k: v for k, v in asdict(options.separation).items() if k in band}
     folder = Path(options.results_dir)
     stem = (f"{Path(prefix).name}_{results['dataset']}_{partition}" + ("_mask" if mask else "")
             + ("" if options.precision == "float32" else f"_{options.precision}"))

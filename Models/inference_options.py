@@ -3,6 +3,7 @@ programs declare their flags (choices and defaults) from these without TensorFlo
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 ACCOMPANIMENT_MODES: tuple[str, ...] = ("residual", "model")
@@ -34,8 +35,9 @@ class SeparationOptions:
     # "mask": soft masks on the mixture's STFT; "direct": estimated magnitude with the mixture's phase (paper).
     mode: str = "mask"
     # "full": vocals over the input's whole band, the model's mask extended above expected_sr / 2 by `extension`;
-    # "model": vocals band-limited to expected_sr / 2 (the model's band).
-    vocals_band: str = "full"
+    # "model": vocals band-limited to expected_sr / 2 (the model's band). "model" is the default because it
+    # measured better (museval vocal SDR at the native rate on the demo songs, benchmarks.quality; README).
+    vocals_band: str = "model"
     extension: str = "average"  # the vocal gain above expected_sr / 2 per frame (Models.masks.band_gain)
     wiener: int = 0  # EM iterations of norbert's multichannel Wiener filter ("mask" mode); 0: the soft masks alone
     # The rest is read by separate_file only.
@@ -59,3 +61,37 @@ class SeparationOptions:
             raise ValueError(f"chunk_seconds must be > 0 or None, got {self.chunk_seconds}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {self.batch_size}")
+
+
+def add_band_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Declares ``--vocals-band``, ``--extension`` and ``--wiener`` (``separate.py``, ``Evaluate.py``), with the
+    defaults of :class:`SeparationOptions`."""
+    defaults = SeparationOptions()
+    parser.add_argument(
+        "--vocals-band",
+        default=defaults.vocals_band,
+        choices=VOCALS_BANDS,
+        help="full: vocals over the input's whole band, the model's mask extended above its band (4096 Hz); model: "
+        f"vocals band-limited to the model's band (default: {defaults.vocals_band})",
+    )
+    parser.add_argument(
+        "--extension",
+        default=defaults.extension,
+        choices=EXTENSIONS,
+        help="with --vocals-band full, the vocal mask above the model's band: average (the mean of the mask per "
+        f"frame, as Spleeter) or top (the mean of its top quarter) (default: {defaults.extension})",
+    )
+    parser.add_argument(
+        "--wiener",
+        type=int,
+        default=defaults.wiener,
+        choices=range(MAX_WIENER + 1),
+        metavar="N",
+        help=f"iterations of the multichannel Wiener filter (norbert, channels used jointly); 0: soft masks "
+        f"only, 0-{MAX_WIENER} (default: {defaults.wiener})",
+    )
+
+
+def band_options(args: argparse.Namespace) -> dict[str, str | int]:
+    """The :class:`SeparationOptions` fields of :func:`add_band_arguments`'s flags."""
+    return {"vocals_band": args.vocals_band, "extension": args.extension, "wiener": args.wiener}

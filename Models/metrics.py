@@ -206,19 +206,23 @@ def irm_estimates(
     bound of that estimator. Same STFT as the model (``Models.spectrogram``), inverted with the mixture phase.
 
     Args:
-        mixture: ``[samples]``; references: ``{"accompaniment", "voice": [samples]}``, same length.
+        mixture: ``[..., samples]`` (e.g. ``[channels, samples]``: each channel on its own);
+            references: ``{"accompaniment", "voice": [..., samples]}``, the same shape.
 
     Returns:
-        ``{"accompaniment": [samples], "voice": [samples]}`` float32.
+        ``{"accompaniment": [..., samples], "voice": [..., samples]}`` float32.
     """
     from Models.spectrogram import istft, stft
 
+    shapes = {np.shape(mixture)} | {np.shape(references[s]) for s in SOURCES}
+    if len(shapes) != 1:
+        raise ValueError(f"mixture and references must have the same shape, got {sorted(shapes)}")
     signals = np.stack([mixture] + [references[s] for s in SOURCES]).astype(np.float32)
     mag, phase = stft(signals, num_fft, num_hop)
     mag = mag.numpy().astype(np.float64)
     power = mag[1] ** 2 + mag[2] ** 2 + 1e-20
     masked = np.stack([mag[0] * mag[1 + j] ** 2 / power for j in range(2)]).astype(np.float32)
-    audio = istft(masked, np.stack([phase[0], phase[0]]), num_fft, num_hop, length=signals.shape[1]).numpy()
+    audio = istft(masked, np.stack([phase[0], phase[0]]), num_fft, num_hop, length=signals.shape[-1]).numpy()
     return {s: audio[j] for j, s in enumerate(SOURCES)}
 
 

@@ -63,7 +63,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WIENER_SECONDS = 2.0  # model-rate audio per Wiener covariance estimate (rounded up to the window grid), s
+WIENER_SECONDS = 4.0  # model-rate audio per Wiener covariance estimate (rounded up to the window grid), s
 MAX_LOG_MAGNITUDE = 40.0  # estimates are capped here (|X| ~ 2e17, far above any audio) before expm1
 
 
@@ -406,6 +406,12 @@ class ModelRateStream:
             chunk.start, chunk.stop + 1,
         )  # frames reach one sample past stop: the chunk's margin, or the track's last frame
         first, end = (-(-n * self.gain_rate // self.rate) for n in (chunk.start, chunk.stop))
-        times = np.arange(first, end, dtype=np.float64) * (self.rate / self.gain_rate) - chunk.start
+        step = self.rate / self.gain_rate
+        times = np.arange(end - first, dtype=np.float64)
+        times *= step
+        times += first * step - chunk.start  # model samples after the chunk's start
         samples = np.arange(at_model_rate.shape[-1], dtype=np.float64)
-        return np.stack([np.interp(times, samples, g) for g in at_model_rate]).astype(np.float32, copy=False)
+        out = np.empty((at_model_rate.shape[0], end - first), dtype=np.float32)
+        for channel, gain_of_channel in enumerate(at_model_rate):
+            out[channel] = np.interp(times, samples, gain_of_channel)
+        return out

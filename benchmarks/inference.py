@@ -17,8 +17,8 @@ so that ratios compare like with like on a machine shared with other work:
   per call / call time / 2 channels);
 * end to end: ``Models.streaming.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs; with
-  today's defaults and with the earlier setting (vocals band-limited, soft masks: ``--vocals-band model
-  --wiener 0``), each also as a share of the matmul-bound limit (the same run's dense matmul GFLOP/s divided by
+  today's defaults (vocals band-limited, soft masks) and with full-band vocals (``--vocals-band full``), each
+  also as a share of the matmul-bound limit (the same run's dense matmul GFLOP/s divided by
   the U-Net's GFLOP per second of stereo audio: how fast separation would be if the U-Net ran at matmul speed
   and nothing else took time);
 * the same two throughputs with the model in bfloat16 (``separate.py --precision bfloat16``);
@@ -55,7 +55,7 @@ from Models.streaming import separate_file
 from Models.windows import WindowPredictor
 
 REPO = Path(__file__).resolve().parents[1]
-BEFORE = SeparationOptions(vocals_band="model", wiener=0)  # the defaults before full-band vocals and Wiener
+FULL_BAND = SeparationOptions(vocals_band="full")  # separate.py --vocals-band full (the defaults otherwise)
 
 
 def paper_config() -> dict:
@@ -175,7 +175,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
             "matmul": lambda: product(left, right).numpy(),
             "call": lambda: predictor.main.function(batch).numpy(),
             "e2e": lambda: separate_file(song, outputs, model, config),
-            "e2e before": lambda: separate_file(song, outputs, model, config, BEFORE),
+            "e2e full band": lambda: separate_file(song, outputs, model, config, FULL_BAND),
             "call bf16": lambda: half_predictor.main.function(batch).numpy(),
             "e2e bf16": lambda: separate_file(song, outputs, half, config),
             "eager patches": lambda: model(patches, training=False)[0].numpy(),
@@ -201,10 +201,10 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     rows.append(("end-to-end throughput, x real time (share of model-only)",
                  f"{args.seconds / e2e:.1f} ({args.seconds / e2e / model_only:.0%})"))
     limit = matmul / (2 * flops_per_second / 1e9)  # x real time of stereo audio at matmul speed
-    before = times["e2e before"]
-    rows.append(("end to end, share of the matmul-bound limit: defaults / --vocals-band model --wiener 0",
-                 f"{args.seconds / e2e / limit:.0%} / {args.seconds / before / limit:.0%} "
-                 f"(limit {limit:.1f}x real time; {args.seconds / before:.1f}x before)"))
+    full = times["e2e full band"]
+    rows.append(("end to end, share of the matmul-bound limit: defaults / --vocals-band full",
+                 f"{args.seconds / e2e / limit:.0%} / {args.seconds / full / limit:.0%} "
+                 f"(limit {limit:.1f}x real time; {args.seconds / full:.1f}x with the full band)"))
     half_only = model_only * times["call"] / times["call bf16"]
     rows.append(("bfloat16 (--precision bfloat16): model-only s/s; end to end x real time (share)",
                  f"{half_only:.1f}; {args.seconds / times['e2e bf16']:.1f} "

@@ -21,6 +21,7 @@ from Input.audio_probe import probe_sample
 from Models.checkpoint_files import write_run_files
 from Models.evaluation import EvaluationOptions, bss_evaluate, track_name
 from Models.factory import build_separator
+from Models.inference_options import SeparationOptions
 from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Sample import Sample
 from tests.tiny import TINY_MODEL
@@ -97,6 +98,18 @@ def test_irm_oracle_beats_the_mixture() -> None:
     scores = score_estimates(refs, ideal, mix, 8192)
     for source in ("accompaniment", "voice"):
         assert scores[source]["NSDR"] > 5 and scores[source]["NSNR"] > 5
+
+
+def test_irm_oracle_takes_each_channel_on_its_own() -> None:
+    (acc_l, voice_l), (acc_r, voice_r) = sources(seed=2), sources(seed=3)
+    stereo = {"accompaniment": np.stack([acc_l, acc_r]), "voice": np.stack([voice_l, voice_r])}
+    ideal = irm_estimates(stereo["accompaniment"] + stereo["voice"], stereo)
+    right = irm_estimates(acc_r + voice_r, {"accompaniment": acc_r, "voice": voice_r})
+    for source in ("accompaniment", "voice"):
+        assert ideal[source].shape == stereo[source].shape
+        np.testing.assert_allclose(ideal[source][1], right[source], atol=1e-6)
+    with pytest.raises(ValueError, match="same shape"):
+        irm_estimates(acc_l + voice_l, stereo)
 
 
 def test_scale_optimised_snr() -> None:
@@ -210,6 +223,12 @@ def test_bss_evaluate_end_to_end(tmp_path: Path) -> None:
     assert (results["precision"], again2["precision"]) == ("float32", "bfloat16")
     assert all(Path(r["pickle"]).is_file() for r in (results, again, again2))
     assert again["estimates"] == "mask" and "oracle" not in again and "museval" not in again
+    # museval at the native rate (16 kHz) applies the model as separate.py would, band options included
+    full = bss_evaluate(dataset, prefix, replace(options, oracle=None, separation=SeparationOptions(
+        vocals_band="full")), data_name="Tiny")
+    assert (results["museval_options"]["vocals_band"], full["museval_options"]["vocals_band"]) == ("model", "full")
+    assert full["median"] == results["median"]  # the model-rate scores do not depend on it
+    assert full["museval"]["median"]["voice"]["SDR"] != results["museval"]["median"]["voice"]["SDR"]
 
 
 def test_bss_evaluate_skips_unreadable_tracks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

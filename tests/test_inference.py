@@ -12,7 +12,7 @@ from Input.song_synth import generate_song
 from Models.factory import get_shapes
 from Models.inference import separate
 from Models.inference_options import SeparationOptions
-from Models.masks import MASK_EPS
+from Models.masks import MASK_EPS, wiener
 from Models.separator import ModelRateStream, hann_window, overlap_add, overlap_add_windowed, predict_magnitudes
 from tests.tiny import TINY, identity_separator, random_separator
 
@@ -64,7 +64,7 @@ def test_full_band_vocals_keep_the_high_band_where_the_vocals_have_it(song: dict
 
 def test_extensions_follow_the_vocal_mask(model: keras.Model, song: dict) -> None:
     outputs = {
-        ext: separate(song["mixture"], SR, model, TINY, SeparationOptions(extension=ext))["vocals"]
+        ext: separate(song["mixture"], SR, model, TINY, SeparationOptions(vocals_band="full", extension=ext))["vocals"]
         for ext in ("average", "top")
     }
     vocal_high = {ext: high_band_energy(out).sum() for ext, out in outputs.items()}
@@ -100,6 +100,20 @@ def test_every_mode_sums_to_the_input_and_is_seamless(
         # input-scale float32 signals, so rounding shows at ~1e-7 of the input's scale rather than of its own
         atol = max(1e-5 * scale, 1e-6 * np.abs(audio).max())
         np.testing.assert_allclose(chunked[name], whole[name], atol=atol, rtol=0)
+
+
+def test_the_batched_wiener_filter_is_norberts_per_segment() -> None:
+    rng = np.random.default_rng(8)
+    voice, acc = (rng.random((2, 257, 150)).astype(np.float32) * 3 for _ in range(2))
+    mix = ((rng.standard_normal((2, 257, 150)) + 1j * rng.standard_normal((2, 257, 150))) * 5).astype(np.complex64)
+    mix[..., 70:90] *= 30  # a loud segment: norbert scales each call by its own peak
+    magnitudes = np.stack([voice, acc], axis=-1).transpose(2, 1, 0, 3)  # [frames, bins, channels, 2]
+    for iterations in (1, 2):
+        reference = np.concatenate([  # one norbert call per 64-frame segment, the last one shorter
+            norbert.wiener(magnitudes[t : t + 64].copy(), np.array(mix[..., t : t + 64].transpose(2, 1, 0)),
+                           iterations, use_softmask=False) for t in range(0, 150, 64)]).transpose(3, 2, 1, 0)
+        batched = np.stack(wiener(voice, acc, mix, iterations, 64))
+        np.testing.assert_allclose(batched, reference, atol=1e-5 * np.abs(reference).max(), rtol=0)
 
 
 def _stream(audio: np.ndarray, model: keras.Model, wiener: int, chunk: float | None = 0.5) -> dict[str, np.ndarray]:
