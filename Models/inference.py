@@ -12,8 +12,8 @@ streaming, identical to a one-shot resample) and separated on its own, in shared
 magnitudes, applied to the channel's STFT with its phase, or norbert's multichannel Wiener filter over the
 channels jointly when ``options.wiener > 0``), inverted, and resampled back to the input rate.
 
-Vocal band (``options.vocals_band``). ``"model"``: the vocals are that estimate alone, band-limited to
-``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the model's mask is mapped onto
+Vocal band (``options.vocals_band``). ``"model"`` (the default): the vocals are that estimate alone,
+band-limited to ``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the model's mask is mapped onto
 the input's native-rate spectrum up to ``expected_sr / 2`` and extended above it by a per-frame vocal gain ``g``
 (``options.extension``, ``Models.masks.band_gain``). A frequency-flat mask row ``g_t`` per frame, applied to an
 STFT with the model's frame times and window at any rate, multiplies the signal by ``g``: the per-frame gains
