@@ -16,12 +16,12 @@ Vocal band (``options.vocals_band``). ``"model"`` (the default): the vocals are 
 ``expected_sr / 2``. ``"full"`` (when the input's rate is above ``expected_sr``): the model's mask is mapped onto
 the input's native-rate spectrum up to ``expected_sr / 2`` and extended above it by a per-frame vocal gain ``g``
 (``options.extension``, ``Models.masks.band_gain``). A frequency-flat mask row ``g_t`` per frame, applied to an STFT
-with the model's frame times and window at any rate, multiplies the signal by ``g``: the per-frame gains overlap-
-added with the squared window (``Models.separator.ModelRateStream``). So the vocals are ``up(v - g m) + g x``: ``g
-x`` is the vocal share of the input over its whole band, and its model band, ``up(g m)`` (``m`` the model-rate
-mixture, ``up`` the soxr resampling back), is replaced by the model's estimate ``up(v)``. ``v - g m`` comes out of
-the model-rate stream in one inverse STFT (its mask lowered by ``g``), and ``g`` is evaluated at the input's sample
-times, so the full band costs no extra inverse STFT or resampling.
+with the model's frame times and window at any rate, multiplies the signal by ``g``: the per-frame gains
+overlap-added with the squared window (``Models.separator.ModelRateStream``). So the vocals are
+``up(v - g m) + g x``: ``g x`` is the vocal share of the input over its whole band, and its model band, ``up(g m)``
+(``m`` the model-rate mixture, ``up`` the soxr resampling back), is replaced by the model's estimate ``up(v)``.
+``v - g m`` comes out of the model-rate stream in one inverse STFT (its mask lowered by ``g``), and ``g`` is
+evaluated at the input's sample times, so the full band costs no extra inverse STFT or resampling.
 
 The accompaniment is, by default (``accompaniment="residual"``), ``mixture - vocals`` at the input's full band, so
 the two outputs add up to the input exactly; ``accompaniment="model"`` uses the model's own estimate (in the full
