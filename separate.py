@@ -3,7 +3,7 @@
     python separate.py --input song.mp3                  # newest checkpoint under checkpoints/ -> separated/
     python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
     python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
-    python separate.py --input song.wav --vocals-band full --wiener 1  # full-band vocals, multichannel Wiener
+    python separate.py --input song.wav --wiener 1 --vocals-band full  # Wiener filter; vocals above 4096 Hz too
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
