@@ -113,13 +113,14 @@ def test_a_signal_stops_at_the_next_step_and_saves_a_checkpoint_that_resumes(tmp
         weight.assign_add(1.0)
         return {"loss": tf.constant(1.0)}
 
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}  # (SIG_IGN in a nohup job)
     with pytest.raises(TrainingInterrupted) as caught:
         run_phase(_phase(module, step, lambda: 1.0), config, 2, progress=False)
     assert caught.value.exit_status == (130 if signum == signal.SIGINT else 143)
     assert caught.value.folder == tmp_path / "ckpt" / "2_sup" and caught.value.step == 7
     assert caught.value.checkpoint == str(tmp_path / "ckpt" / "2_sup" / "2_sup-7")
     assert calls["n"] == 7 and (tmp_path / "ckpt" / "2_sup" / "2_sup-7.index").is_file()
-    assert signal.getsignal(signum) is not None and signal.getsignal(signal.SIGINT) == signal.default_int_handler
+    assert {sig: signal.getsignal(sig) for sig in before} == before  # the handlers are restored
     # Resume: the weight and the step counter come back, and training finishes the interrupted epoch.
     weight.assign(-100.0)
     losses = iter([3.0, 2.0, 2.5, 2.6, 2.7])
