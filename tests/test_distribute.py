@@ -28,7 +28,7 @@ from Models.supervised import SupervisedTrainer
 
 CONFIG = {"num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
           "output_activation": "relu", "critic_initial_filters": 2, "init_sup_sep_lr": 1e-2,
-          "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-3, "num_disc": 2, "alpha": 0.1, "beta": 0.01,
+          "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-6, "num_disc": 2, "alpha": 0.1, "beta": 0.01,
           "lam": 0.0, "one_sided_gp": True, "batch_size": 4, "seed": 0}
 SHAPES = get_shapes(CONFIG)
 
@@ -133,13 +133,14 @@ def test_mirrored_two_cpu_replicas_match_one_device():
     assert out["sup"][0] != out["sup"][1]  # the second step saw updated weights and another batch
     assert out["sup_sync"]
     assert out["sup_weights_diff"] < 1e-4
-    # Adversarial (lam = 0 makes the step deterministic): every loss term equals the one-device value. The
-    # tolerance is looser: Adam divides by the gradients' magnitude, so the critics' tiny initial gradients turn
-    # float summation-order differences (2 x 2 examples vs 4) into visible weight differences.
+    # Adversarial (lam = 0 makes the step deterministic): every loss term equals the one-device value. Adam
+    # divides by the gradients' magnitude, so the critics' tiny initial gradients turn float summation-order
+    # differences (2 x 2 examples vs 4) into sign flips of whole updates; with the critics' learning rate at 1e-6
+    # (CONFIG) those stay far below the tolerance (at 1e-3 they had moved the adversarial loss by 30 % in one run).
     for logs, ref in zip(out["adv"], out["adv_ref"], strict=True):
         for key in ("loss", "supervised_loss", "adversarial_loss", "additive_penalty", "critic_voice/loss",
                     "critic_accompaniment/wasserstein"):
-            np.testing.assert_allclose(logs[key], ref[key], rtol=2e-2, atol=1e-5, err_msg=key)
+            np.testing.assert_allclose(logs[key], ref[key], rtol=2e-3, atol=1e-6, err_msg=key)
         np.testing.assert_allclose(logs["supervised_loss"], ref["supervised_loss"], rtol=1e-4)
     assert out["adv_sync"]
     assert out["critic_iterations"] == 2 * 2  # num_disc updates per step, two steps
