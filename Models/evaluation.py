@@ -23,13 +23,13 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from Models.inference_options import PRECISION_CHOICES, SeparationOptions
+from Models.inference_options import BAND_FIELDS, PRECISION_CHOICES, SeparationOptions
 from Models.metrics import (
     SOURCES,
     aggregate,
@@ -283,8 +283,7 @@ def bss_evaluate(
         results["oracle"] = {"name": oracle, **aggregate([t["oracle"] for t in tracks])}
     if options.museval:
         results["museval"] = aggregate([t["museval"] for t in tracks])
-        band = ("vocals_band", "extension", "wiener")
-        results["museval_options"] = {k: v for k, v in asdict(options.separation).items() if k in band}
+        results["museval_options"] = {field: getattr(options.separation, field) for field in BAND_FIELDS}
     folder = Path(options.results_dir)
     stem = (f"{Path(prefix).name}_{results['dataset']}_{partition}" + ("_mask" if mask else "")
             + ("" if options.precision == "float32" else f"_{options.precision}"))

@@ -11,6 +11,8 @@ OUTPUT_SOURCES: tuple[str, ...] = ("vocals", "accompaniment")
 MODES: tuple[str, ...] = ("direct", "mask")  # estimates of Models.separator.ModelRateStream
 VOCALS_BANDS: tuple[str, ...] = ("full", "model")  # see Models.inference
 EXTENSIONS: tuple[str, ...] = ("average", "top")  # the vocal mask above expected_sr / 2, see Models.masks
+# The SeparationOptions fields that decide how the estimates are turned into the output (add_band_arguments' flags)
+BAND_FIELDS: tuple[str, ...] = ("vocals_band", "extension", "wiener")
 DEFAULT_CHUNK_SECONDS = 30.0
 MAX_WIENER = 10  # EM iterations; each costs about as much as the rest of the post-processing (benchmarks.quality)
 # Inference compute precision -> the Keras mixed-precision policy the separator is built with.
@@ -94,4 +96,4 @@ def add_band_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup
 
 def band_options(args: argparse.Namespace) -> dict[str, str | int]:
     """The :class:`SeparationOptions` fields of :func:`add_band_arguments`'s flags."""
-    return {"vocals_band": args.vocals_band, "extension": args.extension, "wiener": args.wiener}
+    return {field: getattr(args, field) for field in BAND_FIELDS}
