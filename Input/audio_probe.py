@@ -1,6 +1,8 @@
 """The bottom of audio file I/O: supported formats, :class:`AudioError`, input checks and :func:`probe`.
 
 wav/flac/ogg/aiff are probed with soundfile (libsndfile); mp3/m4a/mp4 with ``ffprobe`` (first audio stream).
+Every ffmpeg and ffprobe call opens its input through :func:`ffmpeg_input`, which lets ffmpeg open that one file
+as the container its extension names, and nothing else (no playlists, no references to other files).
 Every problem with an input file is raised as :class:`AudioError` with a one-line message ``"<path>: <reason>"``.
 Decoding builds on this module (:mod:`Input.audio_stream`, then :mod:`Input.audio`), never the other way round.
 """
@@ -25,6 +27,14 @@ logger = logging.getLogger(__name__)
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3", ".m4a", ".mp4")
 SOUNDFILE_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 FFMPEG_EXTENSIONS: tuple[str, ...] = (".mp3", ".m4a", ".mp4")
+# The one ffmpeg demuxer each of FFMPEG_EXTENSIONS is read with (its name as `ffmpeg -demuxers` prints it), and
+# the container's name in error messages. Audio containers only: see ffmpeg_input.
+MP4_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
+FFMPEG_DEMUXERS: dict[str, tuple[str, str]] = {
+    ".mp3": ("mp3", "MP3"),
+    ".m4a": (MP4_DEMUXER, "MP4/M4A"),
+    ".mp4": (MP4_DEMUXER, "MP4/M4A"),
+}
 FFMPEG_PREROLL = 4096  # samples decoded before an mp3/m4a/mp4 excerpt and dropped
 REASON_LIMIT = 300  # characters of a tool's error message kept in an AudioError
 FFMPEG_MISSING = "ffmpeg not found: install Debian package 'ffmpeg'"
@@ -75,12 +85,36 @@ def sf_reason(e: Exception) -> str:
     return f"not a readable audio file ({reason.strip()})"
 
 
+def ffmpeg_input(path: Path) -> list[str]:
+    """The ffmpeg/ffprobe arguments that open ``path`` (an mp3/m4a/mp4 file), and nothing else.
+
+    ffmpeg is a media framework, not an audio file reader: left to itself it guesses the format from the content,
+    and some formats name other files that it then opens (HLS and DASH playlists, ffconcat lists, MP4 data
+    references). A text file of that kind saved as ``song.mp3`` would make it decode files that are not the
+    caller's (another user's upload, any audio on the disk). So, each one a separate barrier:
+
+    * ``-f``: the demuxer is the one the extension names (:data:`FFMPEG_DEMUXERS`), never guessed from the
+      content. A playlist or list under an audio name is parsed as MP3 or MP4 and refused as not being one.
+    * ``-format_whitelist``: that demuxer is the only one ffmpeg may open, nested opens included
+      ("Format not on whitelist" otherwise).
+    * ``-protocol_whitelist file``: local files only (no network, pipes, ``data:``, ``concat:``, ``subfile:``).
+    * ``-enable_drefs 0`` for MP4: data references to other files are not followed (ffmpeg's default, made
+      explicit).
+    * ``file:`` before the path: the name is a path, never read as a protocol URL.
+    """
+    demuxer, _ = FFMPEG_DEMUXERS[path.suffix.lower()]
+    args = ["-protocol_whitelist", "file", "-format_whitelist", demuxer, "-f", demuxer.split(",")[0]]
+    if demuxer == MP4_DEMUXER:
+        args += ["-enable_drefs", "0"]
+    return [*args, "-i", f"file:{os.fspath(path)}"]
+
+
 def tool_detail(stderr: bytes, path: Path) -> str:
     """Summarise ffmpeg/ffprobe stderr (``-v error``) into one short line."""
     parts = []
     for line in stderr.decode("utf-8", errors="replace").splitlines():
         line = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", line.strip())
-        for prefix in (f"{path}:", f"{path.name}:"):
+        for prefix in (f"file:{path}:", f"{path}:", f"{path.name}:"):
             if line.startswith(prefix):
                 line = line[len(prefix):].strip()
         if line and line not in parts:
@@ -97,17 +131,21 @@ def _run_tool(cmd: list[str], path: Path) -> bytes:
     except OSError as e:
         raise AudioError(path, f"cannot run {cmd[0]} ({e.strerror})") from e
     if result.returncode != 0:
-        raise AudioError(path, f"{cmd[0]} could not read audio ({tool_detail(result.stderr, path)})")
+        raise AudioError(path, f"not a readable {container(path)} file ({tool_detail(result.stderr, path)})")
     if result.stderr.strip():  # it worked, but reported damage (e.g. corrupt frames)
         logger.warning("%s: %s reported problems (%s)", path, cmd[0], tool_detail(result.stderr, path))
     return result.stdout
 
 
+def container(path: Path) -> str:
+    """The container name of an ffmpeg-read file, for messages ("MP3", "MP4/M4A")."""
+    return FFMPEG_DEMUXERS[path.suffix.lower()][1]
+
+
 def _ffprobe(path: Path) -> tuple[int, int, float]:
     """(sample_rate Hz, channels, duration s) of the first audio stream, read from the container."""
-    cmd = ["ffprobe", "-v", "error", "-select_streams", "a:0",
-           "-show_entries", "stream=sample_rate,channels,duration:format=duration",
-           "-of", "json", os.fspath(path)]
+    cmd = ["ffprobe", "-v", "error", *ffmpeg_input(path), "-select_streams", "a:0",
+           "-show_entries", "stream=sample_rate,channels,duration:format=duration", "-of", "json"]
     out = _run_tool(cmd, path)
     try:
         info = json.loads(out.decode("utf-8", errors="replace") or "{}")

@@ -29,6 +29,8 @@ from Input.audio_probe import (
     FFMPEG_PREROLL,
     AudioError,
     AudioWriteError,
+    container,
+    ffmpeg_input,
     probe,
     sf_reason,
     tool_detail,
@@ -45,18 +47,31 @@ class AudioReader:
         sample_rate: Hz. channels: channel count. duration: seconds that will be read (from the header; an
         estimate for mp3).
 
+    ``max_seconds`` bounds what is *decoded*, whatever the header claims: a file (or excerpt) whose header says
+    more fails at once, and one that decodes to more than it announced fails with ``AudioError`` as soon as the
+    decoded audio passes the limit (after at most one more block). None: no limit.
+
     Use as a context manager; :meth:`blocks` yields float32 ``[channels, n]`` arrays.
     """
 
-    def __init__(self, path: str | os.PathLike, offset: float = 0.0, duration: float | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        offset: float = 0.0,
+        duration: float | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
         if not (math.isfinite(offset) and offset >= 0):
             raise ValueError(f"offset must be a finite number >= 0 seconds, got {offset}")
         if duration is not None and not (math.isfinite(duration) and duration > 0):
             raise ValueError(f"duration must be a finite number > 0 seconds or None, got {duration}")
+        if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+            raise ValueError(f"max_seconds must be a finite number > 0 seconds or None, got {max_seconds}")
         self.path = Path(path)
         self.sample_rate, self.channels, total = probe(self.path)
         if offset > 0 and offset >= total:
             raise AudioError(self.path, f"offset {offset:g} s is beyond the end of the file ({total:g} s)")
+        self.max_seconds = max_seconds
         self.offset = offset
         self.start = int(round(offset * self.sample_rate))
         self.limit = None if duration is None else int(round(duration * self.sample_rate))
@@ -64,6 +79,8 @@ class AudioReader:
             max(0.0, total - offset) if duration is None else min(duration, max(0.0, total - offset))
         )
         self._total_seconds = total
+        if max_seconds is not None and self.duration > max_seconds:
+            raise AudioError(self.path, f"{_minutes(self.duration)} long; the limit is {_minutes(max_seconds)}")
         self._ffmpeg = self.path.suffix.lower() in FFMPEG_EXTENSIONS
         self._file: sf.SoundFile | None = None
         self._proc: subprocess.Popen | None = None
@@ -91,9 +108,23 @@ class AudioReader:
             self._stderr = None
 
     def blocks(self, frames: int) -> Iterator[np.ndarray]:
-        """Yield float32 ``[channels, n]`` blocks of at most ``frames`` samples until the excerpt ends."""
+        """Yield float32 ``[channels, n]`` blocks of at most ``frames`` samples until the excerpt ends.
+
+        Raises:
+            AudioError: the file cannot be decoded, or it decodes to more than ``max_seconds``.
+        """
         frames = max(1, int(frames))
-        yield from (self._ffmpeg_blocks(frames) if self._ffmpeg else self._soundfile_blocks(frames))
+        decoded = self._ffmpeg_blocks(frames) if self._ffmpeg else self._soundfile_blocks(frames)
+        if self.max_seconds is None:
+            yield from decoded
+            return
+        limit, read = int(math.floor(self.max_seconds * self.sample_rate)), 0
+        for block in decoded:
+            read += block.shape[1]
+            if read > limit:
+                raise AudioError(self.path, f"the audio goes on past the limit of {_minutes(self.max_seconds)} "
+                                 f"(its header announces {_minutes(self.duration)})")
+            yield block
 
     def _soundfile_blocks(self, frames: int) -> Iterator[np.ndarray]:
         try:
@@ -127,7 +158,7 @@ class AudioReader:
             cmd += ["-ss", f"{first / sr:.9f}"]
         if self.limit is not None:
             cmd += ["-t", f"{(skip + self.limit + 16) / sr:.9f}"]  # a little slack, cut off below
-        cmd += ["-i", os.fspath(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-"]
+        cmd += [*ffmpeg_input(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-"]
         remaining = self.limit
         if self.path.suffix.lower() in (".m4a", ".mp4"):
             # The MP4 container states the exact length, but ffmpeg keeps the AAC encoder's end padding (up to
@@ -167,9 +198,15 @@ class AudioReader:
             self._stderr.seek(0)
             stderr = self._stderr.read()
             if failed:
-                raise AudioError(self.path, f"ffmpeg could not decode the audio ({tool_detail(stderr, self.path)})")
+                raise AudioError(self.path, f"cannot decode this {container(self.path)} file "
+                                 f"({tool_detail(stderr, self.path)})")
             if stderr.strip():  # it worked, but reported damage (e.g. corrupt frames)
                 logger.warning("%s: ffmpeg reported problems (%s)", self.path, tool_detail(stderr, self.path))
+
+
+def _minutes(seconds: float) -> str:
+    """``"12.5 minutes"``, or ``"42.0 s"`` under a minute: a length for messages."""
+    return f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 # Output format -> (libsndfile major format, {bit depth: libsndfile subtype}).

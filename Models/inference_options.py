@@ -47,6 +47,8 @@ class SeparationOptions:
     bit_depth: int = 16  # output sample format: 16 or 24 (PCM) or 32 (float, wav only); ignored for mp3
     offset: float = 0.0  # start of the input excerpt to separate, seconds
     duration: float | None = None  # length of the excerpt, seconds; None: to the end of the input
+    # Longest audio decoded from the input, seconds, whatever its header claims (AudioError past it); None: any.
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.accompaniment not in ACCOMPANIMENT_MODES:
@@ -61,6 +63,8 @@ class SeparationOptions:
             raise ValueError(f"wiener must be 0..{MAX_WIENER}, and 0 unless mode is 'mask'; got {self.wiener}")
         if self.chunk_seconds is not None and not self.chunk_seconds > 0:
             raise ValueError(f"chunk_seconds must be > 0 or None, got {self.chunk_seconds}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0 or None, got {self.max_seconds}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {self.batch_size}")
 

@@ -43,8 +43,8 @@ def separate_file(
             with the input's rate and channel count and the length of the excerpt read.
         model, spec: from ``Models.factory.load_separator``.
         options: all fields are used (default ``SeparationOptions()``); ``offset``/``duration`` select the
-            excerpt of the input (seconds), ``fmt``/``bit_depth`` the output format (see :class:`AudioWriter`);
-            ``chunk_seconds`` must not be None.
+            excerpt of the input (seconds), ``max_seconds`` bounds the decoded audio, ``fmt``/``bit_depth`` the
+            output format (see :class:`AudioWriter`); ``chunk_seconds`` must not be None.
         progress: called with the seconds of input just processed, after each block (up to 10 s of input;
             ``chunk_seconds`` if smaller). It is also the cancel hook: an exception it raises stops the
             separation between blocks, leaves no output (nothing is committed) and reaches the caller.
@@ -62,7 +62,7 @@ def separate_file(
     if options.chunk_seconds is None:
         raise ValueError("separate_file streams: options.chunk_seconds must be a number of seconds, not None")
     chunk_seconds, offset = options.chunk_seconds, options.offset
-    with AudioReader(path, offset=offset, duration=options.duration) as reader:
+    with AudioReader(path, offset=offset, duration=options.duration, max_seconds=options.max_seconds) as reader:
         sep = InputRateStream(model, spec, reader.sample_rate, reader.channels, options)
         writers: dict[str, AudioWriter] = {}
         # Three threads overlap: reading, resampling and STFT (a producer that runs up to PREPARED_BLOCKS blocks

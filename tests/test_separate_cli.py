@@ -21,6 +21,7 @@ from Input.audio import load
 from Models.checkpoint_files import find_latest_checkpoint
 from Models.factory import build_separator
 from Models.inference_options import SeparationOptions
+from tests.hostile_media import hls_playlist, write_secrets
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
 
@@ -234,14 +235,18 @@ def test_cli_reports_every_bad_input_and_goes_on(tmp_path: Path) -> None:
     (tmp_path / "text.wav").write_text("this is not audio")
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "nothing").mkdir()
+    # A playlist saved as .mp3 that names another file: ffmpeg must not follow it (issue 19).
+    (tmp_path / "playlist.mp3").write_text(hls_playlist(str(write_secrets(tmp_path)["mp3"])))
     result = run_cli(
-        tmp_path, "--input", "missing.wav", "empty.wav", "text.wav", "notes.txt", "good.wav", "nothing"
+        tmp_path, "--input", "missing.wav", "empty.wav", "text.wav", "notes.txt", "good.wav", "nothing",
+        "playlist.mp3"
     )
     assert result.returncode == EXIT_STATUS["audio"] and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    for name in ("missing.wav", "empty.wav", "text.wav", "notes.txt", "nothing"):
+    for name in ("missing.wav", "empty.wav", "text.wav", "notes.txt", "nothing", "playlist.mp3"):
         assert sum(name in line for line in errors) == 1, (name, errors)
-    assert len(errors) == 5
+    assert "playlist.mp3: not a readable MP3 file" in errors[-1]
+    assert len(errors) == 6
     assert sf.info(tmp_path / "separated" / "good_vocals.wav").frames == 4800
     assert sorted(p.name for p in (tmp_path / "separated").iterdir()) == [
         "good.wav",

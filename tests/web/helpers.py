@@ -42,6 +42,26 @@ def upload(client, path: Path, **fields: str):  # noqa: ANN001, ANN201
         return client.post("/api/tracks/", {"file": handle, **fields}, format="multipart")
 
 
+def post_bytes(client, name: str, content: bytes, **fields: str):  # noqa: ANN001, ANN201
+    """POST ``content`` as a file named ``name`` to /api/tracks/ (multipart), returning the response."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/tracks/", {"file": SimpleUploadedFile(name, content), **fields}, format="multipart")
+
+
+def stored_tracks(data_dir: Path) -> list[Path]:
+    """The track folders in the data folder."""
+    folder = data_dir / "tracks"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def error_of(response) -> str:  # noqa: ANN001
+    """The one-line ``error`` of a JSON error response (asserting that it is the body's only key)."""
+    body = response.json()
+    assert set(body) == {"error"} and "\n" not in body["error"] and "Traceback" not in body["error"]
+    return body["error"]
+
+
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> object:
     """Poll ``predicate`` every ``every`` s until it returns something truthy; fail naming ``what`` after
     ``timeout``."""

@@ -9,19 +9,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from tests.web.helpers import DB_QUEUE, upload
-
-
-def stored_tracks(data_dir: Path) -> list[Path]:
-    folder = data_dir / "tracks"
-    return sorted(folder.iterdir()) if folder.is_dir() else []
-
-
-def post_bytes(client, name: str, content: bytes, **fields: str):  # noqa: ANN001, ANN201
-    return client.post("/api/tracks/", {"file": SimpleUploadedFile(name, content), **fields}, format="multipart")
+from tests.web.helpers import DB_QUEUE, error_of, post_bytes, stored_tracks, upload
 
 
 def png_bytes() -> bytes:
@@ -30,12 +20,6 @@ def png_bytes() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
-
-
-def error_of(response) -> str:  # noqa: ANN001
-    body = response.json()
-    assert set(body) == {"error"} and "\n" not in body["error"] and "Traceback" not in body["error"]
-    return body["error"]
 
 
 def test_upload_over_the_size_limit_is_413_and_not_stored(alice, audio, settings, data_dir) -> None:  # noqa: ANN001

@@ -105,7 +105,8 @@ def run(track_id: str) -> str:
         from Models.streaming import separate_file  # TensorFlow only in workers
 
         model, spec, _ = separators.loaded(job.model)
-        options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format)
+        options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
+                                    max_seconds=settings.HARMONY_MAX_MINUTES * 60)
         result = separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options,
                                progress)
         decoded = result["samples"] / result["sample_rate"]
