@@ -57,6 +57,17 @@ def download_name(name: str, suffix: str) -> str:
     return f"{stem or 'track'}_{suffix}"
 
 
+def folder_bytes(track_id: object) -> int:
+    """Bytes on disk of a track's files (upload, stems, zip, partial files); 0 when it has no folder."""
+    total = 0
+    for path in track_dir(track_id).rglob("*"):  # nothing when the folder does not exist
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:  # removed meanwhile (a finished zip's temporary file, a deleted track)
+            continue
+    return total
+
+
 def remove_partial_files(track_id: object) -> None:
     """Remove temporary files (``.<name>.<hex>.tmp``, see ``Utils.AtomicFile``) that a killed writer left."""
     folder = track_dir(track_id)
