@@ -36,11 +36,12 @@ MB = 1_000_000  # bytes
 
 
 def in_words(seconds: int) -> str:
-    """``"42 seconds"`` under two minutes, else Django's wording of the time left (``"3 hours"``)."""
+    """``seconds`` in words: ``"42 seconds"`` under two minutes, else Django's wording of the time left in two
+    units at most (``"1 hour, 59 minutes"``, ``"6 days"``)."""
     if seconds < 120:
         return f"{seconds} seconds"
     now = timezone.now()
-    return timeuntil(now + timedelta(seconds=seconds), now, depth=2)
+    return timeuntil(now + timedelta(seconds=seconds), now, depth=2).replace("\xa0", " ")  # plain spaces
 
 
 class LimitReached(Throttled):
