@@ -7,6 +7,7 @@ Nothing here is under a public URL.
 
 from __future__ import annotations
 
+import os
 import shutil
 import unicodedata
 from pathlib import Path
@@ -58,13 +59,18 @@ def download_name(name: str, suffix: str) -> str:
 
 
 def folder_bytes(track_id: object) -> int:
-    """Bytes on disk of a track's files (upload, stems, zip, partial files); 0 when it has no folder."""
+    """Bytes of the files in a track's folder (upload, stems, zip, partial files; the folder is flat); 0 when it
+    has no folder."""
     total = 0
-    for path in track_dir(track_id).rglob("*"):  # nothing when the folder does not exist
-        try:
-            total += path.stat().st_size if path.is_file() else 0
-        except FileNotFoundError:  # removed meanwhile (a finished zip's temporary file, a deleted track)
-            continue
+    try:
+        with os.scandir(track_dir(track_id)) as entries:
+            for entry in entries:
+                try:
+                    total += entry.stat().st_size if entry.is_file() else 0
+                except FileNotFoundError:  # removed meanwhile (a finished zip's temporary file)
+                    continue
+    except FileNotFoundError:  # no folder, or deleted meanwhile
+        return 0
     return total
 
 
