@@ -58,6 +58,19 @@ def web_settings(settings, data_dir: Path, checkpoint_dir: Path) -> object:  # n
     return settings
 
 
+@pytest.fixture(autouse=True)
+def throttle_counts(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the database starts with no sign-in or upload counts: the cache that holds them (the
+    deployed default, a table of the test database, which the database fixtures do not empty) is cleared."""
+    for fixture in ("transactional_db", "db"):
+        if fixture in request.fixturenames:
+            request.getfixturevalue(fixture)
+            from django.core.cache import cache
+
+            cache.clear()
+            return
+
+
 @pytest.fixture
 def audio(tmp_path: Path) -> Callable[..., Path]:
     """``audio(name, seconds=2.0, **kw)``: a generated audio file in the test's folder."""

@@ -208,3 +208,26 @@ def test_sign_out_and_wrong_password(session: Page) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("unable to sign in")
     expect(page.get_by_role("button", name="Upload audio")).to_have_count(0)
+
+
+def test_too_many_sign_ins_show_when_to_try_again(browser, service: Service) -> None:  # noqa: ANN001
+    """Past the sign-in limit per user name (counted on any sign-in path: here the token endpoint), the sign-in
+    form shows the server's one line, which says when to try again."""
+    from django.conf import settings  # the service's environment is this process's: the same limit
+
+    opened = Page(browser, service)
+    try:
+        for _ in range(settings.HARMONY_SIGN_INS_PER_NAME):
+            attempt = opened.context.request.post(f"{service.url}/api/auth/token/",
+                                                  data={"username": "intruder", "password": "guess"})
+            assert attempt.status == 400
+        page = opened.page
+        page.goto(service.url)
+        page.get_by_label("User name").fill("intruder")
+        page.get_by_label("Password").fill("another guess")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            re.compile(r"too many sign-in attempts for this user name .*: try again in \d+ minutes"))
+        assert [e for e in opened.errors if "status of 429" not in e] == []
+    finally:
+        opened.context.close()

@@ -43,6 +43,14 @@ HARMONY_MAX_UPLOAD_MB = env_number("HARMONY_MAX_UPLOAD_MB", 200)  # megabytes (1
 HARMONY_MAX_MINUTES = env_number("HARMONY_MAX_MINUTES", 20)  # longest accepted audio, minutes
 HARMONY_MAX_QUEUED = int(env_number("HARMONY_MAX_QUEUED", 5))  # queued or running jobs per user
 HARMONY_RETENTION_DAYS = env_number("HARMONY_RETENTION_DAYS", 7)  # tracks older than this are removed, days
+# Abuse limits (0 turns one off); each refusal is a 429 with Retry-After (tracks/throttles.py).
+HARMONY_SIGN_INS_PER_NAME = int(env_number("HARMONY_SIGN_INS_PER_NAME", 20))  # sign-in attempts per user name, per hour
+HARMONY_SIGN_INS_PER_ADDRESS = int(env_number("HARMONY_SIGN_INS_PER_ADDRESS", 60))  # per client address, per hour
+HARMONY_UPLOADS_PER_HOUR = int(env_number("HARMONY_UPLOADS_PER_HOUR", 30))  # upload attempts per account, per hour
+HARMONY_MAX_STORED_MB = env_number("HARMONY_MAX_STORED_MB", 2000)  # uploads plus stems per account, MB (10^6 bytes)
+# Proxies in front of the web server whose X-Forwarded-For entries are trusted: 0 = the client address is the
+# connection's (REMOTE_ADDR), so a client cannot pick its own address by sending that header.
+HARMONY_TRUSTED_PROXIES = int(env_number("HARMONY_TRUSTED_PROXIES", int(env_bool("HARMONY_BEHIND_PROXY", False))))
 HARMONY_HEARTBEAT_SECONDS = env_number("HARMONY_HEARTBEAT_SECONDS", 5)  # worker heartbeat period, s
 HARMONY_STALE_SECONDS = env_number("HARMONY_STALE_SECONDS", 60)  # heartbeat age that marks a worker dead, s
 HARMONY_CHUNK_SECONDS = env_number("HARMONY_CHUNK_SECONDS", 10)  # audio per separation block (progress step), s
@@ -161,6 +169,16 @@ FILE_UPLOAD_HANDLERS = ["harmony_split.backend.tracks.uploads.LimitedUploadHandl
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
+# The cache holds the sign-in and upload counts, so every web process and machine must share it: a table of the
+# database (created by `migrate`, see tracks/apps.py), or Redis with REDIS_URL. (Django's default, a per-process
+# memory cache, would give each gunicorn worker counts of its own.)
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "harmony"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "harmony_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 100_000}}}  # culling would forget counts (default: 300)
+
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request answers 401 with "WWW-Authenticate: Token" (not 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -179,6 +197,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "harmony_split.backend.tracks.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": HARMONY_TRUSTED_PROXIES,  # the throttles' client address (DRF: None would trust any header)
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "harmony_split API",

@@ -1,5 +1,6 @@
 """URLs: the JSON API under /api/ (errors are JSON there, unknown paths included), Django's login and logout
-pages under /accounts/, the admin, and the browser app everywhere else."""
+pages under /accounts/, the admin, and the browser app everywhere else. Both of Django's login pages count
+against the API's sign-in limits."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth
@@ -7,6 +8,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from harmony_split.backend.tracks import auth_views, errors, frontend, player_views, views
+from harmony_split.backend.tracks.throttles import sign_in_limited
 
 api = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -27,8 +29,9 @@ api = [
 urlpatterns = [
     *api,
     re_path(r"^api(/.*)?$", errors.not_found),
-    path("accounts/login/", auth.LoginView.as_view(), name="login"),
+    path("accounts/login/", sign_in_limited(auth.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("admin/login/", sign_in_limited(admin.site.login)),  # before the admin's own, unlimited, login URL
     path("admin/", admin.site.urls),
     re_path(r"^(?!api/|admin/|accounts/|static/)(?P<path>.*)$", frontend.index, name="frontend"),
 ]

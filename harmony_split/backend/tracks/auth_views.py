@@ -2,6 +2,8 @@
 The browser app: session cookies with Django's CSRF protection, through ``GET /api/auth/me/`` (who am I; sets
 the ``csrftoken`` cookie), ``POST /api/auth/login/`` and ``POST /api/auth/logout/`` (both need the
 ``X-CSRFToken`` header). Django's own login page is at ``/accounts/login/``.
+
+Every sign-in path counts against the limits per user name and per client address (:mod:`.throttles`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .serializers import CredentialsSerializer, ErrorSerializer, SessionSerializer, TokenSerializer
+from .throttles import SIGN_IN, Limited
 
 BAD_LOGIN = "unable to sign in with this user name and password"
 
@@ -31,13 +34,15 @@ def _user(request: Request):  # noqa: ANN202
     return user
 
 
-class ObtainToken(APIView):
+class ObtainToken(Limited, APIView):
     """Exchange a user name and password for an API token (the same token on every call)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = SIGN_IN
 
-    @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer, 400: ErrorSerializer})
+    @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer, 400: ErrorSerializer,
+                                                             429: ErrorSerializer})
     def post(self, request: Request) -> Response:
         token, _ = Token.objects.get_or_create(user=_user(request))
         return Response({"token": token.key})
@@ -61,14 +66,15 @@ class Me(APIView):
 
 
 @method_decorator(csrf_protect, name="dispatch")
-class Login(APIView):
+class Login(Limited, APIView):
     """Start a browser session (CSRF-protected)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = SIGN_IN
 
     @extend_schema(request=CredentialsSerializer, responses={200: SessionSerializer, 400: ErrorSerializer,
-                                                             403: ErrorSerializer})
+                                                             403: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request: Request) -> Response:
         user = _user(request)
         login(request._request, user)

@@ -7,6 +7,7 @@ Nothing here is under a public URL.
 
 from __future__ import annotations
 
+import os
 import shutil
 import unicodedata
 from pathlib import Path
@@ -55,6 +56,22 @@ def download_name(name: str, suffix: str) -> str:
     """``"<name without extension>_<suffix>"``, e.g. ``download_name("song.mp3", "vocals.wav")``."""
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return f"{stem or 'track'}_{suffix}"
+
+
+def folder_bytes(track_id: object) -> int:
+    """Bytes of the files in a track's folder (upload, stems, zip, partial files; the folder is flat); 0 when it
+    has no folder."""
+    total = 0
+    try:
+        with os.scandir(track_dir(track_id)) as entries:
+            for entry in entries:
+                try:
+                    total += entry.stat().st_size if entry.is_file() else 0
+                except FileNotFoundError:  # removed meanwhile (a finished zip's temporary file)
+                    continue
+    except FileNotFoundError:  # no folder, or deleted meanwhile
+        return 0
+    return total
 
 
 def remove_partial_files(track_id: object) -> None:

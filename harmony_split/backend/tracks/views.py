@@ -32,6 +32,7 @@ from .serializers import (
     TrackSerializer,
     UploadSerializer,
 )
+from .throttles import Limited, UploadThrottle, check_storage
 
 S = Separation.Status
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 413, 416, 429)}
@@ -51,10 +52,12 @@ def owned_tracks(request: Request):  # noqa: ANN201 -- a QuerySet
     return Track.objects.filter(owner=request.user).select_related("separation")
 
 
-class TrackList(generics.ListAPIView):
-    """``GET``: the caller's tracks, newest first, paginated. ``POST``: upload a song and queue its separation."""
+class TrackList(Limited, generics.ListAPIView):
+    """``GET``: the caller's tracks, newest first, paginated. ``POST``: upload a song and queue its separation
+    (within the uploads per hour, the queued jobs and the stored megabytes allowed per account)."""
 
     serializer_class = TrackSerializer
+    throttle_classes = (UploadThrottle,)
 
     def get_queryset(self):  # noqa: ANN201
         return owned_tracks(self.request)
@@ -71,6 +74,7 @@ class TrackList(generics.ListAPIView):
         upload, fmt = form.validated_data["file"], form.validated_data["format"]
         if upload.size == 0:
             raise ValidationError({"file": "empty file"})
+        check_storage(request.user, upload.size)  # before the file is copied into the data folder
         model_id = form.validated_data.get("model") or separators.default_model_id()
         if model_id is None:
             raise ValidationError({"model": "no trained model is available on this server (run `make demo`)"})
