@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from harmony_split.backend.tracks import jobs
+from harmony_split.backend.tracks import jobs, separators
 from harmony_split.backend.tracks.models import Separation
 from tests.web.helpers import DB_QUEUE, MODEL_ID, start_worker, upload, wait_for, worker_env
 from tests.web.servers import stop
@@ -159,6 +159,7 @@ def test_a_checkpoint_deleted_while_the_service_runs_fails_its_jobs_in_one_line(
     assert jobs.run(ids[1]) == "failed"
     failed = job(ids[1])
     assert failed.error == GONE  # one line, no server path, and not the file's fault
+    assert [p for p in separators._loaded if Path(p).parent.name == MODEL_ID] == []  # the memory is freed
     assert files_of(data_dir, ids[1]) == ["upload.wav"]
     assert jobs.run(ids[2]) == "done"  # the other model still serves
     assert files_of(data_dir, ids[2]) == ["accompaniment.wav", "upload.wav", "vocals.wav"]
