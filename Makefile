@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_STAMP := $(VENV)/.installed-web
 
-.PHONY: demo test lint ffmpeg redis serve chromium node frontend frontend-test
+.PHONY: demo test lint ffmpeg redis postgres serve chromium node frontend frontend-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,13 +57,19 @@ demo: ffmpeg $(STAMP)
 redis:
 	@bash .ci/ensure_package.sh redis-server redis-server || echo "redis-server not installable here: the scale-out test will be skipped" >&2
 
+# The multi-machine test (tests/web/test_web_multi_machine.py) starts its own PostgreSQL server (initdb in a temporary
+# folder, as the postgres user when root). Debian keeps initdb off PATH, in /usr/lib/postgresql/<version>/bin.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || bash .ci/ensure_package.sh postgresql initdb \
+		|| echo "PostgreSQL not installable here: the multi-machine test will be skipped" >&2
+
 # The web app (harmony_split) on this machine, with the browser app built: migrate, first account, web server
 # and HARMONY_WORKERS workers in the foreground; Ctrl-C stops them. Settings: harmony_split/README.md.
 serve: ffmpeg $(WEB_STAMP) frontend
 	$(PY) harmony_split/backend/manage.py serve
 
 # Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
-test: ffmpeg redis chromium lint frontend-test
+test: ffmpeg redis postgres chromium lint frontend-test
 	$(PY) -m pytest -q
 
 # Style and architecture: ruff, and import-linter's contracts (the arrows between Input/, Models/ and the CLIs).

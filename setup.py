@@ -27,6 +27,7 @@ WEB = [
     "django-tasks-db>=0.12,<0.14",
     "django-tasks-rq>=0.12,<0.13",
     "dj-database-url>=2,<4",
+    "psycopg[binary]>=3.2,<4",  # PostgreSQL (DATABASE_URL=postgresql://...) for several web and worker machines
     "gunicorn>=27,<28",
     "whitenoise>=6.7,<7",
     "werkzeug>=3,<4",

@@ -217,8 +217,11 @@ OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
 }
 
 
-def _disk_full(folder: Path) -> bool:
-    """True when the filesystem of ``folder`` has no free block left."""
+def _no_space(err: BaseException, folder: Path) -> bool:
+    """True when ``err`` is ENOSPC, or the filesystem of ``folder`` has no free block left (libsndfile reports a
+    full disk as "System error.")."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return True
     try:
         return os.statvfs(folder).f_bavail == 0
     except OSError:
@@ -256,6 +259,8 @@ class AudioWriter:
             )
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as err:
             self._pending.abort()
+            if _no_space(err, self._pending.path.parent):  # libsndfile says "System error." when the header fails
+                raise AudioWriteError(self.path, f"cannot write audio ({os.strerror(errno.ENOSPC)})") from err
             raise AudioError(
                 self.path,
                 f"cannot write {fmt} at {sample_rate} Hz, {channels} channels "
@@ -281,20 +286,26 @@ class AudioWriter:
         try:
             self._file.write(data)
         except (sf.LibsndfileError, RuntimeError, OSError) as err:
-            full = _disk_full(self._pending.path.parent)  # libsndfile reports a full disk as "System error."
-            raise AudioWriteError(self.path, f"cannot write audio ({os.strerror(errno.ENOSPC) if full else err})") \
-                from err
+            raise self._write_error(err) from err
 
     def commit(self) -> None:
         """Close the file, flush it to disk and move it onto ``path`` (the temporary file is removed on failure)."""
         try:
             self._file.close()
+            self._pending.commit()  # fsync: where the disk allocates late, a full disk shows here
+        except (sf.LibsndfileError, RuntimeError, OSError) as err:
+            self._pending.abort()
+            raise self._write_error(err) from err
         except BaseException:
             self._pending.abort()
             raise
-        self._pending.commit()
         if self.clipped:
             logger.warning("%s: clipped %d samples to [-1, 1]", self.path, self.clipped)
+
+    def _write_error(self, err: BaseException) -> AudioWriteError:
+        """One line for a failed write, ``No space left on device`` when the disk is full."""
+        reason = os.strerror(errno.ENOSPC) if _no_space(err, self._pending.path.parent) else err
+        return AudioWriteError(self.path, f"cannot write audio ({reason})")
 
     def abort(self) -> None:
         """Close and delete the temporary file."""

@@ -12,14 +12,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.web.helpers import MANAGE, REPO, free_port
+from tests.web.servers import wait_healthy
 
 FRONTEND_DIST = REPO / "harmony_split" / "frontend" / "dist"
 PORTS = range(8200, 8300)  # the loopback ports these tests may use
@@ -41,21 +40,6 @@ def chromium_path() -> str:
     if not found:
         raise RuntimeError("chromium not found on PATH: install the Debian package 'chromium' (.ci/run does)")
     return found
-
-
-def _wait_healthy(url: str, processes: list[subprocess.Popen], log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"the service stopped (exit {process.returncode}); see {log}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/health/", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the service did not answer /api/health/ within {timeout} s; see {log}")
 
 
 @contextmanager
@@ -87,7 +71,7 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> I
         ]
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, processes, log)
+        wait_healthy(url, processes, log)
         yield Service(url, data_dir, max_upload_mb)
     finally:
         for process in processes:

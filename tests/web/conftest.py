@@ -1,15 +1,18 @@
 """Fixtures of the web app's tests: a tiny checkpoint, a data folder per test, users and their API clients,
 generated audio files, and a file SQLite database (WAL) that worker subprocesses share with the test.
-Plain helpers are in ``tests/web/helpers.py``."""
+Real Redis and PostgreSQL servers (skipped, saying why, where they cannot start). Plain helpers are in
+``tests/web/helpers.py``, the servers in ``tests/web/servers.py``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
+from tests.web import servers
 from tests.web.helpers import IMMEDIATE, MODEL_ID, write_tone
 
 
@@ -105,3 +108,25 @@ def alice(client_of):  # noqa: ANN001, ANN201
     return client_of("alice")
 
 
+
+
+def _server(server: AbstractContextManager[str]) -> Iterator[str]:
+    """The URL of a started server; the test is skipped, with the reason printed, when it cannot start here."""
+    try:
+        with server as url:
+            yield url
+    except servers.Unavailable as err:  # raised only while the server starts
+        print(f"skipped: {err}")
+        pytest.skip(str(err))
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real ``redis-server`` on loopback for this test."""
+    yield from _server(servers.redis_server(tmp_path))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty database on a real PostgreSQL server on loopback, for this test."""
+    yield from _server(servers.postgres_server())

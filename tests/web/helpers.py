@@ -75,7 +75,8 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, every: 
 
 
 def worker_env(data_dir: Path, checkpoint_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a worker subprocess sharing the test's database and folders."""
+    """The environment of a worker subprocess sharing the test's database and folders; ``extra`` adds or
+    overrides variables (e.g. ``DATABASE_URL`` of another database)."""
     from django.conf import settings
 
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}

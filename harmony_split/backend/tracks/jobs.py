@@ -22,7 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django_tasks import task
 
-from Input.audio_probe import AudioError, one_line
+from Input.audio_probe import AudioError, AudioWriteError, one_line
 from Utils import CheckpointError
 
 from . import separators, storage
@@ -123,9 +123,15 @@ def run(track_id: str) -> str:
         if not isinstance(stop, Stopping):
             raise
         return outcome
-    except (AudioError, CheckpointError) as err:
-        reason = err.reason if isinstance(err, AudioError) else str(err)
-        return _fail(mine, track_id, job.format, f"cannot separate this file: {reason}")
+    except AudioWriteError as err:  # the server's disk (e.g. full), not the user's file
+        logger.error("track %s: %s", track_id, err)
+        return _fail(mine, track_id, job.format, f"the server could not store the stems: {err.reason}")
+    except CheckpointError as err:  # the model was deleted or damaged while the service runs
+        logger.error("track %s: model %r: %s", track_id, job.model, err)  # the path stays in the server's log
+        return _fail(mine, track_id, job.format, f"model {job.model!r} is no longer available on this server "
+                     "(removed or damaged); choose another model")
+    except AudioError as err:
+        return _fail(mine, track_id, job.format, f"cannot separate this file: {err.reason}")
     except Exception as err:  # noqa: BLE001 -- any other failure ends the job with one line, logged in full
         logger.exception("track %s: separation failed", track_id)
         return _fail(mine, track_id, job.format, f"separation failed: {type(err).__name__}: {err}")

@@ -97,10 +97,17 @@ def model_folder(model_id: str) -> Path | None:
 
 def loaded(model_id: str) -> tuple[Any, dict, str]:
     """``(model, spec, prefix)`` of a model id (``Models.factory.load_separator``), restored once per checkpoint
-    and kept for the life of the process. Raises CheckpointError when the model is gone or unreadable."""
+    and kept while its checkpoint exists. Raises CheckpointError when the model is gone or unreadable.
+
+    The checkpoint is looked up on disk on every call: a model deleted while the service runs is refused by every
+    worker alike, also by one that still holds it in memory (which then frees it)."""
+    with _lock:
+        for gone in [prefix for prefix in _loaded if not Path(f"{prefix}.index").is_file()]:
+            logger.info("%s: checkpoint deleted; model unloaded", gone)
+            del _loaded[gone]
     folder = model_folder(model_id)
     if folder is None:
-        raise CheckpointError(f"model {model_id!r} is no longer available")
+        raise CheckpointError(f"model {model_id!r}: no run folder of this name in {settings.HARMONY_CHECKPOINT_DIR}")
     prefix, _ = resolve_checkpoint(folder)
     with _lock:
         if prefix not in _loaded:
