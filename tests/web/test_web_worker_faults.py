@@ -159,7 +159,7 @@ def test_a_checkpoint_deleted_while_the_service_runs_fails_its_jobs_in_one_line(
     assert jobs.run(ids[1]) == "failed"
     failed = job(ids[1])
     assert failed.error == GONE  # one line, no server path, and not the file's fault
-    assert [p for p in separators._loaded if Path(p).parent.name == MODEL_ID] == []  # the memory is freed
+    assert [p for p in separators._loaded if Path(p).parent == two_models / MODEL_ID] == []  # memory freed
     assert files_of(data_dir, ids[1]) == ["upload.wav"]
     assert jobs.run(ids[2]) == "done"  # the other model still serves
     assert files_of(data_dir, ids[2]) == ["accompaniment.wav", "upload.wav", "vocals.wav"]
