@@ -45,6 +45,7 @@ import numpy as np
 import soundfile as sf
 import tensorflow as tf
 
+from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
 from benchmarks.report import interleaved, print_table
 from Models.checkpoint_files import write_run_files
@@ -222,7 +223,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=180.0, help="length of the generated song, s")
@@ -235,5 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rows)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.inference", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
