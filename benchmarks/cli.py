@@ -24,6 +24,12 @@ class BenchmarkInterrupted(KeyboardInterrupt):
         self.exit_status = exit_status
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` (no message), with exit status 143."""
+
+    exit_status = SIGNAL_STATUS[signal.SIGTERM]
+
+
 def interrupt_status(err: KeyboardInterrupt) -> int:
     """The exit status of an interrupt: its own ``exit_status`` (``Models.trainer.TrainingInterrupted``, a
     :class:`BenchmarkInterrupted`), else 130 (a plain Ctrl-C)."""
@@ -36,13 +42,13 @@ def signal_name(status: int) -> str:
 
 
 def _terminate(signum: int, frame: object) -> None:  # noqa: ARG001
-    raise BenchmarkInterrupted("terminated", SIGNAL_STATUS[signum])
+    raise Terminated
 
 
 @contextmanager
 def _interrupts_raise() -> Iterator[None]:
     """Inside the block SIGINT raises ``KeyboardInterrupt`` (also when the shell started us with SIGINT ignored,
-    as the training loop does) and SIGTERM a :class:`BenchmarkInterrupted` with status 143; restored after."""
+    as the training loop does) and SIGTERM a :class:`Terminated` (status 143); restored after."""
     previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
                 signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate)}
     try:
@@ -64,10 +70,8 @@ def run_benchmark(program: str, main: Callable[[], object]) -> int:
         with _interrupts_raise():
             try:
                 main()
-            except BenchmarkInterrupted as err:
-                if str(err) != "terminated":
-                    raise
-                raise _nothing_finished(program, err) from None
+            except BenchmarkInterrupted:
+                raise
             except KeyboardInterrupt as err:
                 raise _nothing_finished(program, err) from None
         return 0

@@ -239,7 +239,7 @@ def _interrupted(err: KeyboardInterrupt, doing: str, finished: list[str], total:
     """The one line of an interrupt: what was running, the runs finished (their scores are printed above and
     stored), and the command that resumes."""
     status = interrupt_status(err)
-    detail = f" ({err})" if str(err) and str(err) != "terminated" else ""
+    detail = f" ({err})" if str(err) else ""  # Models.trainer.TrainingInterrupted: the step and checkpoint
     return BenchmarkInterrupted(
         f"{PROGRAM} interrupted by {signal_name(status)} during {doing}{detail}; {len(finished)} of {total} runs "
         f"finished: {', '.join(finished) or 'none'} (scores in {store.path}); resume with: {resume}", status)
