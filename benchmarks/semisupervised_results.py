@@ -66,6 +66,13 @@ def _mean_std(values: list[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
 
 
+def _gain(differences: list[float]) -> str:
+    """``+0.25; 2 of 3``: the mean difference and the number of seeds that improved (as rounded for print, so
+    that a tie shown as +0.00 does not count)."""
+    improved = sum(round(d, 2) > 0 for d in differences)
+    return f"{np.mean(differences):+.2f}; {improved} of {len(differences)}"
+
+
 def tables(scores: Scores) -> str:
     """Markdown: mean ± std over seeds per (scenario, protocol, method), then the per-seed differences
     semi-supervised minus supervised (dB) per scenario and protocol, and how many seeds improved."""
@@ -75,17 +82,17 @@ def tables(scores: Scores) -> str:
         values = list(by_seed.values())
         lines.append(f"| {scenario} | {protocol} | {method} | {_mean_std([v[0] for v in values])} | "
                      f"{_mean_std([v[1] for v in values])} | {len(values)} |")
-    lines += ["", "Semi-supervised minus supervised, per seed (dB):", "",
-              "| scenario | protocol | seed | voice Δ | accompaniment Δ |", "| --- | --- | --- | --- | --- |"]
+    differences = []
     for scenario, protocol in dict.fromkeys((s, p) for s, p, _ in scores):
         sup, semi = (scores.get((scenario, protocol, method), {}) for method in METHODS)
         seeds = sorted(sup.keys() & semi.keys())
-        # Rounded as printed, so that a tie shown as +0.00 does not count as an improvement.
-        diffs = [(round(semi[seed][0] - sup[seed][0], 2), round(semi[seed][1] - sup[seed][1], 2)) for seed in seeds]
-        for seed, (voice, acc) in zip(seeds, diffs, strict=True):
-            lines.append(f"| {scenario} | {protocol} | {seed} | {voice:+.2f} | {acc:+.2f} |")
-        if diffs:
-            lines.append(f"| {scenario} | {protocol} | mean; improved | "
-                         f"{np.mean([d[0] for d in diffs]):+.2f}; {sum(d[0] > 0 for d in diffs)} of {len(diffs)} | "
-                         f"{np.mean([d[1] for d in diffs]):+.2f}; {sum(d[1] > 0 for d in diffs)} of {len(diffs)} |")
+        voice, acc = ([semi[seed][i] - sup[seed][i] for seed in seeds] for i in (0, 1))
+        differences += [f"| {scenario} | {protocol} | {seed} | {v:+.2f} | {a:+.2f} |"
+                        for seed, v, a in zip(seeds, voice, acc, strict=True)]
+        if seeds:
+            differences.append(f"| {scenario} | {protocol} | mean; improved | {_gain(voice)} | {_gain(acc)} |")
+    if differences:
+        lines += ["", "Semi-supervised minus supervised, per seed (dB):", "",
+                  "| scenario | protocol | seed | voice Δ | accompaniment Δ |", "| --- | --- | --- | --- | --- |",
+                  *differences]
     return "\n".join(lines)

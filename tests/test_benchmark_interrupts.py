@@ -113,6 +113,9 @@ def test_table_has_per_seed_differences_and_the_number_of_seeds_improved():
     assert "| in_domain | whole | 0 | +1.50 | -0.50 |" in table
     assert "| in_domain | whole | 2 | -1.00 | +0.50 |" in table
     assert "| in_domain | whole | mean; improved | +0.25; 2 of 3 | +0.17; 2 of 3 |" in table
+    tie = tables({("x", "whole", "supervised"): {0: (1.0, 2.0)}, ("x", "whole", "semi-supervised"): {0: (1.001, 2.0)}})
+    assert "| x | whole | mean; improved | +0.00; 0 of 1 | +0.00; 0 of 1 |" in tie
+    assert "per seed" not in tables({("x", "whole", "supervised"): {0: (1.0, 2.0)}})  # no pair yet
 
 
 @pytest.mark.parametrize("change", [{"steps": 601}, {"alpha": 0.01}, {"model_config": {"epoch_it": 50}}])
