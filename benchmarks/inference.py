@@ -110,14 +110,19 @@ def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, floa
     with open(log, "wb") as stderr:
         proc = subprocess.Popen([*command, "--checkpoint", prefix, "--overwrite"], cwd=work, env=env, stderr=stderr)
         first, peak = None, 0.0
-        while True:
-            if first is None and any(p.exists() for p in outputs):
-                first = time.perf_counter() - start
-            peak = _peak_rss(proc.pid) or peak
-            pid, status = os.waitpid(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            time.sleep(0.005)
+        try:
+            while True:
+                if first is None and any(p.exists() for p in outputs):
+                    first = time.perf_counter() - start
+                peak = _peak_rss(proc.pid) or peak
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.005)
+        except BaseException:  # Ctrl-C or SIGTERM (benchmarks.cli): no separate.py left running on its own
+            proc.kill()
+            proc.wait()
+            raise
     total = time.perf_counter() - start
     proc.returncode = status
     if status != 0 or not all(p.exists() for p in outputs):
