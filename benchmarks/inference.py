@@ -45,6 +45,7 @@ import numpy as np
 import soundfile as sf
 import tensorflow as tf
 
+from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
 from benchmarks.report import interleaved, print_table
 from Models.checkpoint_files import write_run_files
@@ -109,14 +110,19 @@ def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, floa
     with open(log, "wb") as stderr:
         proc = subprocess.Popen([*command, "--checkpoint", prefix, "--overwrite"], cwd=work, env=env, stderr=stderr)
         first, peak = None, 0.0
-        while True:
-            if first is None and any(p.exists() for p in outputs):
-                first = time.perf_counter() - start
-            peak = _peak_rss(proc.pid) or peak
-            pid, status = os.waitpid(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            time.sleep(0.005)
+        try:
+            while True:
+                if first is None and any(p.exists() for p in outputs):
+                    first = time.perf_counter() - start
+                peak = _peak_rss(proc.pid) or peak
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.005)
+        except BaseException:  # Ctrl-C or SIGTERM (benchmarks.cli): no separate.py left running on its own
+            proc.kill()
+            proc.wait()
+            raise
     total = time.perf_counter() - start
     proc.returncode = status
     if status != 0 or not all(p.exists() for p in outputs):
@@ -222,7 +228,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=180.0, help="length of the generated song, s")
@@ -235,5 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rows)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.inference", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cli import run_benchmark
 from benchmarks.report import interleaved
 from Input.audio import load, save
 from Input.song_synth import generate_song
@@ -116,7 +117,7 @@ def _rename(estimates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"voice": estimates["vocals"], "accompaniment": estimates["accompaniment"]}
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="checkpoint prefix or run folder (e.g. a demo run)")
     parser.add_argument("--songs", default="datasets/demo/test", help="folder of test songs (default: demo)")
@@ -137,5 +138,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {label}{mark} | {voice:.2f} | {acc:.2f} | {'-' if np.isnan(speed) else f'{speed:.1f}'} |")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.quality", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,7 +1,8 @@
-"""Shared by the benchmark scripts: interleaved timing and the Markdown table they print."""
+"""Shared by the benchmark scripts: interleaved timing, the Markdown table they print, option values."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 
@@ -27,3 +28,11 @@ def print_table(rows: Sequence[tuple[str, str]]) -> None:
     print(f"| {'figure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
     for name, value in rows:
         print(f"| {name.ljust(width)} | {value} |")
+
+
+def parse_value(text: str) -> object:
+    """A ``KEY=VALUE`` option's value: JSON (true, 1e-3, "x") or else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

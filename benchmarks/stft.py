@@ -20,6 +20,7 @@ import librosa
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.cli import run_benchmark
 from benchmarks.report import interleaved, print_table
 from Models.spectrogram import istft, stft
 
@@ -84,7 +85,7 @@ def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=16, help="signals in the batch")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each signal, s")
@@ -95,5 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rows)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.stft", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,7 +26,6 @@ higher FLOP rate) and the achieved GFLOP/s of both steps.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -38,8 +37,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
-from benchmarks.report import print_table
+from benchmarks.report import parse_value, print_table
 from Input.audio_cache import AudioCache
 from Input.musdb_data import build_musdb_dataset
 from Input.pipeline import paired_waves, unpaired_waves
@@ -150,15 +150,7 @@ def time_step(step: Step, count: int) -> float:
     return (time.perf_counter() - start) / count
 
 
-def parse_value(text: str) -> object:
-    """A ``--compare`` value: JSON (true, 1e-3, "x") or else the plain string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (medians are taken over them)")
     parser.add_argument("--steps", type=int, default=2, help="supervised steps per block (semi-supervised: 1)")
@@ -235,5 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{name} {' '.join(f'{t * 1e3:.0f}' for t in values)}" for name, values in times.items()))
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.training", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from benchmarks.cli import run_benchmark
 from benchmarks.inference import _peak_rss, paper_config, run_cli, write_checkpoint, write_song
 from benchmarks.report import print_table
 
@@ -175,7 +176,7 @@ def load(service: Service, song: Path, uploads: int) -> tuple[int, list[float], 
     return errors, latencies, time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--long-seconds", type=float, default=180.0, help="length of the overhead song, s")
     parser.add_argument("--short-seconds", type=float, default=30.0, help="length of the load song, s")
@@ -225,5 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     ])
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``argv`` as ``sys.argv[1:]``); returns the exit status (``benchmarks.cli``)."""
+    return run_benchmark("benchmarks.web", lambda: _main(argv))
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
