@@ -21,8 +21,8 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
+from Models.api import Separator
 from Models.inference_options import (
     ACCOMPANIMENT_MODES,
     PRECISION_CHOICES,
@@ -39,14 +39,6 @@ NO_CHECKPOINT = (
     "no checkpoint found under checkpoints/: train one with `python Training.py with demo` "
     "(a few minutes on a CPU) or pass --checkpoint PATH"
 )
-
-
-def separate(audio: Any, sr: int, model: Any, spec: dict, options: SeparationOptions | None = None) -> dict:
-    """``Models.inference.separate``: ``audio`` ``[channels, samples]`` at ``sr`` Hz ->
-    ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` (same rate and length)."""
-    from Models.inference import separate as _separate
-
-    return _separate(audio, sr, model, spec, options)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -221,15 +213,13 @@ def separation_options(args: argparse.Namespace) -> SeparationOptions:
 def _separate_one(
     plan: dict[str, Path],
     args: argparse.Namespace,
-    model: Any,
-    spec: dict,
+    separator: Separator,
     protected: list[Path],
     position: int,
 ) -> None:
     from tqdm import tqdm
 
     from Input.audio import probe
-    from Models.streaming import separate_file
 
     outputs = {}
     for name in ("vocals", "accompaniment"):
@@ -253,11 +243,9 @@ def _separate_one(
             position=position,
             bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
         ) as bar:
-            separate_file(
+            separator.separate_file(
                 plan["input"],
                 outputs,
-                model,
-                spec,
                 separation_options(args),
                 progress=lambda s: bar.update(min(s, bar.total - bar.n)),
             )
@@ -305,18 +293,17 @@ def _main(argv: list[str] | None) -> int:
     tf = import_tensorflow()
 
     from Input.audio import AudioError
-    from Models.factory import load_separator
 
     if args.cpu:
         tf.config.set_visible_devices([], "GPU")
-    model, spec, prefix = load_separator(checkpoint, args.precision)
-    logger.info("using checkpoint %s", prefix)
+    separator = Separator.load(checkpoint, args.precision)
+    logger.info("using checkpoint %s", separator.checkpoint)
     protected = [file for file, _ in inputs]
     plans = plan_outputs(inputs, Path(args.output), args.format)
     try:
         for plan in tqdm(plans, desc="files", unit="file", disable=None if len(plans) > 1 else True):
             try:
-                _separate_one(plan, args, model, spec, protected, position=1 if len(plans) > 1 else 0)
+                _separate_one(plan, args, separator, protected, position=1 if len(plans) > 1 else 0)
             except AudioError as err:  # unreadable input, or AudioWriteError
                 report(str(err), err.kind)
             except OSError as err:

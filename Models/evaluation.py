@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from Models.api import Separator
 from Models.inference_options import BAND_FIELDS, PRECISION_CHOICES, SeparationOptions
 from Models.metrics import (
     SOURCES,
@@ -102,8 +103,7 @@ def _load_triple(triple: tuple, sr: int) -> tuple[np.ndarray, dict[str, np.ndarr
 
 def _museval_track(
     triple: tuple,
-    model: Any,
-    spec: dict,
+    separator: Separator,
     estimates: dict[str, np.ndarray],
     references: dict[str, np.ndarray],
     separation: SeparationOptions,
@@ -112,8 +112,8 @@ def _museval_track(
     ``separate.py`` writes with ``separation``), else at expected_sr mono on ``estimates``
     (``{source: [samples]}``)."""
     from Input import audio
-    from Models.inference import separate
 
+    spec = separator.spec
     loaded = [audio.load(sample.path) for sample in triple]
     rates, channels = {sr for _, sr in loaded}, {a.shape[0] for a, _ in loaded}
     if len(rates) != 1 or len(channels) != 1:
@@ -126,7 +126,7 @@ def _museval_track(
     sr = rates.pop()
     n = min(a.shape[1] for a, _ in loaded)
     mix, acc, voice = (a[:, :n] for a, _ in loaded)
-    est = separate(mix, sr, model, spec, separation)
+    est = separator.separate(mix, sr, separation)
     return museval_scores(
         {"accompaniment": acc, "voice": voice},
         {"accompaniment": est["accompaniment"], "voice": est["vocals"]},
@@ -220,8 +220,6 @@ def bss_evaluate(
 
     from Input.audio import AudioError
     from Input.dataset_dict import DatasetError
-    from Models.factory import load_separator
-    from Models.separator import ModelRateStream
     from Utils import WriteError, write_pickle_atomic
 
     partition, mask, oracle, window_seconds = options.partition, options.mask, options.oracle, options.window_seconds
@@ -231,7 +229,8 @@ def bss_evaluate(
     triples = list(dataset[partition])
     if not triples:
         raise DatasetError(f"partition {partition!r} is empty: nothing to evaluate")
-    model, spec, prefix = load_separator(checkpoint, options.precision)
+    separator = Separator.load(checkpoint, options.precision)
+    spec, prefix = separator.spec, separator.checkpoint
     sr = int(spec["expected_sr"])
     tracks: list[dict] = []
     skipped: list[str] = []
@@ -245,7 +244,7 @@ def bss_evaluate(
             logger.warning("%s: skipped, cannot be read: %s", name, err)
             skipped.append(str(err))
             continue
-        stream = ModelRateStream(model, spec, 1, TRACK_CHUNK_SECONDS, None, "mask" if mask else "direct")
+        stream = separator.model_rate_stream(1, TRACK_CHUNK_SECONDS, "mask" if mask else "direct")
         parts = [stream.push(mix[None]), stream.finish()]
         estimates = {s: np.concatenate([p[s] for p in parts], axis=1)[0] for s in SOURCES}
         baseline = track_scores(references, {s: mix for s in SOURCES}, sr, window_seconds, name, False)
@@ -262,7 +261,7 @@ def bss_evaluate(
                 references, ideal, mix, sr, window_seconds, name, baseline, False
             )
         if options.museval:
-            entry["museval"] = _museval_track(triple, model, spec, estimates, references, options.separation)
+            entry["museval"] = _museval_track(triple, separator, estimates, references, options.separation)
         logger.debug("%s: %s", name, entry["scores"])
         tracks.append(entry)
     if not tracks:

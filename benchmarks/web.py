@@ -154,17 +154,16 @@ def overhead(service: Service, song: Path, repeats: int) -> float:
 
 
 def in_process_seconds(prefix: str, song: Path, out: Path, repeats: int) -> float:
-    """Median wall time of ``separate_file`` in this process (model loaded once, one warm-up run)."""
-    from Models.factory import load_separator
-    from Models.streaming import separate_file
+    """Median wall time of ``Separator.separate_file`` in this process (model loaded once, one warm-up run)."""
+    from Models.api import Separator
 
-    model, spec, _ = load_separator(prefix)
+    separator = Separator.load(prefix)
     outputs = {"vocals": out / "v.wav", "accompaniment": out / "a.wav"}
-    separate_file(song, outputs, model, spec)
+    separator.separate_file(song, outputs)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        separate_file(song, outputs, model, spec)
+        separator.separate_file(song, outputs)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 

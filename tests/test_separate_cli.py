@@ -130,13 +130,13 @@ def test_options_parse_to_their_values_and_defaults() -> None:
     assert separate.separation_options(defaults) == SeparationOptions(chunk_seconds=30.0)
 
 
-def test_importable_api_matches_the_input(tmp_path: Path) -> None:
-    from Models.factory import load_separator
+def test_the_separation_api_matches_the_input(tmp_path: Path) -> None:
+    from Models.api import Separator
     from Models.inference_options import SeparationOptions
 
-    model, config, _ = load_separator(write_run(tmp_path, "4_sup", TINY, 1))
+    separator = Separator.load(write_run(tmp_path, "4_sup", TINY, 1))
     audio = tone(48000, 0.4, 2).T
-    out = separate.separate(audio, 48000, model, config, SeparationOptions(accompaniment="model"))
+    out = separator.separate(audio, 48000, SeparationOptions(accompaniment="model"))
     assert {k: v.shape for k, v in out.items()} == {"vocals": audio.shape, "accompaniment": audio.shape}
 
 

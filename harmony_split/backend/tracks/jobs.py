@@ -102,13 +102,11 @@ def run(track_id: str) -> str:
     _current["track"] = track_id
     try:
         from Models.inference_options import SeparationOptions
-        from Models.streaming import separate_file  # TensorFlow only in workers
-
-        model, spec, _ = separators.loaded(job.model)
+        separator = separators.loaded(job.model)  # TensorFlow only in workers
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
                                     max_seconds=settings.HARMONY_MAX_MINUTES * 60)
-        result = separate_file(storage.track_dir(track_id) / job.track.upload, outputs, model, spec, options,
-                               progress)
+        result = separator.separate_file(storage.track_dir(track_id) / job.track.upload, outputs, options,
+                                         progress)
         decoded = result["samples"] / result["sample_rate"]
         if total - decoded > max(1.0, 0.05 * total):  # e.g. a cut mp3 whose header announces the whole song
             raise AudioError(job.track.upload, f"the audio ends after {decoded:.1f} s of the {total:.1f} s its "

@@ -27,7 +27,7 @@ from Utils import BEST_FILE, CheckpointError, read_json
 
 logger = logging.getLogger(__name__)
 
-_loaded: dict[str, tuple[Any, dict, str]] = {}  # checkpoint prefix -> (model, spec, prefix)
+_loaded: dict[str, Any] = {}  # checkpoint prefix -> Models.api.Separator
 _lock = threading.Lock()
 
 
@@ -95,9 +95,9 @@ def model_folder(model_id: str) -> Path | None:
     return None
 
 
-def loaded(model_id: str) -> tuple[Any, dict, str]:
-    """``(model, spec, prefix)`` of a model id (``Models.factory.load_separator``), restored once per checkpoint
-    and kept while its checkpoint exists. Raises CheckpointError when the model is gone or unreadable.
+def loaded(model_id: str) -> Any:  # noqa: ANN401 -- a Models.api.Separator (no TensorFlow import here)
+    """The ``Models.api.Separator`` of a model id, restored once per checkpoint and kept while its checkpoint
+    exists. Raises CheckpointError when the model is gone or unreadable.
 
     The checkpoint is looked up on disk on every call: a model deleted while the service runs is refused by every
     worker alike, also by one that still holds it in memory (which then frees it)."""
@@ -111,7 +111,7 @@ def loaded(model_id: str) -> tuple[Any, dict, str]:
     prefix, _ = resolve_checkpoint(folder)
     with _lock:
         if prefix not in _loaded:
-            from Models.factory import load_separator  # TensorFlow only in workers
+            from Models.api import Separator
 
-            _loaded[prefix] = load_separator(prefix, settings.HARMONY_PRECISION)
+            _loaded[prefix] = Separator.load(prefix, settings.HARMONY_PRECISION)  # TensorFlow only in workers
         return _loaded[prefix]
