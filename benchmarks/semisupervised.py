@@ -33,8 +33,8 @@ over). Ctrl-C or SIGTERM ends the run with one line (exit status 130/143) naming
 command that resumes; the scores finished so far are printed as a table just before it.
 
 ``--quick`` (one in-domain seed, 200 steps, 10 s songs, 3 test songs; explicit options still win) shows the sign
-of the gain in about 11 minutes on a 2-core CPU (README, "Does the unlabelled data help?"); the full run above
-stays the reference. ``--set KEY=VALUE`` changes the model config (the tests use a one-layer model).
+of the gain in about 9 minutes on a quiet 2-core CPU (README, "Does the unlabelled data help?"); the full run
+above stays the reference. ``--set KEY=VALUE`` changes the model config (the tests use a one-layer model).
 """
 
 from __future__ import annotations

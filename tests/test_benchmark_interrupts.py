@@ -18,8 +18,9 @@ from benchmarks.semisupervised_results import ResultStore, tables
 from tests.web.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-# One in-domain seed of a one-layer, two-filter model: 4 separator updates per method on 3 s songs.
-TINY = ["--seeds", "1", "--steps", "4", "--labelled", "1", "--unlabelled", "3", "--test", "1", "--seconds", "3",
+# One in-domain seed of a one-layer, two-filter model: 12 separator updates per method (3 epochs, a checkpoint
+# after each) on 3 s songs.
+TINY = ["--seeds", "1", "--steps", "12", "--labelled", "1", "--unlabelled", "3", "--test", "1", "--seconds", "3",
         "--scenario", "in_domain", *(word for item in ("num_layers=1", "num_initial_filters=2", "num_frames=8",
                                                        "critic_initial_filters=2", "batch_size=2", "epoch_it=4",
                                                        "num_workers=1", "num_disc=1")
@@ -50,7 +51,11 @@ def test_semisupervised_sigint_reports_finished_runs_and_resumes_without_retrain
     process, stdout, stderr = _start(["-m", "benchmarks.semisupervised", *TINY, "--workdir", str(work)],
                                      tmp_path / "first")
     try:
-        wait_for(lambda: _stored_runs(work) or process.poll() is not None, 600, "the first stored score")
+        # Once the supervised score is stored and the semi-supervised training has saved its first checkpoint.
+        def ready() -> bool:
+            return bool(_stored_runs(work) and list(work.glob("runs/*/checkpoints/bench_in_domain0_semisup/*.index")))
+
+        wait_for(lambda: ready() or process.poll() is not None, 600, "the first stored score and checkpoint")
         process.send_signal(signal.SIGINT)
         status = process.wait(timeout=300)
     finally:
@@ -76,6 +81,9 @@ def test_semisupervised_sigint_reports_finished_runs_and_resumes_without_retrain
     # The supervised run was not trained again: its checkpoints and logs are untouched, its score is the stored one.
     assert {name: _files(runs / name / "bench_in_domain0_sup") for name in supervised} == supervised
     assert f"in_domain seed 0 whole supervised       voice SDR {stored['voice']:6.2f} dB" in resumed.stdout
+    # The interrupted semi-supervised training continued from its checkpoint to the full 12 steps.
+    assert f"in_domain seed 0 semi-supervised: continuing from its newest checkpoint in {runs}" in resumed.stdout
+    assert (runs / "checkpoints" / "bench_in_domain0_semisup" / "bench_in_domain0_semisup-12.index").is_file()
     assert sorted(run["method"] for run in _stored_runs(work)) == ["semi-supervised", "supervised"]
     table = (runs / "table.md").read_text()
     assert re.search(r"\| in_domain \| whole \| 0 \| [+-]\d+\.\d\d \| [+-]\d+\.\d\d \|", table), table
