@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_STAMP := $(VENV)/.installed-web
 
-.PHONY: demo test lint ffmpeg redis postgres serve chromium node frontend frontend-test
+.PHONY: demo test lint ffmpeg redis postgres serve chromium node frontend frontend-test api-types
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ $(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | nod
 
 frontend: $(FRONTEND)/node_modules/.package-lock.json
 	cd $(FRONTEND) && npm run build
+
+# The app's API types (src/api-schema.ts) from the server's OpenAPI schema; run after changing a serializer or a
+# view (tests/web/test_api_types.py fails until then).
+api-types: $(WEB_STAMP) $(FRONTEND)/node_modules/.package-lock.json
+	mkdir -p $(FRONTEND)/node_modules/.cache
+	$(PY) harmony_split/backend/manage.py spectacular --file $(FRONTEND)/node_modules/.cache/api-schema.yaml
+	cd $(FRONTEND) && npm run --silent api-types -- node_modules/.cache/api-schema.yaml -o src/api-schema.ts
 
 # The app's unit and component tests (Vitest, jsdom), after the type check and build.
 frontend-test: frontend

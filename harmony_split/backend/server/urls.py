@@ -6,9 +6,26 @@ from django.contrib import admin
 from django.contrib.auth import views as auth
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DynamicRoute, SimpleRouter
 
-from harmony_split.backend.tracks import auth_views, errors, frontend, player_views, views
+from harmony_split.backend.tracks import auth_views, errors, frontend, views
 from harmony_split.backend.tracks.throttles import sign_in_limited
+
+
+class ApiRouter(SimpleRouter):
+    """DRF's router with Django path converters (``<uuid:pk>``). A list or detail path ends with ``/``; an action's
+    ``url_path`` carries its own ending (``cancel/``, ``download``, ``stems/<str:stem>``), so that the API keeps
+    its paths exactly, with no alias (no ``.json`` suffix, no API root view)."""
+
+    routes = [route._replace(url=route.url.replace("{url_path}{trailing_slash}", "{url_path}"))
+              if isinstance(route, DynamicRoute) else route for route in SimpleRouter.routes]
+
+    def __init__(self) -> None:
+        super().__init__(trailing_slash=True, use_regex_path=False)
+
+
+router = ApiRouter()
+router.register("api/tracks", views.TrackViewSet, basename="track")
 
 api = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -18,12 +35,7 @@ api = [
     path("api/auth/login/", auth_views.Login.as_view(), name="auth-login"),
     path("api/auth/logout/", auth_views.Logout.as_view(), name="auth-logout"),
     path("api/models/", views.ModelList.as_view(), name="models"),
-    path("api/tracks/", views.TrackList.as_view(), name="tracks"),
-    path("api/tracks/<uuid:pk>/", views.TrackDetail.as_view(), name="track"),
-    path("api/tracks/<uuid:pk>/cancel/", player_views.Cancel.as_view(), name="track-cancel"),
-    path("api/tracks/<uuid:pk>/stems/mixture", player_views.MixtureDownload.as_view(), name="track-mixture"),
-    path("api/tracks/<uuid:pk>/stems/<str:stem>", views.StemDownload.as_view(), name="track-stem"),
-    path("api/tracks/<uuid:pk>/download", views.ZipDownload.as_view(), name="track-download"),
+    *router.urls,  # /api/tracks/, <uuid>/, <uuid>/cancel/, <uuid>/stems/<stem>, <uuid>/download
 ]
 
 urlpatterns = [

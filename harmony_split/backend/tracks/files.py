@@ -1,37 +1,40 @@
-"""File downloads: ``Content-Disposition: attachment`` with an RFC 6266 ``filename*`` and single HTTP byte
+"""File downloads: Django's :class:`~django.http.FileResponse` as an attachment (its ``Content-Disposition``:
+``filename="..."``, or RFC 6266 ``filename*=utf-8''...`` for names that are not plain ASCII) with single HTTP byte
 ranges (206 / 416), so that players can seek; and the zip of a track's stems."""
 
 from __future__ import annotations
 
+import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from werkzeug.http import parse_range_header
 
 from Utils import atomic_path
 
-CHUNK = 256 * 1024  # bytes per read of a ranged response
 
+class _Window(io.RawIOBase):
+    """Bytes ``[start, stop)`` of a file as a readable stream (FileResponse reads it in blocks and closes it)."""
 
-def content_disposition(filename: str) -> str:
-    """``attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded name>`` (RFC 6266)."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    def __init__(self, path: Path, start: int, stop: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 -- closed by close()
+        self._file.seek(start)
+        self._left = stop - start
 
+    def readable(self) -> bool:
+        return True
 
-def _chunks(path: Path, start: int, stop: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        left = stop - start
-        while left > 0:
-            data = handle.read(min(CHUNK, left))
-            if not data:
-                return
-            left -= len(data)
-            yield data
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._file.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def file_response(request: HttpRequest, path: Path, filename: str, content_type: str) -> HttpResponse:
@@ -47,13 +50,14 @@ def file_response(request: HttpRequest, path: Path, filename: str, content_type:
             response["Content-Range"] = f"bytes */{size}"
             return response
         start, stop = bounds
-        response = StreamingHttpResponse(_chunks(path, start, stop), status=206, content_type=content_type)
+        response = FileResponse(_Window(path, start, stop), status=206, as_attachment=True, filename=filename,
+                                content_type=content_type)
         response["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         response["Content-Length"] = str(stop - start)
     else:
-        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 -- closed by Django
+        whole = open(path, "rb")  # noqa: SIM115 -- closed by Django with the response
+        response = FileResponse(whole, as_attachment=True, filename=filename, content_type=content_type)
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition(filename)
     return response
 
 

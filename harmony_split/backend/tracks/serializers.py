@@ -12,6 +12,9 @@ FORMATS = ("wav", "flac", "mp3")
 
 
 class StemsSerializer(serializers.Serializer):
+    """The stems' download URLs (paths on this server). The uploaded original is at ``stems/mixture`` too, but is
+    not listed: it is no separation result."""
+
     vocals = serializers.CharField(help_text="URL of the vocals stem")
     accompaniment = serializers.CharField(help_text="URL of the accompaniment stem")
 
@@ -21,11 +24,13 @@ class TrackSerializer(serializers.ModelSerializer):
     ``stems`` maps each stem to its download URL once done (else null)."""
 
     status = serializers.ChoiceField(source="separation.status", choices=Separation.Status.choices, read_only=True)
-    progress = serializers.FloatField(source="separation.progress", read_only=True, help_text="0-1")
+    progress = serializers.FloatField(source="separation.progress", read_only=True,
+                                      help_text="fraction of the audio separated, 0-1")
     queue_position = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
-    model = serializers.CharField(source="separation.model", read_only=True)
-    format = serializers.CharField(source="separation.format", read_only=True)
+    model = serializers.CharField(source="separation.model", read_only=True, help_text="model id (GET /api/models/)")
+    format = serializers.ChoiceField(source="separation.format", choices=FORMATS, read_only=True,
+                                     help_text="the stems' file format")
     finished = serializers.DateTimeField(source="separation.finished", read_only=True, allow_null=True)
     stems = serializers.SerializerMethodField()
 
@@ -34,6 +39,8 @@ class TrackSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "duration_s", "sample_rate", "channels", "status", "progress", "queue_position",
                   "error", "model", "format", "created", "finished", "stems"]
         read_only_fields = fields
+        extra_kwargs = {"duration_s": {"help_text": "seconds"}, "sample_rate": {"help_text": "Hz"},
+                        "name": {"help_text": "the sanitised original file name"}}
 
     @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
     def get_queue_position(self, track: Track) -> int | None:

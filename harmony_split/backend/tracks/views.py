@@ -1,19 +1,24 @@
 """The JSON API over tracks, models and health (auth views: :mod:`.auth_views`).
 
 A track belongs to its uploader: every query is filtered by owner, so another user's track is 404, like one
-that does not exist.
+that does not exist. :class:`TrackViewSet` serves every ``/api/tracks/`` path (routed in ``server/urls.py``),
+for the CLI-like core API and the browser app's mixer alike.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -36,6 +41,9 @@ from .throttles import Limited, UploadThrottle, check_storage
 
 S = Separation.Status
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 413, 416, 429)}
+MIXTURE = "mixture"  # the uploaded original, served like a stem for the mixer
+FILE_ACTIONS = ("stems", "download")  # answer files; their errors are JSON whatever the client accepts
+AUDIO = {(code, "application/octet-stream"): OpenApiTypes.BINARY for code in (200, 206)}
 
 
 class TooManyJobs(APIException):
@@ -48,23 +56,34 @@ class NotReady(APIException):
     default_code = "not_ready"
 
 
-def owned_tracks(request: Request):  # noqa: ANN201 -- a QuerySet
-    return Track.objects.filter(owner=request.user).select_related("separation")
-
-
-class TrackList(Limited, generics.ListAPIView):
-    """``GET``: the caller's tracks, newest first, paginated. ``POST``: upload a song and queue its separation
-    (within the uploads per hour, the queued jobs and the stored megabytes allowed per account)."""
+@extend_schema_view(
+    list=extend_schema(responses={200: TrackSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(responses={200: TrackSerializer, **ERRORS}),
+    destroy=extend_schema(responses={204: None, **ERRORS}),
+)
+class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                   viewsets.GenericViewSet):
+    """The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+    separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
+    ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
+    and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``."""
 
     serializer_class = TrackSerializer
     throttle_classes = (UploadThrottle,)
+    lookup_value_converter = "uuid"
 
-    def get_queryset(self):  # noqa: ANN201
-        return owned_tracks(self.request)
+    def get_queryset(self) -> QuerySet[Track]:
+        return Track.objects.filter(owner=self.request.user).select_related("separation")
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer},
-                   responses={201: TrackSerializer, **ERRORS})
-    def post(self, request: Request) -> Response:
+    def check_throttles(self, request: Request) -> None:
+        if self.action == "create":  # only uploads count against the upload limits
+            super().check_throttles(request)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):  # noqa: ANN201
+        return super().perform_content_negotiation(request, force=force or self.action in FILE_ACTIONS)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: TrackSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
         active = Separation.objects.filter(track__owner=request.user, status__in=Separation.ACTIVE).count()
         if active >= settings.HARMONY_MAX_QUEUED:
             raise TooManyJobs(f"you have {active} tracks queued or running (the limit is "
@@ -82,6 +101,59 @@ class TrackList(Limited, generics.ListAPIView):
             raise ValidationError({"model": f"unknown model id {model_id!r} (see GET /api/models/)"})
         track = self._store(upload, model_id, fmt)
         return Response(TrackSerializer(track).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Track) -> None:
+        jobs.delete_track(instance)
+
+    @extend_schema(request=None, responses={200: TrackSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="cancel/", url_name="cancel")
+    def cancel(self, request: Request, pk: uuid.UUID) -> Response:
+        """Cancel the track's job if it is queued or running (a running job stops at its next block); the track
+        stays, with status ``cancelled``. A finished job is left as it is. Answers the track."""
+        track = self.get_object()
+        jobs.cancel_track(track)
+        track.separation.refresh_from_db()
+        return Response(TrackSerializer(track).data)
+
+    @extend_schema(parameters=[OpenApiParameter("stem", str, OpenApiParameter.PATH,
+                                                enum=[*jobs.STEMS, MIXTURE])],
+                   responses={**AUDIO, **ERRORS})
+    @action(detail=True, methods=["get"], url_path="stems/<str:stem>", url_name="stem")
+    def stems(self, request: Request, pk: uuid.UUID, stem: str) -> HttpResponse:
+        """One stem as an attachment (``<original name>_<stem>.<format>``), or ``mixture``: the uploaded original
+        (``<original name>_mixture.<its extension>``); with HTTP Range support, once the track is done."""
+        if stem not in (*jobs.STEMS, MIXTURE):
+            raise NotFound(f"no stem {stem!r} (vocals or accompaniment)")
+        track = self._done_track()
+        if stem == MIXTURE:
+            suffix = Path(track.upload).suffix.lower()
+            return files.file_response(request, storage.track_dir(track.pk) / track.upload,
+                                       storage.download_name(track.name, f"{MIXTURE}{suffix}"),
+                                       mimetypes.types_map.get(suffix, "application/octet-stream"))
+        fmt = track.separation.format
+        path = storage.stem_path(track.pk, stem, fmt)
+        if not path.is_file():
+            raise NotFound(f"the {stem} file of this track is missing on the server")
+        content_type = mimetypes.types_map.get(f".{fmt}", "application/octet-stream")
+        return files.file_response(request, path, storage.download_name(track.name, f"{stem}.{fmt}"), content_type)
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
+    @action(detail=True, methods=["get"], url_path="download", url_name="download")
+    def download(self, request: Request, pk: uuid.UUID) -> HttpResponse:
+        """Both stems in one zip (``<original name>_stems.zip``)."""
+        track = self._done_track()
+        fmt = track.separation.format
+        members = {storage.download_name(track.name, f"{stem}.{fmt}"): storage.stem_path(track.pk, stem, fmt)
+                   for stem in jobs.STEMS}
+        archive = files.zip_of(storage.track_dir(track.pk) / "stems.zip", members)
+        return files.file_response(request, archive, storage.download_name(track.name, "stems.zip"),
+                                   "application/zip")
+
+    def _done_track(self) -> Track:
+        track = self.get_object()
+        if track.separation.status != S.DONE:
+            raise NotReady(f"the track is {track.separation.status}: its stems exist once it is done")
+        return track
 
     def _store(self, upload, model_id: str, fmt: str) -> Track:  # noqa: ANN001 -- an UploadedFile
         """Copy the upload under a generated name, probe it by decoding its header, and queue it."""
@@ -119,65 +191,6 @@ class TrackList(Limited, generics.ListAPIView):
         if duration > limit * 60:
             raise ValidationError({"file": f"{duration / 60:.1f} minutes long; the limit is {limit:g} minutes"})
         return sample_rate, channels, duration
-
-
-@extend_schema(responses={200: TrackSerializer, 204: None, **ERRORS})
-class TrackDetail(generics.RetrieveDestroyAPIView):
-    """``GET``: one track. ``DELETE``: cancel its job if queued or running, then delete its files and row."""
-
-    serializer_class = TrackSerializer
-
-    def get_queryset(self):  # noqa: ANN201
-        return owned_tracks(self.request)
-
-    def perform_destroy(self, instance: Track) -> None:
-        jobs.delete_track(instance)
-
-
-class DownloadView(APIView):
-    """Base of the file downloads: JSON errors whatever the client accepts."""
-
-    def perform_content_negotiation(self, request: Request, force: bool = False):  # noqa: ANN201
-        return super().perform_content_negotiation(request, force=True)
-
-    def done_track(self, request: Request, pk: uuid.UUID) -> Track:
-        track = owned_tracks(request).filter(pk=pk).first()
-        if track is None:
-            raise NotFound("not found")
-        if track.separation.status != S.DONE:
-            raise NotReady(f"the track is {track.separation.status}: its stems exist once it is done")
-        return track
-
-
-class StemDownload(DownloadView):
-    """One stem as an attachment (``<original name>_<stem>.<format>``), with HTTP Range support."""
-
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                              (206, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
-    def get(self, request: Request, pk: uuid.UUID, stem: str):  # noqa: ANN201
-        if stem not in jobs.STEMS:
-            raise NotFound(f"no stem {stem!r} (vocals or accompaniment)")
-        track = self.done_track(request, pk)
-        fmt = track.separation.format
-        path = storage.stem_path(track.pk, stem, fmt)
-        if not path.is_file():
-            raise NotFound(f"the {stem} file of this track is missing on the server")
-        content_type = mimetypes.types_map.get(f".{fmt}", "application/octet-stream")
-        return files.file_response(request, path, storage.download_name(track.name, f"{stem}.{fmt}"), content_type)
-
-
-class ZipDownload(DownloadView):
-    """Both stems in one zip (``<original name>_stems.zip``)."""
-
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS})
-    def get(self, request: Request, pk: uuid.UUID):  # noqa: ANN201
-        track = self.done_track(request, pk)
-        fmt = track.separation.format
-        members = {storage.download_name(track.name, f"{stem}.{fmt}"): storage.stem_path(track.pk, stem, fmt)
-                   for stem in jobs.STEMS}
-        archive = files.zip_of(storage.track_dir(track.pk) / "stems.zip", members)
-        return files.file_response(request, archive, storage.download_name(track.name, "stems.zip"),
-                                   "application/zip")
 
 
 class ModelList(APIView):

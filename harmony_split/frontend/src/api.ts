@@ -1,34 +1,19 @@
 // The service's JSON API under /api/ (harmony_split/README.md): types, session sign-in with Django's CSRF
 // protection, and uploads with progress. Errors arrive as {"error": "<one line>"}; ApiError carries that line.
+// The types come from the server's OpenAPI schema (api-schema.ts, generated: `make api-types` at the repository
+// root; tests/web/test_api_types.py fails when it is stale).
+import type { components, operations } from "./api-schema";
 
-export type TrackStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+type Schemas = components["schemas"];
 
-export interface Track {
-  id: string;
-  name: string;
-  duration_s: number | null;
-  sample_rate: number | null;
-  channels: number | null;
-  status: TrackStatus;
-  progress: number | null;
-  queue_position: number | null;
-  error: string | null;
-  model: string | null;
-  created: string;
-  finished: string | null;
-  stems: Partial<Record<"vocals" | "accompaniment" | "mixture", string>> | null;
-}
-
-export interface SeparatorModel {
-  id: string;
-  name: string;
-  default: boolean;
-}
-
-export interface Session {
-  username: string | null;
-  authenticated: boolean;
-}
+export type Track = Schemas["Track"];
+export type TrackStatus = Schemas["StatusEnum"];
+export type TrackPage = Schemas["PaginatedTrackList"];
+export type SeparatorModel = Schemas["Model"];
+export type Session = Schemas["Session"];
+export type Health = Schemas["Health"];
+/** A stem of `GET /api/tracks/<id>/stems/<stem>`: vocals, accompaniment, or mixture (the uploaded original). */
+export type StemName = operations["tracks_stems_retrieve"]["parameters"]["path"]["stem"];
 
 export class ApiError extends Error {
   readonly status: number;
@@ -96,15 +81,14 @@ export function signOut(): Promise<void> {
   return request<void>("POST", "/api/auth/logout/");
 }
 
-export async function listModels(): Promise<SeparatorModel[]> {
-  const answer = await request<SeparatorModel[] | { results: SeparatorModel[] }>("GET", "/api/models/");
-  return Array.isArray(answer) ? answer : answer.results;
+export function listModels(): Promise<SeparatorModel[]> {
+  return request<SeparatorModel[]>("GET", "/api/models/");
 }
 
 /** The caller's tracks, newest first (the first page of the service's paginated list). */
 export async function listTracks(): Promise<Track[]> {
-  const answer = await request<Track[] | { results: Track[] }>("GET", "/api/tracks/");
-  return Array.isArray(answer) ? answer : answer.results;
+  const page = await request<TrackPage>("GET", "/api/tracks/");
+  return page.results;
 }
 
 export function getTrack(id: string): Promise<Track> {
@@ -121,18 +105,15 @@ export function cancelTrack(id: string): Promise<Track> {
   return request<Track>("POST", `/api/tracks/${encodeURIComponent(id)}/cancel/`);
 }
 
-export interface Health {
-  status: string;
-  max_upload_mb?: number;
-}
-
 export function getHealth(): Promise<Health> {
   return request<Health>("GET", "/api/health/");
 }
 
-/** The URL of one stem's audio; the mixture is the uploaded original. */
-export function stemUrl(track: Track, stem: "vocals" | "accompaniment" | "mixture"): string {
-  return track.stems?.[stem] ?? `/api/tracks/${encodeURIComponent(track.id)}/stems/${stem}`;
+/** The URL of one stem's audio: the track's `stems` lists vocals and accompaniment once done; the mixture (the
+ * uploaded original) is not listed, at the same kind of path. */
+export function stemUrl(track: Track, stem: StemName): string {
+  const path = `/api/tracks/${encodeURIComponent(track.id)}/stems/${stem}`;
+  return stem === "mixture" ? path : (track.stems?.[stem] ?? path);
 }
 
 export function zipUrl(track: Track): string {

@@ -3,12 +3,12 @@
 // the left and right arrow keys seek by 5 s.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { stemUrl, type Track } from "../api";
+import { stemUrl, type StemName, type Track } from "../api";
 import { decodeAudio, MixEngine } from "../logic/engine";
 import { effectiveGains, formatTime, type StemControls } from "../logic/mixer";
 import { StemStrip } from "./StemStrip";
 
-export const STEMS = ["mixture", "vocals", "accompaniment"] as const;
+export const STEMS = ["mixture", "vocals", "accompaniment"] as const satisfies readonly StemName[];
 
 const SEEK_STEP_S = 5; // what the arrow keys move the playback position by, seconds
 

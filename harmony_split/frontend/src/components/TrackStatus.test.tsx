@@ -4,7 +4,7 @@ import { TrackStatus } from "./TrackStatus";
 
 const track = (status: Status, extra: Partial<{ progress: number; queue_position: number; error: string }> = {}) => ({
   status,
-  progress: extra.progress ?? null,
+  progress: extra.progress ?? 0,
   queue_position: extra.queue_position ?? null,
   error: extra.error ?? null,
 });

@@ -7,7 +7,7 @@ export function TrackStatus({ track }: { track: Pick<Track, "status" | "progress
     <span className={`status status-${track.status}`}>
       <span className="status-text">{statusText(track)}</span>
       {track.status === "running" && (
-        <progress max={1} value={track.progress ?? 0} aria-label="Separation progress" />
+        <progress max={1} value={track.progress} aria-label="Separation progress" />
       )}
     </span>
   );

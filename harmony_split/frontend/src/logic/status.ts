@@ -7,7 +7,7 @@ export function statusText(track: Pick<Track, "status" | "progress" | "queue_pos
     case "queued":
       return track.queue_position ? `Queued (position ${track.queue_position})` : "Queued";
     case "running":
-      return `Running ${Math.round((track.progress ?? 0) * 100)}%`;
+      return `Running ${Math.round(track.progress * 100)}%`;
     case "done":
       return "Done";
     case "failed":
