@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from harmony_split.backend.tracks.models import Separation
 from tests.web.helpers import DB_QUEUE, start_worker, upload, wait_for, worker_env
 from tests.web.servers import stop
@@ -16,7 +14,6 @@ START_UP = ("absl::InitializeLog", "cpu_feature_guard", "To enable the following
             "oneDNN custom operations", "Unable to register", "port.cc:")
 
 
-@pytest.mark.slow
 def test_worker_runs_its_first_job_without_tensorflow_start_up_lines(alice, audio, settings, data_dir: Path,  # noqa: ANN001
                                                                       checkpoint_dir: Path, tmp_path: Path) -> None:
     settings.TASKS = DB_QUEUE
