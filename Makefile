@@ -10,13 +10,14 @@ WEB_STAMP := $(VENV)/.installed-web
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list or setup.py changed. The tests cover the web app too.
+# Reinstall only when the dependency list or setup.py changed. The tests cover the web app too; this install holds
+# the web extra, so it stands for the web app's install as well (`make serve` after `make demo` installs nothing).
 $(STAMP): $(PY) requirements.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,web]"
-	touch $(STAMP)
+	touch $(STAMP) $(WEB_STAMP)
 
-# The web app's extra alone (make serve).
+# The web app's extra alone (`make serve` on a bare machine).
 $(WEB_STAMP): $(PY) requirements.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[web]"
@@ -76,6 +77,9 @@ serve: ffmpeg $(WEB_STAMP) frontend
 	$(PY) harmony_split/backend/manage.py serve
 
 # Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
+# All of them, slow ones included (about 20 minutes on 2 cores). The quick loop while editing skips the tests
+# marked slow (training runs, command-line and web-service subprocesses, the browser):
+#   .venv/bin/python -m pytest -q -m "not slow"
 test: ffmpeg redis postgres chromium lint frontend-test
 	$(PY) -m pytest -q
 

@@ -95,8 +95,13 @@ def run_cli(main: Callable[[], int]) -> int:
 def setup_logging(level: int = logging.INFO) -> None:
     """Configure concise root logging for the command-line programs (library code only logs)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    # Before TensorFlow is imported: no C++ start-up chatter, and tf.keras resolves to tf-keras (the Keras this
-    # project uses) instead of loading Keras 3 as well (about 1 s and 90 MB less at start-up).
+    quiet_tensorflow()
+
+
+def quiet_tensorflow() -> None:
+    """Before TensorFlow is imported: no C++ start-up chatter, and tf.keras resolves to tf-keras (the Keras this
+    project uses) instead of loading Keras 3 as well (about 1 s and 90 MB less at start-up). Settings the
+    environment already has are kept. For every process that runs models (the CLIs, the web app's worker)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -112,11 +117,13 @@ _NATIVE_NOISE = re.compile(r"^(I\d{4} \d|WARNING: All log messages before absl::
 
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow and find its devices, without its native start-up chatter on stderr (see
-    ``_NATIVE_NOISE``); logs the TensorFlow version and the devices found. For the command-line programs."""
+    ``_NATIVE_NOISE``, and :func:`quiet_tensorflow`); logs the TensorFlow version and the devices found. For the
+    command-line programs and the web app's worker."""
     if "tensorflow" in sys.modules:
         import tensorflow as tf
 
         return tf
+    quiet_tensorflow()
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

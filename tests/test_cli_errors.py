@@ -24,7 +24,7 @@ import pytest
 import soundfile as sf
 
 from Input.synthetic import generate_dataset
-from tests.test_separate_cli import ENV, tone, write_run
+from tests.cli_helpers import ENV, tone, write_run
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
 

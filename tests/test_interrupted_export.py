@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 
 from Input.musdb_data import CACHE_VERSION, STEM_TOLERANCE
-from tests.test_musdb_data import make_stems, needs_ffmpeg, write_stem_file
+from tests.stem_files import make_stems, needs_ffmpeg, write_stem_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SR, SECONDS = 44100, 2.0

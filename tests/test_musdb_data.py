@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import pickle
 import shutil
-import subprocess
 from pathlib import Path
 
 import musdb
@@ -18,26 +17,10 @@ from Input import audio, musdb_data
 from Input.datasets import DatasetError
 from Input.musdb_data import load_musdb
 from Sample import Sample
+from tests.stem_files import SECONDS, SR, STEM_SR, make_stems, needs_ffmpeg, write_stem_file
 
-SR = 22050
-SECONDS = 1.0
 TRAIN = ("Beta - Two", "Alpha - One")
 TEST = ("Delta - Four", "Alpha - Three", "Gamma - Five", "Beta - Six")
-SOURCES = ("drums", "bass", "other", "vocals")
-FREQS = {"drums": 110.0, "bass": 55.0, "other": 440.0, "vocals": 880.0}
-
-
-def make_stems(seed: int, sr: int = SR, seconds: float = SECONDS) -> dict[str, np.ndarray]:
-    """Stereo float32 stems [2, samples] (a sine per source plus a little noise) and their mixture."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(sr * seconds)) / sr
-    stems = {}
-    for k, name in enumerate(SOURCES):
-        tone = 0.2 * np.sin(2 * np.pi * FREQS[name] * (1 + 0.01 * seed) * t + k)
-        stems[name] = np.stack([tone, 0.8 * tone]) + 0.01 * rng.standard_normal((2, t.size))
-        stems[name] = stems[name].astype(np.float32)
-    stems["mixture"] = sum(stems[s] for s in SOURCES)
-    return stems
 
 
 def write_hq(root: Path, train=TRAIN, test=TEST, sr: int = SR) -> Path:
@@ -204,26 +187,6 @@ def test_unreadable_track_is_skipped(hq: Path, tmp_path: Path, caplog) -> None:
 
 
 # --- MUSDB18 (.stem.mp4) -------------------------------------------------------------------------------
-
-STEM_SR = 44100
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
-                                  reason="ffmpeg/ffprobe not installed")
-
-
-def write_stem_file(path: Path, stems: dict[str, np.ndarray], sr: int, order=musdb_data.STEM_ORDER) -> None:
-    """A real .stem.mp4: one AAC stream per stem in ``order`` (MUSDB18: mixture, drums, bass, other, vocals)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    src = path.parent / "src"
-    src.mkdir(exist_ok=True)
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
-    for name in order:
-        sf.write(src / f"{name}.wav", stems[name].T, sr, subtype="FLOAT")
-        cmd += ["-i", str(src / f"{name}.wav")]
-    for i in range(len(order)):
-        cmd += ["-map", str(i)]
-    subprocess.run(cmd + ["-c:a", "aac", "-b:a", "256k", str(path)], check=True)
-    shutil.rmtree(src)
-
 
 @needs_ffmpeg
 def test_stem_mp4_export(tmp_path: Path, caplog) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from Input import datasets
 from tests import paper_trees
-from tests.test_musdb_data import make_stems, needs_ffmpeg, write_stem_file
-from tests.test_training import TINY
+from tests.stem_files import make_stems, needs_ffmpeg, write_stem_file
+from tests.tiny import TINY_TRAINING
 
-QUICK = {**TINY, "epoch_it": 2, "max_epochs": 1, "batch_size": 2}
+QUICK = {**TINY_TRAINING, "epoch_it": 2, "max_epochs": 1, "batch_size": 2}
 
 
 def _paths(tmp: Path) -> dict:

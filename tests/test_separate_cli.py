@@ -4,62 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-import tensorflow as tf
 
 import separate
 from Input.audio import load
 from Models.checkpoint_files import find_latest_checkpoint
-from Models.factory import build_separator
 from Models.inference_options import SeparationOptions
+from tests.cli_helpers import ENV, REPO, tone, write_run
 from tests.hostile_media import hls_playlist, write_secrets
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = TINY_MODEL
-ENV = {
-    "PYTHONPATH": str(REPO),
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "CUDA_VISIBLE_DEVICES": "",
-    "PATH": "/usr/bin:/bin",
-}
-
-
-def write_run(base: Path, run: str, config: dict, step: int, age: float = 0.0) -> str:
-    """A checkpoint run folder in the trainer's layout; ``best.json`` is dated ``age`` seconds in the past."""
-    folder = base / run
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = folder / f"{run}-{step}"
-    tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
-    (folder / "model_config.json").write_text(json.dumps(config))
-    best = folder / "best.json"
-    best.write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 0.5}))
-    stamp = time.time() - age
-    os.utime(best, (stamp, stamp))
-    return str(prefix)
-
-
-def tone(sr: int, seconds: float, channels: int, seed: int = 0) -> np.ndarray:
-    """``[samples, channels]`` test signal: a tone plus noise, different per channel."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(sr * seconds)) / sr
-    return np.stack(
-        [
-            0.3 * np.sin(2 * np.pi * (300 + 100 * c) * t) + 0.02 * rng.standard_normal(t.size)
-            for c in range(channels)
-        ],
-        axis=1,
-    ).astype(np.float32)
 
 
 def digest(path: Path) -> str:

@@ -14,24 +14,9 @@ import tf_keras as keras
 from Input.synthetic import generate_dataset, generate_unpaired
 from Models.factory import build_separator, get_shapes
 from Models.supervised import SupervisedTrainer
+from tests.tiny import TINY_TRAINING
 
-TINY = {
-    "num_layers": 1,
-    "num_initial_filters": 2,
-    "critic_initial_filters": 2,
-    "num_frames": 8,
-    "batch_size": 2,
-    "epoch_it": 3,
-    "max_epochs": 2,
-    "patience": 1,
-    "num_workers": 1,
-    "log_every": 1,
-    "summary_seconds": 1.0,
-    "num_disc": 2,
-    "init_sup_sep_lr": 1e-3,
-    "init_unsup_sep_lr": 1e-3,
-    "init_disc_lr": 1e-3,
-}
+TINY = TINY_TRAINING
 
 
 @pytest.fixture(scope="module")

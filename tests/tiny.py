@@ -1,5 +1,6 @@
 """A tiny separator config shared by the inference, evaluation and CLI tests (fast on a CPU): Training.py's
-defaults with a one-layer, two-filter U-Net on 8-frame patches; and two separators of it for the inference tests."""
+defaults with a one-layer, two-filter U-Net on 8-frame patches; two separators of it for the inference tests; and
+the training tests' tiny run."""
 
 import numpy as np
 import tf_keras as keras
@@ -10,6 +11,24 @@ from Training import resolved_model_config
 TINY_MODEL = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,
                                    inference_batch_size=8)
 TINY = {**TINY_MODEL, "inference_batch_size": 4}  # the inference tests' model spec
+# Training.py model_config updates for a smoke run of both phases in seconds (3 steps an epoch, 2 epochs at most).
+TINY_TRAINING = {
+    "num_layers": 1,
+    "num_initial_filters": 2,
+    "critic_initial_filters": 2,
+    "num_frames": 8,
+    "batch_size": 2,
+    "epoch_it": 3,
+    "max_epochs": 2,
+    "patience": 1,
+    "num_workers": 1,
+    "log_every": 1,
+    "summary_seconds": 1.0,
+    "num_disc": 2,
+    "init_sup_sep_lr": 1e-3,
+    "init_unsup_sep_lr": 1e-3,
+    "init_disc_lr": 1e-3,
+}
 
 
 def random_separator() -> keras.Model:

@@ -4,7 +4,8 @@ It runs the configured task backend's worker (the database queue's ``db_worker``
 RQ ``SimpleWorker``: jobs in the worker's own process, so the loaded models stay in memory), plus a thread that
 beats every ``HARMONY_HEARTBEAT_SECONDS``, sweeps jobs of dead workers, and runs ``cleanup`` once a day.
 Ctrl-C or SIGTERM hands the running job back to the queue at its next block, then exits. Workers run at a lower
-CPU priority (``HARMONY_WORKER_NICE``), so that API requests stay quick on a machine they share.
+CPU priority (``HARMONY_WORKER_NICE``), so that API requests stay quick on a machine they share. TensorFlow loads
+at start-up, quietly (``Utils.import_tensorflow``), so the first job neither waits for it nor prints its chatter.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import close_old_connections, connection
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 
 from harmony_split.backend.tracks import jobs
+from Utils import import_tensorflow
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         logging.getLogger("harmony_split").setLevel(logging.INFO)
         os.nice(settings.HARMONY_WORKER_NICE)  # separation yields the CPU to the web server's requests
+        import_tensorflow()  # now, as the CLIs do: without TensorFlow's native start-up lines at the first job
         jobs.beat()
         requeued = jobs.sweep()  # a worker that starts picks up what a dead one left
         self.stdout.write(f"worker {jobs.worker_id()} started ({'RQ' if settings.REDIS_URL else 'database'} "
