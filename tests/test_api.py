@@ -13,7 +13,8 @@ from Models.api import Separator
 from Models.factory import load_separator
 from Models.inference import separate
 from Models.inference_options import SeparationOptions
-from tests.test_separate_cli import TINY, tone, write_run
+from tests.cli_helpers import tone, write_run
+from tests.tiny import TINY_MODEL as TINY
 
 
 @pytest.fixture(scope="module")
