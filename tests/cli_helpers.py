@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import tf_keras as keras
 
 from Models.factory import build_separator
 
@@ -23,12 +24,14 @@ ENV = {
 }
 
 
-def write_run(base: Path, run: str, config: dict, step: int, age: float = 0.0) -> str:
-    """A checkpoint run folder in the trainer's layout; ``best.json`` is dated ``age`` seconds in the past.
-    Returns the checkpoint prefix."""
+def write_run(base: Path, run: str, config: dict, step: int, age: float = 0.0, seed: int = 0) -> str:
+    """A checkpoint run folder in the trainer's layout, its weights initialised from ``seed`` (the same on every run,
+    so a test that needs a non-silent estimate does not depend on luck); ``best.json`` is dated ``age`` seconds in
+    the past. Returns the checkpoint prefix."""
     folder = base / run
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{run}-{step}"
+    keras.utils.set_random_seed(seed)
     tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
     (folder / "model_config.json").write_text(json.dumps(config))
     best = folder / "best.json"
