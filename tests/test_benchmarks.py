@@ -13,3 +13,18 @@ def test_training_flop_count_adds_up():
     assert all(value > 0 for value in counts.values())
     assert counts["semi"] == 3 * counts["critic_round"] + counts["separator_update"]
     assert counts["supervised"] > counts["separator_forward"]  # forward and backward
+
+
+def test_quick_preset_is_the_out_of_domain_check_and_explicit_options_win():
+    """``--quick`` is the preset whose sign agreed with the full run (README): one out-of-domain seed of 300 steps
+    on 10 s songs; an option given on the command line overrides its part of the preset, nothing else."""
+    from benchmarks.semisupervised import _parse
+
+    quick = _parse(["--quick"])
+    assert (quick.seeds, quick.steps, quick.test, quick.seconds, quick.scenario) == (1, 300, 3, 10.0,
+                                                                                    ["out_of_domain"])
+    assert (quick.labelled, quick.unlabelled) == (3, 39)  # the full run's song counts
+    mixed = _parse(["--quick", "--steps", "50", "--scenario", "in_domain"])
+    assert (mixed.steps, mixed.scenario, mixed.seeds, mixed.seconds) == (50, ["in_domain"], 1, 10.0)
+    full = _parse([])
+    assert (full.seeds, full.steps, full.seconds, full.scenario) == (3, 600, 30.0, ["in_domain", "out_of_domain"])
