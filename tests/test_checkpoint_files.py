@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from Models.checkpoint_files import (
+from Models.nets.checkpoint_files import (
     LEGACY_CONFIG_FILE,
     MODEL_SPEC_FILE,
     RUN_RECORD_FILE,

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from Models.checkpoint_files import (
+from Models.nets.checkpoint_files import (
     LEGACY_CONFIG_FILE,
     MODEL_SPEC_FILE,
     RUN_RECORD_FILE,
