@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,76 @@ def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, dict[str, Any]]:
     return prefix, read_model_spec(folder)
 
 
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a run's checkpoint folder: it holds a model spec (or a legacy model config)."""
+    return folder.is_dir() and any((folder / name).is_file() for name in (MODEL_SPEC_FILE, LEGACY_CONFIG_FILE))
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run folder says about its model, for people choosing one (the web app's model list).
+
+    Attributes:
+        folder: the run folder (``checkpoints/<id>_<phase>``); ``folder.name`` is the model's id.
+        phase: ``"supervised"``, ``"semi-supervised"``, or the folder name's suffix (``"unknown"`` without one).
+        val_loss: the best validation loss (``best.json``), None when the run recorded none.
+        created: ISO time the run was started (``run.json``), else the time ``best.json`` (or the folder) was
+            last written.
+    """
+
+    folder: Path
+    phase: str
+    val_loss: float | None
+    created: str
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A JSON object file, or {} when it is absent or unreadable (logged)."""
+    try:
+        data = read_json(path) if path.is_file() else {}
+    except (OSError, ValueError, CheckpointError) as err:
+        logger.warning("%s: unreadable (%s)", path, err)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe_run(folder: str | os.PathLike) -> RunInfo:
+    """The :class:`RunInfo` of a run folder, from its ``best.json`` and ``run.json`` (either may be missing)."""
+    folder = Path(folder)
+    best, record = _read_record(folder / BEST_FILE), _read_record(folder / RUN_RECORD_FILE)
+    stamp_file = folder / BEST_FILE if (folder / BEST_FILE).is_file() else folder
+    created = record.get("created") or datetime.fromtimestamp(stamp_file.stat().st_mtime, UTC).isoformat()
+    suffix = folder.name.rsplit("_", 1)[-1] if "_" in folder.name else ""
+    val_loss = best.get("val_loss")
+    return RunInfo(folder=folder,
+                   phase={"sup": "supervised", "semisup": "semi-supervised"}.get(suffix, suffix or "unknown"),
+                   val_loss=float(val_loss) if isinstance(val_loss, int | float) else None, created=str(created))
+
+
+def list_runs(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[RunInfo]:
+    """The loadable runs in ``base_dir`` plus the run folders of ``extra`` checkpoints (each once), newest first.
+
+    A folder that holds a spec but no usable checkpoint (:func:`resolve_checkpoint` fails) is left out and logged.
+    """
+    base = Path(base_dir)
+    folders = [f for f in base.iterdir() if f.is_dir()] if base.is_dir() else []
+    for path in extra:
+        chosen = checkpoint_folder(path).resolve()
+        if chosen not in [f.resolve() for f in folders]:
+            folders.append(chosen)
+    runs = []
+    for folder in folders:
+        if not is_run_folder(folder):
+            continue
+        try:
+            resolve_checkpoint(folder)
+        except CheckpointError as err:
+            logger.info("not offered: %s", err)
+            continue
+        runs.append(describe_run(folder))
+    return sorted(runs, key=lambda run: run.created, reverse=True)
+
+
 def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str | None:
     """Return the newest best checkpoint of any run (semi-supervised or supervised) under ``base_dir``.
 
@@ -168,7 +239,7 @@ def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str |
         return None
     candidates: list[tuple[float, str]] = []
     for folder in base.iterdir():
-        if not folder.is_dir() or not any((folder / f).is_file() for f in (MODEL_SPEC_FILE, LEGACY_CONFIG_FILE)):
+        if not is_run_folder(folder):
             continue
         try:
             prefix, _ = resolve_checkpoint(folder)
