@@ -1,5 +1,5 @@
 """BSS evaluation of a trained separator on every track of a dataset partition (the command line of
-``Models.evaluation``, which describes the metrics, the estimates scored and the results files).
+``Models.evaluation.bss_eval``, which describes the metrics, the estimates scored and the results files).
 
     python Evaluate.py --checkpoint checkpoints/542621_sup            # data set of the checkpoint's run
     python Evaluate.py --checkpoint checkpoints/542621_sup/542621_sup-1001 --musdb-root MUSDB18-HQ --is-wav
@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from Input.synthetic import DEMO_DATA_CONFIG
-from Models.evaluation import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
-from Models.inference_options import PRECISION_CHOICES, SeparationOptions, add_band_arguments, band_options
-from Models.metrics import score_estimates
+from Input.synth.generate import DEMO_DATA_CONFIG
+from Models.evaluation.bss_eval import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
+from Models.evaluation.metrics import score_estimates
+from Models.separation.options import PRECISION_CHOICES, SeparationOptions, add_band_arguments, band_options
 from Utils import run_cli
 
 logger = logging.getLogger("Evaluate")
@@ -97,7 +97,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def data_config(run_config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The data keys ``Input.datasets.load_dataset`` reads: the run's, with ``--demo`` / ``--is-wav`` /
+    """The data keys ``Input.datasets.load.load_dataset`` reads: the run's, with ``--demo`` / ``--is-wav`` /
     ``--musdb-root`` applied and the unpaired data cleared (:data:`NO_UNPAIRED`)."""
     config = dict(run_config)
     if args.demo:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = get_parser().parse_args(argv)
-    from Models.checkpoint_files import find_latest_checkpoint, read_run_config, resolve_checkpoint
+    from Models.nets.checkpoint_files import find_latest_checkpoint, read_run_config, resolve_checkpoint
     from Utils import CheckpointError, import_tensorflow, setup_logging
 
     setup_logging()
@@ -141,10 +141,10 @@ def _main(argv: list[str] | None) -> int:
     logger.info("evaluating checkpoint %s", prefix)
     data = data_config(run_config, args)
     if args.demo:
-        from Input.synthetic import ensure_demo_data
+        from Input.synth.generate import ensure_demo_data
 
         ensure_demo_data(Path(data["demo_path"]), int(run_config["seed"]))
-    from Input.datasets import load_dataset
+    from Input.datasets.load import load_dataset
 
     options = EvaluationOptions(
         results_dir=run_config["results_dir"],

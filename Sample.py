@@ -1,4 +1,4 @@
-"""Metadata of one audio track (path, sample rate, channels, duration; ``Input.audio_probe.probe_sample`` reads
+"""Metadata of one audio track (path, sample rate, channels, duration; ``Input.audio.probe.probe_sample`` reads
 it from a file) and the names of the separated sources (:data:`SOURCES`)."""
 
 from __future__ import annotations

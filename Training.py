@@ -22,7 +22,7 @@ from sacred import SETTINGS, Experiment
 from sacred.observers import FileStorageObserver
 from sacred.utils import ConfigAddedError, NamedConfigNotFoundError, SacredError, apply_backspaces_and_linefeeds
 
-from Input.synthetic import DEMO_DATA_CONFIG
+from Input.synth.generate import DEMO_DATA_CONFIG
 from Utils import ConfigError, WriteError, one_line, run_cli
 
 # TensorFlow is imported inside the functions below: worker processes that re-import this script (the demo-song
@@ -137,10 +137,10 @@ def demo():
 def paper():
     # The paper's experiment as the authors' original code runs it: DSD100's 50 Dev songs supervised; DSD100 Test
     # [:25] plus the middle thirds of MedleyDB, CCMixter and iKala validate; DSD100 Test [25:] plus their last
-    # thirds test; their first thirds are the unlabelled data (Input/paper_data.py). The original's
+    # thirds test; their first thirds are the unlabelled data (Input/datasets/paper.py). The original's
     # hyperparameters and its augmentation, critic window and whole-track evaluation.
     model_config = {
-        "dataset_loader": "Input.paper_data:load_paper",
+        "dataset_loader": "Input.datasets.paper:load_paper",
         "moisesdb_path": None,
         "num_labelled_tracks": None,
         "include_silent_voices": True,
@@ -269,8 +269,8 @@ def run(model_config: dict, experiment_id: int, resume: str | None, _run) -> dic
 
     setup_logging()
     import_tensorflow()
-    from Models.checkpoint_keeper import CheckpointSaveError
-    from Models.experiment import compact_results, resume_point, run_experiment
+    from Models.training.checkpoints import CheckpointSaveError
+    from Models.training.experiment import compact_results, resume_point, run_experiment
 
     if resume:  # the interrupted run's own config and id, whatever this command line's defaults are
         experiment_id, model_config = resume_point(resume)
@@ -303,7 +303,7 @@ def _run_commandline(argv: list[str]) -> int:
         ex.run_commandline(argv)
     except SacredError as err:
         raise ConfigError(_sacred_message(err)) from None
-    except KeyboardInterrupt as err:  # Models.trainer.TrainingInterrupted names the folder that resumes
+    except KeyboardInterrupt as err:  # Models.training.loop.TrainingInterrupted names the folder that resumes
         if getattr(err, "folder", None) is None:
             print("interrupted outside a training phase; finished phases are kept (resume=<their folder> skips them)",
                   file=sys.stderr)

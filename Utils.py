@@ -1,8 +1,8 @@
 """Small helpers shared by the command-line programs and the Input/Models packages: the errors a user can cause,
 their exit statuses and the programs' error boundary (:data:`EXIT_STATUS`, :func:`run_cli`), logging set-up,
 atomic file writes (:class:`AtomicFile`, :func:`atomic_path`, :func:`atomic_open`), versioned pickle caches, JSON
-files, and TensorFlow's quiet start. Checkpoint folders are described in ``Models.checkpoint_files`` and
-``Models.checkpoint_keeper``; :data:`BEST_FILE` names the best checkpoint there.
+files, and TensorFlow's quiet start. Checkpoint folders are described in ``Models.nets.checkpoint_files`` and
+``Models.training.checkpoints``; :data:`BEST_FILE` names the best checkpoint there.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
-the output folder. Outputs have the input's sample rate, channel count and length (see ``Models.inference``
+the output folder. Outputs have the input's sample rate, channel count and length (see ``Models.separation.input_rate``
 for how the model, which works at ``expected_sr`` mono, is applied). Exit status: 0 if every input was
 separated (or skipped because its outputs exist), otherwise the ``Utils.EXIT_STATUS`` of the first problem
 (4: an input could not be read, 6: an output could not be written, 5: no usable checkpoint, 2: bad options).
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from Models.api import Separator
-from Models.inference_options import (
+from Models.separation.options import (
     ACCOMPANIMENT_MODES,
     PRECISION_CHOICES,
     SeparationOptions,
@@ -135,7 +135,7 @@ def output_problem(output: Path) -> str | None:
 
 def collect_inputs(paths: list[str], errors: list[str]) -> list[tuple[Path, Path]]:
     """``(file, sub-folder of the output)`` for every input; problems are appended to ``errors``."""
-    from Input.audio import find_audio_files
+    from Input.audio.files import find_audio_files
 
     found: dict[Path, Path] = {}
     for item in paths:
@@ -219,7 +219,7 @@ def _separate_one(
 ) -> None:
     from tqdm import tqdm
 
-    from Input.audio import probe
+    from Input.audio.files import probe
 
     outputs = {}
     for name in ("vocals", "accompaniment"):
@@ -266,7 +266,7 @@ def _main(argv: list[str] | None) -> int:
     problem = output_problem(Path(args.output))
     if problem:
         raise ConfigError(problem)
-    from Models.checkpoint_files import find_latest_checkpoint, resolve_checkpoint
+    from Models.nets.checkpoint_files import find_latest_checkpoint, resolve_checkpoint
     from Utils import CheckpointError, setup_logging
 
     setup_logging()
@@ -292,7 +292,7 @@ def _main(argv: list[str] | None) -> int:
 
     tf = import_tensorflow()
 
-    from Input.audio import AudioError
+    from Input.audio.files import AudioError
 
     if args.cpu:
         tf.config.set_visible_devices([], "GPU")

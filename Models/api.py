@@ -5,27 +5,30 @@
     stems = separator.separate(audio, 44100)                           # [channels, samples] -> same shape
     separator.separate_file("song.mp3", {"vocals": "v.wav", "accompaniment": "a.wav"})
 
-``separate.py``, the evaluation (``Models.evaluation.bss_evaluate``, ``Evaluate.py``), the benchmarks and the web
-worker all apply a checkpoint through this object; :class:`Models.inference_options.SeparationOptions` says how
+``separate.py``, the evaluation (``Models.evaluation.bss_eval.bss_evaluate``, ``Evaluate.py``), the benchmarks and the
+web worker all apply a checkpoint through this object; :class:`Models.separation.options.SeparationOptions` says how
 (its defaults are ``separate.py``'s).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from Models.inference_options import SeparationOptions
+from Models.separation.options import SeparationOptions
+
+logger = logging.getLogger(__name__)
 
 
 class Separator:
-    """A restored separator with its model spec (rates, FFT size, shapes: ``Models.checkpoint_files``).
+    """A restored separator with its model spec (rates, FFT size, shapes: ``Models.nets.checkpoint_files``).
 
     Attributes:
-        model: the Keras U-Net (``Models.factory.build_separator``).
+        model: the Keras U-Net (``Models.nets.factory.build_separator``).
         spec: its model spec (``expected_sr``: the model's rate in Hz, ``num_fft``, ``num_hop``, ...).
         checkpoint: the checkpoint prefix the weights came from.
         precision: the compute precision in use (``"float32"``, ``"bfloat16"`` or ``"float16"``).
@@ -39,17 +42,44 @@ class Separator:
 
     @classmethod
     def load(cls, checkpoint: str | os.PathLike, precision: str = "float32") -> Separator:
-        """Rebuild and restore the separator of ``checkpoint`` (a checkpoint prefix, or a run folder: its best
-        checkpoint, else its latest), computing in ``precision`` (``"auto"`` or a key of
-        ``Models.inference_options.PRECISIONS``; see ``Models.factory.load_separator``).
+        """Rebuild and restore the separator of ``checkpoint`` and its model spec: the one place that loads a
+        trained separator (training's validation, evaluation, ``separate.py``, the benchmarks, the web worker).
+
+        Args:
+            checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``) or a run folder (its best
+                checkpoint, else its latest).
+            precision: compute precision: ``"auto"`` (chosen from the hardware and logged,
+                ``Models.separation.precision.choose_precision``; ``separate.py``'s default) or a key of
+                ``Models.separation.options.PRECISIONS``: ``"float32"`` (the default, whatever the model was trained
+                with), or ``"bfloat16"`` / ``"float16"``: float32 weights, 16-bit arithmetic. bfloat16 is about
+                1.7x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits GPUs. The
+                log-magnitude estimates then differ from float32 by about 0.5% of their range.
 
         Raises:
             CheckpointError: one line naming the checkpoint: nothing there, no model spec, or weights that do not
                 fit the model the spec describes.
+            ValueError: an unknown ``precision``.
         """
-        from Models.factory import load_separator
+        import tensorflow as tf
 
-        model, spec, prefix = load_separator(checkpoint, precision)
+        from Input.audio.files import one_line
+        from Models.nets.checkpoint_files import resolve_checkpoint, restore_checkpoint
+        from Models.nets.factory import build_separator, dtype_policy
+        from Models.separation.options import PRECISIONS
+        from Models.separation.precision import choose_precision
+        from Utils import CheckpointError
+
+        precision, reason = choose_precision(precision)
+        logger.info("inference precision %s (%s)", precision, reason)
+        prefix, spec = resolve_checkpoint(checkpoint)
+        try:
+            with dtype_policy(PRECISIONS[precision]):
+                model = build_separator(spec)
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"{prefix}: cannot build the model of its model spec ({one_line(err)})") from err
+        restore_checkpoint(tf.train.Checkpoint(model=model), prefix,
+                           "weights do not match the model of its model spec")
+        logger.info("loaded separator from %s", prefix)
         return cls(model, spec, prefix, str(model.compute_dtype))  # what "auto" chose
 
     @property
@@ -60,7 +90,7 @@ class Separator:
     def separate(
         self, audio: np.ndarray, sample_rate: int, options: SeparationOptions | None = None
     ) -> dict[str, np.ndarray]:
-        """Separate an in-memory mixture (``Models.inference.separate``).
+        """Separate an in-memory mixture (``Models.separation.input_rate.separate``).
 
         Args:
             audio: ``[channels, samples]`` float (a 1-D array is one channel), nominally in [-1, 1].
@@ -70,7 +100,7 @@ class Separator:
         Returns:
             ``{"vocals": [channels, samples], "accompaniment": [channels, samples]}`` float32 at ``sample_rate``.
         """
-        from Models.inference import separate
+        from Models.separation.input_rate import separate
 
         return separate(audio, sample_rate, self.model, self.spec, options)
 
@@ -82,7 +112,7 @@ class Separator:
         progress: Callable[[float], None] | None = None,
     ) -> dict:
         """Separate an audio file into output files, streaming in bounded memory
-        (``Models.streaming.separate_file``: the outputs are written atomically, at the input's rate, channel
+        (``Models.separation.files.separate_file``: the outputs are written atomically, at the input's rate, channel
         count and length; ``progress`` gets the input seconds done after each block and may raise to cancel).
 
         Returns:
@@ -92,13 +122,13 @@ class Separator:
             AudioError: the input cannot be read (or decodes past ``options.max_seconds``), or an output cannot
                 be written (``AudioWriteError``).
         """
-        from Models.streaming import separate_file
+        from Models.separation.files import separate_file
 
         return separate_file(path, outputs, self.model, self.spec, options, progress)
 
     def model_rate_stream(self, channels: int, chunk_seconds: float | None, mode: str = "mask") -> Any:
-        """A ``Models.separator.ModelRateStream`` of this separator: audio already at :attr:`sample_rate` in,
-        the model's own estimates out (the evaluation's view, without the input-rate resampling)."""
-        from Models.separator import ModelRateStream
+        """A ``Models.separation.model_rate.ModelRateStream`` of this separator: audio already at :attr:`sample_rate`
+        in, the model's own estimates out (the evaluation's view, without the input-rate resampling)."""
+        from Models.separation.model_rate import ModelRateStream
 
         return ModelRateStream(self.model, self.spec, channels, chunk_seconds, None, mode)

@@ -12,7 +12,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from Models.trainer import SIGNAL_STATUS
+from Models.training.loop import SIGNAL_STATUS
 from Utils import EXIT_STATUS, one_line, run_cli
 
 
@@ -31,7 +31,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def interrupt_status(err: KeyboardInterrupt) -> int:
-    """The exit status of an interrupt: its own ``exit_status`` (``Models.trainer.TrainingInterrupted``, a
+    """The exit status of an interrupt: its own ``exit_status`` (``Models.training.loop.TrainingInterrupted``, a
     :class:`BenchmarkInterrupted`), else 130 (a plain Ctrl-C)."""
     return int(getattr(err, "exit_status", EXIT_STATUS["interrupted"]))
 

@@ -15,7 +15,7 @@ so that ratios compare like with like on a machine shared with other work:
   ``tf.matmul`` (``--matmul`` square) measured in the same run;
 * model-only throughput: seconds of stereo audio per second that the U-Net alone sustains (window frames kept
   per call / call time / 2 channels);
-* end to end: ``Models.streaming.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
+* end to end: ``Models.separation.files.separate_file`` (the function ``separate.py`` runs) on a generated 3-minute
   44.1 kHz stereo 16-bit wav: decode, resample, STFT, U-Net, ISTFT, resample back, write both outputs; with
   today's defaults (vocals band-limited, soft masks) and with full-band vocals (``--vocals-band full``), each
   also as a share of the matmul-bound limit (the same run's dense matmul GFLOP/s divided by
@@ -48,12 +48,13 @@ import tensorflow as tf
 from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
 from benchmarks.report import interleaved, print_table
-from Models.checkpoint_files import write_run_files
-from Models.factory import build_separator, get_shapes, load_separator
-from Models.inference_options import DEFAULT_CHUNK_SECONDS, SeparationOptions
-from Models.separator import ModelRateStream
-from Models.streaming import separate_file
-from Models.windows import WindowPredictor
+from Models.api import Separator
+from Models.nets.checkpoint_files import write_run_files
+from Models.nets.factory import build_separator, get_shapes
+from Models.separation.files import separate_file
+from Models.separation.model_rate import ModelRateStream
+from Models.separation.options import DEFAULT_CHUNK_SECONDS, SeparationOptions
+from Models.separation.windows import WindowPredictor
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_BAND = SeparationOptions(vocals_band="full")  # separate.py --vocals-band full (the defaults otherwise)
@@ -139,8 +140,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     if args.jit_compile is not None:
         config["jit_compile"] = bool(args.jit_compile)
     prefix = write_checkpoint(work / "1_sup", config)
-    model, config, _ = load_separator(prefix)
-    half, _, _ = load_separator(prefix, "bfloat16")
+    full = Separator.load(prefix)
+    model, config, half = full.model, full.spec, Separator.load(prefix, "bfloat16").model
     shapes = get_shapes(config)
     rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                         f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]

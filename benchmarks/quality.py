@@ -4,7 +4,7 @@ what each costs in throughput.
     python -m benchmarks.quality --checkpoint checkpoints/903_sup [--songs datasets/demo/test] [--seconds 180]
 
 The demo test songs (``<songs>/<track>/{mixture,vocals,accompaniment}.wav``, 22050 Hz stereo; generated
-as ``Evaluate.py --demo`` does when absent) are separated in memory (``Models.inference.separate``) and
+as ``Evaluate.py --demo`` does when absent) are separated in memory (``Models.separation.input_rate.separate``) and
 scored with museval (BSS Eval v4, SiSEC 2018: 1 s windows, median over the windows, then over the tracks) at
 their native rate and channels, so the band above ``expected_sr / 2`` counts. Rows:
 
@@ -15,7 +15,7 @@ their native rate and channels, so the band above ``expected_sr / 2`` counts. Ro
 * the IRM oracle at the native rate (ideal ratio masks of an STFT of about the model's window length), the
   upper bound of masking.
 
-Each model row also gives its end-to-end throughput, in x real time, of ``Models.streaming.separate_file`` (what
+Each model row also gives its end-to-end throughput, in x real time, of ``Models.separation.files.separate_file`` (what
 ``separate.py`` runs) on a generated 3-minute 44.1 kHz stereo song: the median of ``--repeats`` runs, the settings
 taking turns in each round. The row marked * has the best vocal SDR.
 """
@@ -33,14 +33,14 @@ import numpy as np
 
 from benchmarks.cli import run_benchmark
 from benchmarks.report import interleaved
-from Input.audio import load, save
-from Input.song_synth import generate_song
-from Input.synthetic import generate_dataset
-from Models.factory import load_separator
-from Models.inference import separate
-from Models.inference_options import PRECISION_CHOICES, SeparationOptions
-from Models.metrics import aggregate, irm_estimates, museval_scores
-from Models.streaming import separate_file
+from Input.audio.files import load, save
+from Input.synth.generate import generate_dataset
+from Input.synth.song import generate_song
+from Models.api import Separator
+from Models.evaluation.metrics import aggregate, irm_estimates, museval_scores
+from Models.separation.files import separate_file
+from Models.separation.input_rate import separate
+from Models.separation.options import PRECISION_CHOICES, SeparationOptions
 
 SETTINGS: dict[str, dict] = {  # row label -> SeparationOptions fields
     "model band, soft mask (before this benchmark existed)": {"vocals_band": "model", "wiener": 0},
@@ -83,7 +83,8 @@ def oracle(song: dict, spec: dict) -> dict[str, np.ndarray]:
 
 def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, float, float, float]]:
     """Rows ``(setting, vocal SDR, accompaniment SDR, x real time)``; NaN throughput for the oracle."""
-    model, spec, _ = load_separator(args.checkpoint, args.precision)
+    separator = Separator.load(args.checkpoint, args.precision)
+    model, spec = separator.model, separator.spec
     songs = test_songs(Path(args.songs), args.tracks)
     settings = dict(SETTINGS)
 

@@ -12,7 +12,7 @@ median over tracks) for voice and accompaniment, per scenario and evaluation pro
 
 Scenarios:
 
-* ``in_domain``: all songs from one generator setting (``Input.song_synth.DOMAINS["default"]``).
+* ``in_domain``: all songs from one generator setting (``Input.synth.song.DOMAINS["default"]``).
 * ``out_of_domain``: the same labelled songs, but validation, test and unlabelled songs from another setting
   (``"shifted"``: other tempi, keys, vocal register and timbre). This is the paper's cross-dataset point: the
   unlabelled data come from the domain the model is tested on.
@@ -28,7 +28,7 @@ seed, method, protocol) score is written atomically to ``<workdir>/results.json`
 (steps, songs, ``--alpha``/``--beta``, ``--set`` changes); songs are generated per song settings and checkpoints
 kept per settings under ``<workdir>/runs/<settings id>``. Started again with the same ``--workdir`` and settings,
 the benchmark prints the stored scores instead of training again, and a training that was interrupted continues
-exactly from its newest checkpoint (``Models.trainer``'s resume; a run killed before its first checkpoint starts
+exactly from its newest checkpoint (``Models.training.loop``'s resume; a run killed before its first checkpoint starts
 over). Ctrl-C or SIGTERM ends the run with one line (exit status 130/143) naming the runs finished and the
 command that resumes; the scores finished so far are printed as a table just before it.
 
@@ -56,16 +56,16 @@ import tf_keras as keras
 from benchmarks.cli import BenchmarkInterrupted, interrupt_status, run_benchmark, signal_name
 from benchmarks.report import parse_value
 from benchmarks.semisupervised_results import METHODS, ResultStore, Scores, settings_id, tables
-from Input.audio_cache import AudioCache
-from Input.datasets import validate_dataset
-from Input.musdb_data import build_musdb_dataset
-from Input.synthetic import generate_dataset, generate_unpaired
-from Input.unpaired import scan_folders
-from Models.adversarial import train_semisupervised
-from Models.evaluation import EvaluationOptions, bss_evaluate, dataset_name
-from Models.metrics import WINDOW_SECONDS
-from Models.supervised import train_supervised
-from Models.trainer import TrainingRun, run_dir
+from Input.audio.cache import AudioCache
+from Input.datasets.load import validate_dataset
+from Input.datasets.musdb import build_musdb_dataset
+from Input.datasets.unpaired import scan_folders
+from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, dataset_name
+from Models.evaluation.metrics import WINDOW_SECONDS
+from Models.training.loop import TrainingRun, run_dir
+from Models.training.semisupervised import train_semisupervised
+from Models.training.supervised import train_supervised
 from Training import resolved_model_config
 from Utils import ConfigError, atomic_open, setup_logging
 
@@ -240,7 +240,7 @@ def _interrupted(err: KeyboardInterrupt, doing: str, finished: list[str], total:
     """The one line of an interrupt: what was running, the runs finished (their scores are printed above and
     stored), and the command that resumes."""
     status = interrupt_status(err)
-    detail = f" ({err})" if str(err) else ""  # Models.trainer.TrainingInterrupted: the step and checkpoint
+    detail = f" ({err})" if str(err) else ""  # Models.training.loop.TrainingInterrupted: the step and checkpoint
     return BenchmarkInterrupted(
         f"{PROGRAM} interrupted by {signal_name(status)} during {doing}{detail}; {len(finished)} of {total} runs "
         f"finished: {', '.join(finished) or 'none'} (scores in {store.path}); resume with: {resume}", status)

@@ -1,4 +1,4 @@
-"""TensorFlow STFT/ISTFT (``Models.spectrogram``) against librosa on the same batch: time and agreement.
+"""TensorFlow STFT/ISTFT (``Models.nets.spectrogram``) against librosa on the same batch: time and agreement.
 
     python -m benchmarks.stft [--batch 16] [--seconds 30] [--sr 8192] [--repeats 7]
 
@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from benchmarks.cli import run_benchmark
 from benchmarks.report import interleaved, print_table
-from Models.spectrogram import istft, stft
+from Models.nets.spectrogram import istft, stft
 
 NUM_FFT, NUM_HOP = 512, 256
 

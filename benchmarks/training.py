@@ -6,8 +6,8 @@
 
 Configuration: batch 64, 4 layers, 16 filters, ``num_frames`` 64, critics with 32 filters, ``num_disc`` 5 (one
 semi-supervised step = 10 critic updates plus the separator update), num_workers 2. Songs: a handful of generated
-30 s tracks (``Input.synthetic``) decoded into the real ``AudioCache`` and read by the real pipelines
-(``paired_waves``/``unpaired_waves`` under ``Models.distribute.distribute``, features in the step).
+30 s tracks (``Input.synth.generate``) decoded into the real ``AudioCache`` and read by the real pipelines
+(``paired_waves``/``unpaired_waves`` under ``Models.training.distribute.distribute``, features in the step).
 
 Measured, interleaved in every round so that a change of machine load hits all of them alike: the supervised
 and the semi-supervised step on the real pipeline and on one in-memory batch repeated (the same batch each time;
@@ -40,16 +40,16 @@ import tensorflow as tf
 from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
 from benchmarks.report import parse_value, print_table
-from Input.audio_cache import AudioCache
-from Input.musdb_data import build_musdb_dataset
-from Input.pipeline import paired_waves, unpaired_waves
-from Input.synthetic import generate_dataset, generate_unpaired
-from Input.unpaired import scan_folders
-from Models.adversarial import AdversarialTrainer
-from Models.distribute import distribute, get_strategy
-from Models.features import excerpt_plan, paired_features, unpaired_features
-from Models.shapes import get_shapes
-from Models.supervised import SupervisedTrainer
+from Input.audio.cache import AudioCache
+from Input.datasets.musdb import build_musdb_dataset
+from Input.datasets.unpaired import scan_folders
+from Input.excerpts import paired_waves, unpaired_waves
+from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.nets.shapes import get_shapes
+from Models.training.distribute import distribute, get_strategy
+from Models.training.features import excerpt_plan, paired_features, unpaired_features
+from Models.training.semisupervised import AdversarialTrainer
+from Models.training.supervised import SupervisedTrainer
 from Training import resolved_model_config
 from Utils import setup_logging
 

@@ -6,7 +6,7 @@
 
 * Overhead: the time from upload-complete (the 201 answer) to ``done`` for a ``--long-seconds`` 44.1 kHz stereo
   mp3 on a warm worker, divided by ``python separate.py``'s wall time on the same file with the same model (and,
-  for reference, by ``Models.streaming.separate_file``'s time in one warm process). Target: <= 1.2.
+  for reference, by ``Models.separation.files.separate_file``'s time in one warm process). Target: <= 1.2.
 * Memory: peak RSS (``VmHWM``) of one worker after each of ``--rss-jobs`` jobs on the ``--short-seconds`` file
   (no growth).
 * Load: ``--users`` accounts upload the ``--long-seconds`` file ``--uploads`` times in all, at once, to two

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from Models.factory import build_separator
+from Models.nets.factory import build_separator
 
 REPO = Path(__file__).resolve().parents[1]
 # A child process's environment: the repository importable, TensorFlow's native logging off, no GPU probing.

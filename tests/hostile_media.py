@@ -2,7 +2,7 @@
 
 Each hostile file is a text that makes a permissive ffmpeg open *another* file (the "secret": audio that is not
 the uploader's, such as another user's upload), saved under an audio extension. ffmpeg without the barriers of
-``Input.audio_probe.ffmpeg_input`` decodes every one of them to the secret's audio (checked by
+``Input.audio.probe.ffmpeg_input`` decodes every one of them to the secret's audio (checked by
 :func:`permissive_decode_seconds`, so that a test of the barriers cannot pass by a file that is harmless anyway).
 """
 

@@ -1,5 +1,5 @@
 """Fixture trees of the paper's data sets (DSD100, CCMixter, iKala, MedleyDB) in their release layouts, written
-from generated songs (``Input.song_synth``): 2 s, 8192 Hz, float wavs. Shared by the loader and Training tests."""
+from generated songs (``Input.synth.song``): 2 s, 8192 Hz, float wavs. Shared by the loader and Training tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-from Input.song_synth import generate_song
+from Input.synth.song import generate_song
 
 SR = 8192
 SECONDS = 2.0

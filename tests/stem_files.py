@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input import musdb_data
+from Input.datasets import musdb as musdb_data
 
 SR = 22050  # Hz, the wav fixtures' rate
 SECONDS = 1.0  # each generated track's length

@@ -7,10 +7,10 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from Models.adversarial import AdversarialTrainer, additive_penalty, mixture_magnitude
-from Models.factory import get_shapes
-from Models.spectrogram import norm
-from Models.WGAN_Critic import gradient_penalty
+from Models.nets.critic import gradient_penalty
+from Models.nets.factory import get_shapes
+from Models.nets.spectrogram import norm
+from Models.training.semisupervised import AdversarialTrainer, additive_penalty, mixture_magnitude
 from Training import resolved_model_config
 
 CONFIG = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,
@@ -219,7 +219,7 @@ def test_critic_loss_is_d_fake_minus_d_real_plus_lam_gp(one_sided):
 def test_random_gain_is_uniform_per_excerpt_in_range():
     from scipy import stats
 
-    from Models.features import random_gain
+    from Models.training.features import random_gain
 
     rng = tf.random.Generator.from_seed(3)
     waves = tf.ones([20_000, 4])
@@ -235,8 +235,8 @@ def test_trainer_scales_unpaired_excerpts_only_and_none_turns_it_off():
     """The features the adversarial step runs: each unlabelled mixture, accompaniment and voice excerpt gets its
     own gain in [0.2, 1.2]; the paired, supervised examples are unchanged; ``unsup_gain_range=None`` scales
     nothing."""
-    from Models.features import excerpt_plan, paired_features, unpaired_features
-    from Models.spectrogram import denorm
+    from Models.nets.spectrogram import denorm
+    from Models.training.features import excerpt_plan, paired_features, unpaired_features
 
     trainer = AdversarialTrainer(CONFIG)
     assert CONFIG["unsup_gain_range"] == [0.2, 1.2] and "gain_rng" in trainer.trackables()

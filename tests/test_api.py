@@ -10,9 +10,8 @@ import pytest
 import soundfile as sf
 
 from Models.api import Separator
-from Models.factory import load_separator
-from Models.inference import separate
-from Models.inference_options import SeparationOptions
+from Models.separation.input_rate import separate
+from Models.separation.options import SeparationOptions
 from tests.cli_helpers import tone, write_run
 from tests.tiny import TINY_MODEL as TINY
 
@@ -33,7 +32,7 @@ def test_load_takes_a_run_folder_and_names_its_checkpoint(run_folder: Path) -> N
 
 def test_separate_is_the_inference_function_on_the_same_weights(run_folder: Path) -> None:
     separator = Separator.load(run_folder)
-    model, spec, _ = load_separator(run_folder)
+    model, spec = separator.model, separator.spec
     audio = tone(44100, 0.7, 2).T
     options = SeparationOptions(vocals_band="full", wiener=1)
     got, expected = separator.separate(audio, 44100, options), separate(audio, 44100, model, spec, options)

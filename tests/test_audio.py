@@ -1,4 +1,4 @@
-"""Tests for Input/audio.py on real files written with soundfile and encoded with the real ffmpeg."""
+"""Tests for Input/audio/files.py on real files written with soundfile and encoded with the real ffmpeg."""
 
 import logging
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.audio import (
+from Input.audio.files import (
     AUDIO_EXTENSIONS,
     FFMPEG_MISSING,
     AudioError,
@@ -19,7 +19,7 @@ from Input.audio import (
     resample,
     save,
 )
-from Input.audio_stream import AudioReader
+from Input.audio.stream import AudioReader
 
 SR = 44100
 SECONDS = 2.0
@@ -242,7 +242,7 @@ def test_save_clips_counts_and_warns(tmp_path, caplog):
     x[1, 10:13] = -3.0
     x[1, 20] = 1.0  # exactly full scale is not clipping
     original = x.copy()
-    with caplog.at_level(logging.WARNING, logger="Input.audio"):
+    with caplog.at_level(logging.WARNING, logger="Input.audio.files"):
         assert save(tmp_path / "c.wav", x, SR) == 8
     assert "clipped 8 of 2000 samples" in caplog.text and "c.wav" in caplog.text
     np.testing.assert_array_equal(x, original)  # the caller's array is not modified
@@ -346,7 +346,7 @@ def test_find_audio_files(tmp_path, caplog):
                                               "top.ogg"])
     assert found == expected
     assert all(p.suffix.lower() in AUDIO_EXTENSIONS for p in found)
-    with caplog.at_level(logging.WARNING, logger="Input.audio"):
+    with caplog.at_level(logging.WARNING, logger="Input.audio.files"):
         assert find_audio_files([str(tmp_path / "readme.md")]) == []
     assert "readme.md" in caplog.text
     assert find_audio_files([]) == []

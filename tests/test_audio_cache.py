@@ -1,4 +1,4 @@
-"""Tests for Input/audio_cache.py on real wav files (soundfile) decoded with the real loader."""
+"""Tests for Input/audio/cache.py on real wav files (soundfile) decoded with the real loader."""
 
 import os
 import threading
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.audio import AudioError, load
-from Input.audio_cache import AudioCache
-from Input.audio_probe import probe_sample
+from Input.audio.cache import AudioCache
+from Input.audio.files import AudioError, load
+from Input.audio.probe import probe_sample
 
 SR = 22050
 

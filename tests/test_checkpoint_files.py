@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from Models.checkpoint_files import (
+from Models.nets.checkpoint_files import (
     LEGACY_CONFIG_FILE,
     MODEL_SPEC_FILE,
     RUN_RECORD_FILE,
     SPEC_KEYS,
+    describe_run,
     find_latest_checkpoint,
+    list_runs,
     read_model_spec,
     read_run_config,
     resolve_checkpoint,
@@ -71,3 +73,33 @@ def test_unusable_spec_is_one_line_naming_the_file(tmp_path: Path, content: str 
     assert MODEL_SPEC_FILE in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(CheckpointError, match=RUN_RECORD_FILE):
         read_run_config(tmp_path / "4_sup")
+
+
+def test_runs_are_described_from_their_own_records_newest_first(tmp_path: Path) -> None:
+    """The web app's model list comes from here: phase from the folder name, val_loss from best.json, the start
+    time from run.json; legacy folders count, folders without a spec or a usable checkpoint do not."""
+    old, new = tmp_path / "1_sup", tmp_path / "2_semisup"
+    for folder, created, loss in ((old, "2026-01-01T00:00:00+00:00", 0.5), (new, "2026-02-01T00:00:00+00:00", 0.25)):
+        write_run_files(folder, RUN_CONFIG)
+        record = json.loads((folder / RUN_RECORD_FILE).read_text())
+        (folder / RUN_RECORD_FILE).write_text(json.dumps({**record, "created": created}))
+        prefix = fake_checkpoint(folder)
+        (folder / "best.json").write_text(json.dumps({"checkpoint": Path(prefix).name, "val_loss": loss}))
+    (tmp_path / "3_sup").mkdir()  # no spec: not a run
+    write_run_files(tmp_path / "4_sup", RUN_CONFIG)  # a spec but no checkpoint: not offered
+    legacy = tmp_path / "elsewhere" / "5_sup"
+    legacy.mkdir(parents=True)
+    (legacy / LEGACY_CONFIG_FILE).write_text(json.dumps(RUN_CONFIG))
+    fake_checkpoint(legacy)  # its best.json records no loss
+    broken = tmp_path / "6_sup"
+    write_run_files(broken, RUN_CONFIG)
+    fake_checkpoint(broken)
+    (broken / "best.json").write_text("{not json")  # unreadable: the checkpoint cannot be resolved, not offered
+
+    runs = list_runs(tmp_path, extra=[legacy])
+    # the legacy run has no run.json: its time is best.json's (just written), so it is the newest
+    assert [run.folder.name for run in runs] == ["5_sup", "2_semisup", "1_sup"]
+    assert (runs[1].phase, runs[1].val_loss) == ("semi-supervised", 0.25)
+    assert (runs[2].phase, runs[2].val_loss, runs[2].created) == ("supervised", 0.5, "2026-01-01T00:00:00+00:00")
+    described = describe_run(legacy)
+    assert described == runs[0] and described.phase == "supervised" and described.val_loss is None

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from Input.synthetic import generate_dataset
+from Input.synth.generate import generate_dataset
 from tests.cli_helpers import ENV, tone, write_run
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
@@ -218,7 +218,7 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_naming_the_resume(son
         f"); last good checkpoint: {folder / best['checkpoint']}; resume with: python Training.py with "
         f"resume={folder}"), line
     assert pending_writes(base) == [] and not list(folder.glob("*-4.*"))
-    from Models.checkpoint_files import damage  # the earlier checkpoint and best.json are intact
+    from Models.nets.checkpoint_files import damage  # the earlier checkpoint and best.json are intact
 
     assert best["step"] == 2 and damage(folder / best["checkpoint"]) is None
 
@@ -257,13 +257,13 @@ def test_a_partition_whose_stems_are_all_truncated_is_one_dataset_error(songs: P
 
 def test_a_run_without_validation_tracks_stops_before_training(songs: Path, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "no_valid.py").write_text(
-        "from Input.audio_probe import probe_sample\n"
+        "from Input.audio.probe import probe_sample\n"
         "def load(model_config):\n"
         f"    track = {str(next((songs / 'train').iterdir()))!r}\n"
         "    triple = tuple(probe_sample(f'{track}/{n}.wav') for n in ('mixture', 'drums', 'vocals'))\n"
         "    return {'train_sup': [triple], 'train_valid': [], 'train_test': [], 'train_unsup': [[], [], []]}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from Models.experiment import run_experiment
+    from Models.training.experiment import run_experiment
     from tests.tiny import TINY_MODEL as config
     from Utils import ProjectError
 

@@ -1,11 +1,11 @@
-"""Tests for the WGAN critic and its gradient-penalty loss (Models/WGAN_Critic.py)."""
+"""Tests for the WGAN critic and its gradient-penalty loss (Models/nets/critic.py)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from Models.WGAN_Critic import MaxLeakyReLU, WGANCritic, critic_loss, gradient_penalty
+from Models.nets.critic import MaxLeakyReLU, WGANCritic, critic_loss, gradient_penalty
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input import datasets
-from Input.audio_probe import probe_sample
-from Input.datasets import DatasetError, describe, load_dataset, resolve_loader, validate_dataset
+from Input.audio.probe import probe_sample
+from Input.datasets import load as datasets
+from Input.datasets.load import DatasetError, describe, load_dataset, resolve_loader, validate_dataset
 from Sample import Sample
 
 SR = 22050
@@ -112,7 +112,7 @@ def test_bad_loader_spec(spec: str, message: str) -> None:
 
 def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
     write_module(tmp_path, monkeypatch, "custom_loader_ok", """
-        from Input.audio_probe import probe_sample
+        from Input.audio.probe import probe_sample
 
         def load(model_config):
             s = [probe_sample(p) for p in model_config["files"]]
@@ -150,7 +150,7 @@ def musdb_config(tmp_path: Path) -> dict:
 
 def test_load_dataset_musdb_without_unpaired_data(tmp_path: Path, caplog) -> None:
     cfg = musdb_config(tmp_path)  # no moisesdb_path, no unsup_*_dirs
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         d = load_dataset(cfg)
         assert load_dataset(cfg) == d
     assert [len(d[k]) for k in datasets.PAIRED_PARTITIONS] == [1, 1, 1]
@@ -184,7 +184,7 @@ def test_load_dataset_unpaired_folders_and_min_seconds(tmp_path: Path) -> None:
 
 def test_load_dataset_rejects_bad_unpaired_lists(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(datasets, "load_unpaired", lambda model_config, min_seconds: [[], []])
-    with pytest.raises(DatasetError, match=r"MUSDB18 \+ Input.unpaired: train_unsup must be"):
+    with pytest.raises(DatasetError, match=r"MUSDB18 \+ Input.datasets.unpaired: train_unsup must be"):
         load_dataset(musdb_config(tmp_path))
 
 
@@ -219,3 +219,12 @@ def test_scarce_labels_split_is_disjoint_stable_and_seeded() -> None:
     assert datasets.split_record(datasets.scarce_labels(shuffled, 5, seed=3)) == record  # stable
     assert datasets.split_record(datasets.scarce_labels(dataset, 5, seed=4))["labelled"] != record["labelled"]
     assert datasets.scarce_labels(dataset, 20, seed=3) is dataset  # enough labels: nothing to split
+
+
+def test_the_paper_loader_under_its_old_module_path_still_resolves() -> None:
+    """A run config stored before the sub-package layout names ``Input.paper_data:load_paper``; resuming it must
+    find the same function (the loader's module moved to ``Input.datasets.paper``)."""
+    from Input.datasets.paper import load_paper
+
+    assert datasets.resolve_loader("Input.paper_data:load_paper") is load_paper
+    assert datasets.resolve_loader("Input.datasets.paper:load_paper") is load_paper

@@ -21,10 +21,10 @@ import json, os, sys
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from Models.adversarial import AdversarialTrainer
-from Models.distribute import get_strategy
-from Models.shapes import get_shapes
-from Models.supervised import SupervisedTrainer
+from Models.training.semisupervised import AdversarialTrainer
+from Models.training.distribute import get_strategy
+from Models.nets.shapes import get_shapes
+from Models.training.supervised import SupervisedTrainer
 
 CONFIG = {"num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
           "output_activation": "relu", "critic_initial_filters": 2, "init_sup_sep_lr": 1e-2,
@@ -83,7 +83,7 @@ variables = trainer.separator.variables + [v for c in trainer.critics.values() f
 out.update({"adv": logs, "adv_ref": ref_logs, "adv_sync": in_sync(variables),
             "critic_iterations": int(trainer.critic_optimizers["voice"].iterations.numpy())})
 
-from Models.distribute import distribute
+from Models.training.distribute import distribute
 calls = []
 
 
@@ -100,7 +100,7 @@ os._exit(0)  # skip the interpreter's slow teardown of the strategy and pipeline
 
 WORKER = COMMON + r"""
 strategy = get_strategy(dict(CONFIG, strategy="multi_worker"))
-from Models.distribute import is_chief
+from Models.training.distribute import is_chief
 keras.utils.set_random_seed(0)
 model, _, losses = supervised(strategy)
 print("RESULT " + json.dumps({"chief": is_chief(strategy), "replicas": strategy.num_replicas_in_sync,

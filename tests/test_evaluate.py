@@ -17,12 +17,12 @@ import soundfile as sf
 import tensorflow as tf
 
 from Evaluate import score_estimates
-from Input.audio_probe import probe_sample
-from Models.checkpoint_files import write_run_files
-from Models.evaluation import EvaluationOptions, bss_evaluate, track_name
-from Models.factory import build_separator
-from Models.inference_options import SeparationOptions
-from Models.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
+from Input.audio.probe import probe_sample
+from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, track_name
+from Models.evaluation.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
+from Models.nets.checkpoint_files import write_run_files
+from Models.nets.factory import build_separator
+from Models.separation.options import SeparationOptions
 from Sample import Sample
 from tests.tiny import TINY_MODEL
 from Utils import EXIT_STATUS
@@ -252,7 +252,7 @@ def test_bss_evaluate_rejects_empty_partition(tmp_path: Path) -> None:
 
 LOADER = """
 from pathlib import Path
-from Input.audio_probe import probe_sample
+from Input.audio.probe import probe_sample
 
 def load(model_config):
     root = Path(model_config["tiny_root"])
@@ -339,7 +339,7 @@ def test_cli_runs_without_the_training_machines_data_paths(tmp_path: Path) -> No
 
 
 def test_cli_demo_evaluates_the_latest_checkpoint_on_the_demo_songs(tmp_path: Path) -> None:
-    from Input.synthetic import generate_dataset, generate_unpaired
+    from Input.synth.generate import generate_dataset, generate_unpaired
 
     demo = tmp_path / "datasets" / "demo"  # Evaluate.py --demo reads datasets/demo under the working directory
     generate_dataset(demo, num_train=1, num_test=2, seconds=2.0, seed=5, sr=8192)
@@ -383,7 +383,7 @@ def test_window_defaults_to_whole_tracks_and_follows_the_run_then_the_flag() -> 
 def test_whole_track_scores_differ_from_the_median_over_windows() -> None:
     """A track whose estimate is clean for 2 of 3 windows: the windowed median is the clean score, the whole-track
     score (the default) is lower, so the protocol is not a no-op."""
-    from Models.metrics import track_scores
+    from Models.evaluation.metrics import track_scores
 
     acc, voice = sources(seconds=6.0, sr=8192, seed=3)
     noisy = voice.copy()

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from Input.audio import AudioError, load, probe
-from Input.audio_stream import AudioReader
+from Input.audio.files import AudioError, load, probe
+from Input.audio.stream import AudioReader
 from tests.hostile_media import (
     SECRET_SECONDS,
     permissive_decode_seconds,

@@ -1,5 +1,5 @@
-"""What a listener gets from Models.inference: full-band vocals, the multichannel Wiener filter, exact sums and
-seamless chunks in every mode."""
+"""What a listener gets from Models.separation.input_rate: full-band vocals, the multichannel Wiener filter, exact
+sums and seamless chunks in every mode."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from Input.song_synth import generate_song
-from Models.factory import get_shapes
-from Models.inference import separate
-from Models.inference_options import SeparationOptions
-from Models.masks import MASK_EPS, wiener
-from Models.separator import ModelRateStream, hann_window, overlap_add, overlap_add_windowed, predict_magnitudes
+from Input.synth.song import generate_song
+from Models.nets.factory import get_shapes
+from Models.separation.input_rate import separate
+from Models.separation.masks import MASK_EPS, wiener
+from Models.separation.model_rate import (
+    ModelRateStream,
+    hann_window,
+    overlap_add,
+    overlap_add_windowed,
+    predict_magnitudes,
+)
+from Models.separation.options import SeparationOptions
 from tests.tiny import TINY, identity_separator, random_separator
 
 SR = 22050  # the demo songs' rate: 4096-11025 Hz lies above the model's band

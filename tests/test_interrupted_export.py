@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.musdb_data import CACHE_VERSION, STEM_TOLERANCE
+from Input.datasets.musdb import CACHE_VERSION, STEM_TOLERANCE
 from tests.stem_files import make_stems, needs_ffmpeg, write_stem_file
 
 ROOT = Path(__file__).resolve().parent.parent

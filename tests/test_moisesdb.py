@@ -1,4 +1,4 @@
-"""Tests of Input/moisesdb.py on a generated data set in the MoisesDB layout (real wav files)."""
+"""Tests of Input/datasets/moisesdb.py on a generated data set in the MoisesDB layout (real wav files)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.audio import load
-from Input.datasets import DatasetError
-from Input.moisesdb import CACHE_NAME, EXPORT_DIR, export_track, find_tracks, load_moisesdb
+from Input.audio.files import load
+from Input.datasets.load import DatasetError
+from Input.datasets.moisesdb import CACHE_NAME, EXPORT_DIR, export_track, find_tracks, load_moisesdb
 from Sample import Sample
 
 PROVIDER = "moisesdb_v0.1"
@@ -117,7 +117,7 @@ def test_export_and_cache_reused(dataset: Path, caplog: pytest.LogCaptureFixture
     mtimes = _export_mtimes(dataset)
     assert len(mtimes) == (3 + 1) + (1 + 1) + (3 + 1)  # wavs + sources.json per track
     time.sleep(0.01)
-    with caplog.at_level(logging.INFO, logger="Input.moisesdb"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.moisesdb"):
         assert load_moisesdb(dataset) == first
     assert "from cache" in caplog.text
     assert _export_mtimes(dataset) == mtimes
@@ -132,7 +132,7 @@ def test_cache_rebuilt_on_root_change(dataset: Path, tmp_path: Path, caplog: pyt
     moved = tmp_path / "elsewhere" / "MoisesDB"
     shutil.copytree(dataset, moved)  # copy2 keeps mtimes, like rsync -a
     mtimes = _export_mtimes(moved)
-    with caplog.at_level(logging.INFO, logger="Input.moisesdb"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.moisesdb"):
         lists = load_moisesdb(moved)
     assert f"MoisesDB cache {moved / CACHE_NAME} ignored (made for {dataset.resolve()}" in caplog.text
     assert all(s.path.startswith(str(moved)) for lst in lists for s in lst)
@@ -144,7 +144,7 @@ def test_changed_source_reexports_that_track_only(dataset: Path, caplog: pytest.
     mtimes = _export_mtimes(dataset)
     bass = dataset / PROVIDER / "0a1b-voc" / "bass" / "b1.wav"
     sf.write(bass, np.full((44100, 2), 0.1, np.float32), 44100, subtype="FLOAT")  # shorter, new content
-    with caplog.at_level(logging.INFO, logger="Input.moisesdb"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.moisesdb"):
         _, accs, _ = load_moisesdb(dataset)
     assert "the source files changed" in caplog.text
     after = _export_mtimes(dataset)
@@ -158,7 +158,7 @@ def test_changed_source_reexports_that_track_only(dataset: Path, caplog: pytest.
 def test_corrupt_cache_rebuilt(dataset: Path, caplog: pytest.LogCaptureFixture) -> None:
     first = load_moisesdb(dataset)
     (dataset / CACHE_NAME).write_bytes(b"not a pickle")
-    with caplog.at_level(logging.INFO, logger="Input.moisesdb"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.moisesdb"):
         assert load_moisesdb(dataset) == first
     assert "unreadable" in caplog.text
     assert not list(dataset.glob(".*.tmp"))
@@ -167,20 +167,20 @@ def test_corrupt_cache_rebuilt(dataset: Path, caplog: pytest.LogCaptureFixture) 
 def test_unreadable_source_skips_track(dataset: Path, caplog: pytest.LogCaptureFixture) -> None:
     bad = dataset / PROVIDER / "2e3f-voc" / "other" / "o1.wav"
     bad.write_bytes(b"RIFF garbage, not audio")
-    with caplog.at_level(logging.WARNING, logger="Input.moisesdb"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.moisesdb"):
         mixtures, accs, voices = load_moisesdb(dataset)
     assert len(mixtures) == 1 and len(accs) == 2 and len(voices) == 1
     assert "2e3f-voc" in caplog.text and str(bad) in caplog.text
     # The skip is repeated from the cache on the next call.
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="Input.moisesdb"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.moisesdb"):
         load_moisesdb(dataset)
     assert "2e3f-voc" in caplog.text
 
 
 def test_data_json_missing_source_warned(dataset: Path, caplog: pytest.LogCaptureFixture) -> None:
     (dataset / PROVIDER / "1c2d-inst" / "piano" / "p1.wav").unlink()
-    with caplog.at_level(logging.WARNING, logger="Input.moisesdb"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.moisesdb"):
         _, accs, _ = load_moisesdb(dataset)
     assert "missing on disk" in caplog.text and "piano/p1.wav" in caplog.text
     assert len(accs) == 3
@@ -197,7 +197,7 @@ def test_export_track_without_data_json(dataset: Path) -> None:
 
 def test_empty_and_missing_root(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "empty" / "junk").mkdir(parents=True)
-    with caplog.at_level(logging.WARNING, logger="Input.moisesdb"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.moisesdb"):
         assert load_moisesdb(tmp_path / "empty") == [[], [], []]
     assert "no valid MoisesDB tracks" in caplog.text
     with pytest.raises(DatasetError, match="does not exist"):

@@ -13,9 +13,10 @@ import pytest
 import soundfile as sf
 import stempeg
 
-from Input import audio, musdb_data
-from Input.datasets import DatasetError
-from Input.musdb_data import load_musdb
+from Input.audio import files as audio
+from Input.datasets import musdb as musdb_data
+from Input.datasets.load import DatasetError
+from Input.datasets.musdb import load_musdb
 from Sample import Sample
 from tests.stem_files import SECONDS, SR, STEM_SR, make_stems, needs_ffmpeg, write_stem_file
 
@@ -85,7 +86,7 @@ def test_second_start_uses_cache_without_musdb_or_decoding(hq: Path, tmp_path: P
     monkeypatch.setattr(stempeg, "read_stems", forbidden)
     monkeypatch.setattr(audio, "load", forbidden)
     monkeypatch.setattr(musdb_data, "build_musdb_dataset", forbidden)
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         second = load_musdb(config(hq, tmp_path))
     assert second == first
     assert "loaded dataset cache" in caplog.text
@@ -103,7 +104,7 @@ def test_cache_rebuilt_for_other_root(hq: Path, tmp_path: Path, caplog) -> None:
     load_musdb(config(hq, tmp_path))
     other = tmp_path / "copy"
     shutil.copytree(hq, other)
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         d = load_musdb(config(other, tmp_path))
     assert f"made for {hq.resolve()} (is_wav=True), not {other.resolve()} (is_wav=True)" in caplog.text
     assert all(Path(t[0].path).is_relative_to(other.resolve()) for t in d["train_sup"] + d["train_test"])
@@ -114,7 +115,7 @@ def test_cache_rebuilt_for_other_root(hq: Path, tmp_path: Path, caplog) -> None:
 def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, caplog) -> None:
     first = load_musdb(config(hq, tmp_path))
     monkeypatch.setattr(musdb_data, "CACHE_VERSION", musdb_data.CACHE_VERSION + 1)
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         second = load_musdb(config(hq, tmp_path))
     old, new = musdb_data.CACHE_VERSION - 1, musdb_data.CACHE_VERSION
     assert f"format version {old}, expected {new}" in caplog.text and "rebuilding" in caplog.text
@@ -127,7 +128,7 @@ def test_corrupt_cache_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
     cfg = config(hq, tmp_path)
     Path(cfg["dataset_cache"]).parent.mkdir()
     Path(cfg["dataset_cache"]).write_bytes(b"\x80\x05garbage, not a pickle")
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         d = load_musdb(cfg)
     assert "unreadable" in caplog.text and "rebuilding" in caplog.text
     assert len(d["train_sup"]) == 2
@@ -139,7 +140,7 @@ def test_cache_naming_deleted_files_is_rebuilt(hq: Path, tmp_path: Path, caplog)
     load_musdb(config(hq, tmp_path))
     gone = hq / "train" / "Alpha - One" / "accompaniment.wav"
     gone.unlink()
-    with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         d = load_musdb(config(hq, tmp_path))
     assert "no longer exists" in caplog.text
     assert gone.is_file() and len(d["train_sup"]) == 2
@@ -169,7 +170,7 @@ def test_wrong_variant_hint(hq: Path, tmp_path: Path) -> None:
 
 def test_track_lacking_a_stem_is_skipped(hq: Path, tmp_path: Path, caplog) -> None:
     (hq / "test" / "Beta - Six" / "other.wav").unlink()
-    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.musdb"):
         d = load_musdb(config(hq, tmp_path))
     assert "Beta - Six" in caplog.text and "lacks other.wav" in caplog.text
     assert names(d["train_valid"]) == ["Alpha - Three", "Delta - Four"]  # split is not shifted
@@ -179,7 +180,7 @@ def test_track_lacking_a_stem_is_skipped(hq: Path, tmp_path: Path, caplog) -> No
 
 def test_unreadable_track_is_skipped(hq: Path, tmp_path: Path, caplog) -> None:
     (hq / "train" / "Beta - Two" / "mixture.wav").write_bytes(b"RIFF this is not audio at all" * 10)
-    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.musdb"):
         d = load_musdb(config(hq, tmp_path))
     assert "'Beta - Two'" in caplog.text
     assert names(d["train_sup"]) == ["Alpha - One"]
@@ -200,7 +201,7 @@ def test_stem_mp4_export(tmp_path: Path, caplog) -> None:
     write_stem_file(root / "test" / "Broken - Stem.stem.mp4", make_stems(3, STEM_SR), STEM_SR,
                     order=("mixture", "vocals"))
 
-    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.musdb"):
         d = load_musdb(config(root, tmp_path, is_wav=False))
     assert "Broken - Stem" in caplog.text and "has 2 audio streams, expected 5" in caplog.text
     assert names(d["train_sup"]) == ["Alpha - One"]
@@ -245,7 +246,7 @@ def truncate(path: Path, size: int = 500) -> None:
 def test_truncated_stem_skips_the_track_and_the_others_are_used(hq: Path, tmp_path: Path, caplog, stem) -> None:
     track = hq / "train" / "Beta - Two"
     truncate(track / f"{stem}.wav")
-    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.musdb"):
         d = load_musdb(config(hq, tmp_path))
     skipped = [r.getMessage() for r in caplog.records if "Beta - Two" in r.getMessage()]
     shorter = "the mixture has 5" if stem == "mixture" else f"{stem}.wav has 5"
@@ -262,7 +263,7 @@ def test_stem_shorter_within_the_tolerance_is_cut(hq: Path, tmp_path: Path, capl
     data, _ = sf.read(bass, dtype="float32")
     short = len(data) - musdb_data.STEM_TOLERANCE
     sf.write(bass, data[:short], SR, subtype="FLOAT")
-    with caplog.at_level(logging.WARNING, logger="Input.musdb_data"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.musdb"):
         d = load_musdb(config(hq, tmp_path))
     assert caplog.text == ""
     acc = d["train_sup"][1][1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from Input import datasets
+from Input.datasets import load as datasets
 from tests import paper_trees
 from tests.stem_files import make_stems, needs_ffmpeg, write_stem_file
 from tests.tiny import TINY_TRAINING
@@ -55,7 +55,7 @@ def test_paper_runs_both_phases_on_the_four_data_sets(tmp_path: Path, monkeypatc
     with caplog.at_level(logging.INFO):
         run = _run("paper", config, tmp_path, monkeypatch, 32)
     resolved = run.config["model_config"]
-    assert resolved["dataset_loader"] == "Input.paper_data:load_paper" and resolved["eval_window_seconds"] is None
+    assert resolved["dataset_loader"] == "Input.datasets.paper:load_paper" and resolved["eval_window_seconds"] is None
     assert resolved["unsup_gain_range"] == [0.2, 1.2] and resolved["include_silent_voices"]
     assert "phases: supervised, then semi-supervised (3 unpaired mixtures" in caplog.text
     assert len(run.info["data_split"]["labelled"]) == 2

@@ -1,4 +1,4 @@
-"""The paper's data sets (Input/paper_datasets.py) and partition (Input/paper_data.py) on fixture trees in
+"""The paper's data sets (Input/datasets/paper_corpora.py) and partition (Input/datasets/paper.py) on fixture trees in
 their release layouts (tests/paper_trees.py): exports, caches, one-line errors, the original's thirds."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.dataset_dict import DatasetError
-from Input.paper_data import load_paper, thirds
-from Input.paper_datasets import CACHE_NAME, load_ccmixter, load_dsd100, load_ikala, load_medleydb
+from Input.datasets.paper import load_paper, thirds
+from Input.datasets.paper_corpora import CACHE_NAME, load_ccmixter, load_dsd100, load_ikala, load_medleydb
+from Input.datasets.partitions import DatasetError
 from tests import paper_trees
 
 

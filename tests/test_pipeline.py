@@ -1,4 +1,4 @@
-"""Tests for Input/pipeline.py and Models/features.py: batch shapes, exact frame alignment against whole-track
+"""Tests for Input/excerpts.py and Models/training/features.py: batch shapes, exact frame alignment against whole-track
 STFTs, uniform offsets, determinism and independence of the unpaired draws, exact skipping for resume. Tracks
 are tiny noise signals written as float wavs."""
 
@@ -10,23 +10,20 @@ import pytest
 import soundfile as sf
 import tensorflow as tf
 
-from Input.audio_cache import AudioCache
-from Input.audio_probe import probe_sample
-from Input.pipeline import paired_waves, unpaired_waves
-from Models.features import (
-    crop_output_to_stft,
+from Input.audio.cache import AudioCache
+from Input.audio.probe import probe_sample
+from Input.excerpts import paired_waves, unpaired_waves
+from Models.nets.geometry import crop_output_to_stft, pad_to_input, pad_to_output, to_disc
+from Models.nets.shapes import get_shapes
+from Models.nets.spectrogram import denorm
+from Models.training.features import (
     excerpt_plan,
     make_paired_dataset,
     make_unpaired_dataset,
-    pad_to_input,
-    pad_to_output,
     paired_features,
-    to_disc,
     unpaired_features,
     whole_track_magnitudes,
 )
-from Models.shapes import get_shapes
-from Models.spectrogram import denorm
 from Sample import Sample
 
 SR = 8192
@@ -340,8 +337,8 @@ def test_skip_continues_the_sequence_exactly(tmp_path, songs, workers):
 def test_critic_sees_stft_bins_1_to_256_for_reals_and_fakes(tmp_path):
     """As the original's centre crop of 258 output rows to 256: the DC bin is dropped, the Nyquist bin kept,
     for the real excerpts (from the STFT) and for the separator's estimates alike."""
-    from Models.features import critic_input
-    from Models.spectrogram import norm, stft
+    from Models.nets.geometry import critic_input
+    from Models.nets.spectrogram import norm, stft
 
     config = _config(tmp_path, num_layers=1, num_frames=8)
     shapes = get_shapes(config)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from Models import precision
-from Models.precision import choose_precision, cpu_flags
+from Models.separation import precision
+from Models.separation.precision import choose_precision, cpu_flags
 
 
 def test_auto_picks_float32_on_a_cpu_without_bf16(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from Input.synthetic import generate_dataset, generate_unpaired
+from Input.synth.generate import generate_dataset, generate_unpaired
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 0.0  # same seed, same batches, same random draws: resumed and uninterrupted runs agree bit for bit

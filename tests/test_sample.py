@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.audio import AudioError
-from Input.audio_probe import probe_sample
+from Input.audio.files import AudioError
+from Input.audio.probe import probe_sample
 from Sample import Sample
 
 

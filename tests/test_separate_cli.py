@@ -14,9 +14,9 @@ import pytest
 import soundfile as sf
 
 import separate
-from Input.audio import load
-from Models.checkpoint_files import find_latest_checkpoint
-from Models.inference_options import SeparationOptions
+from Input.audio.files import load
+from Models.nets.checkpoint_files import find_latest_checkpoint
+from Models.separation.options import SeparationOptions
 from tests.cli_helpers import ENV, REPO, tone, write_run
 from tests.hostile_media import hls_playlist, write_secrets
 from tests.tiny import TINY_MODEL
@@ -95,7 +95,7 @@ def test_options_parse_to_their_values_and_defaults() -> None:
 
 def test_the_separation_api_matches_the_input(tmp_path: Path) -> None:
     from Models.api import Separator
-    from Models.inference_options import SeparationOptions
+    from Models.separation.options import SeparationOptions
 
     separator = Separator.load(write_run(tmp_path, "4_sup", TINY, 1))
     audio = tone(48000, 0.4, 2).T

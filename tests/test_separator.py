@@ -15,15 +15,16 @@ import soundfile as sf
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.audio import AudioError, load
-from Input.audio_stream import AudioReader, AudioWriter
-from Models.checkpoint_files import model_spec
-from Models.factory import build_separator, get_shapes, load_separator
-from Models.inference import InputRateStream, separate
-from Models.inference_options import SeparationOptions
-from Models.separator import ModelRateStream, hann_window, overlap_add, predict_magnitudes
-from Models.spectrogram import istft
-from Models.streaming import separate_file
+from Input.audio.files import AudioError, load
+from Input.audio.stream import AudioReader, AudioWriter
+from Models.api import Separator
+from Models.nets.checkpoint_files import model_spec
+from Models.nets.factory import build_separator, get_shapes
+from Models.nets.spectrogram import istft
+from Models.separation.files import separate_file
+from Models.separation.input_rate import InputRateStream, separate
+from Models.separation.model_rate import ModelRateStream, hann_window, overlap_add, predict_magnitudes
+from Models.separation.options import SeparationOptions
 from tests.tiny import TINY, identity_separator, random_separator
 from Utils import CheckpointError
 
@@ -140,11 +141,12 @@ def test_separate_masks_with_identity_model(identity: keras.Model) -> None:
         separate(np.zeros((2, 0), np.float32), 8192, identity, TINY)
 
 
-def test_load_separator_restores_weights(tmp_path: Path) -> None:
+def test_separator_load_restores_weights(tmp_path: Path) -> None:
     prefix = write_checkpoint(tmp_path / "7_sup", TINY, seed=11)
     reference = build_separator(TINY)
     tf.train.Checkpoint(model=reference).read(prefix).assert_existing_objects_matched()
-    loaded, config, used = load_separator(tmp_path / "7_sup")
+    separator = Separator.load(tmp_path / "7_sup")
+    loaded, config, used = separator.model, separator.spec, separator.checkpoint
     assert used == prefix and config == model_spec(TINY)  # a legacy folder: its model_config.json, spec keys only
     assert any(np.abs(w.numpy()).max() > 0 for w in loaded.weights)
     for a, b in zip(loaded.weights, reference.weights, strict=True):
@@ -157,8 +159,8 @@ def test_load_separator_restores_weights(tmp_path: Path) -> None:
 
 def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
     prefix = write_checkpoint(tmp_path / "9_sup", TINY, seed=1)
-    full, config, _ = load_separator(prefix, "float32")
-    half, _, _ = load_separator(prefix, "bfloat16")
+    exact_separator = Separator.load(prefix, "float32")
+    full, config, half = exact_separator.model, exact_separator.spec, Separator.load(prefix, "bfloat16").model
     assert full.compute_dtype == "float32" and half.compute_dtype == "bfloat16"
     for a, b in zip(full.weights, half.weights, strict=True):  # the same float32 weights
         assert b.dtype == tf.float32
@@ -176,15 +178,15 @@ def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
     out = separate(audio, 8192, half, config)
     assert all(out[name].dtype == np.float32 and out[name].shape == audio.shape for name in out)
     with pytest.raises(ValueError, match="precision must be one of"):
-        load_separator(prefix, "float64")
+        Separator.load(prefix, "float64")
 
 
 @pytest.mark.parametrize("change", [{"num_initial_filters": 3}, {"num_layers": 2}])
-def test_load_separator_rejects_mismatched_config(tmp_path: Path, change: dict) -> None:
+def test_separator_load_rejects_mismatched_config(tmp_path: Path, change: dict) -> None:
     prefix = write_checkpoint(tmp_path / "8_sup", TINY)
     (tmp_path / "8_sup" / "model_config.json").write_text(json.dumps({**TINY, **change}))
     with pytest.raises(CheckpointError, match="do not match") as info:
-        load_separator(prefix)
+        Separator.load(prefix)
     assert prefix in str(info.value) and "\n" not in str(info.value)
 
 
@@ -312,9 +314,10 @@ def test_errors_in_the_reading_thread_reach_the_caller_and_leave_nothing(
 MEMORY_SCRIPT = textwrap.dedent("""
     import resource, sys, json
     import numpy as np
-    from Models.factory import load_separator
-    from Models.streaming import separate_file
-    model, config, _ = load_separator(sys.argv[1])
+    from Models.api import Separator
+    from Models.separation.files import separate_file
+    separator = Separator.load(sys.argv[1])
+    model, config = separator.model, separator.spec
     separate_file(sys.argv[3], {"vocals": sys.argv[4] + "/w.wav"}, model, config)  # warm-up
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     separate_file(sys.argv[2], {"vocals": sys.argv[4] + "/v.wav", "accompaniment": sys.argv[4] + "/a.wav"},

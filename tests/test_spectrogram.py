@@ -1,11 +1,11 @@
-"""Tests for Models/spectrogram.py against librosa, the reference implementation."""
+"""Tests for Models/nets/spectrogram.py against librosa, the reference implementation."""
 
 import librosa
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from Models.spectrogram import denorm, istft, norm, stft
+from Models.nets.spectrogram import denorm, istft, norm, stft
 
 NUM_FFT, NUM_HOP = 512, 256
 # Lengths: shorter than the window, exact multiples of the hop, and awkward remainders.

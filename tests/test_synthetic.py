@@ -1,4 +1,4 @@
-"""Tests for Input/synthetic.py: layout, exact mixtures, determinism, musdb compatibility, musical content."""
+"""Tests for Input/synth/generate.py: layout, exact mixtures, determinism, musdb compatibility, musical content."""
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input.synthetic import STEMS, generate_dataset, generate_song, generate_unpaired
+from Input.synth.generate import STEMS, generate_dataset, generate_song, generate_unpaired
 
 SR = 16000
 SECONDS = 3.0
@@ -175,7 +175,7 @@ def test_bad_arguments(tmp_path):
 
 def test_cli_writes_split_and_unpaired(tmp_path):
     out = tmp_path / "data"
-    cmd = [sys.executable, "-m", "Input.synthetic", "--out", str(out), "--tracks", "3", "--test-tracks", "1",
+    cmd = [sys.executable, "-m", "Input.synth.generate", "--out", str(out), "--tracks", "3", "--test-tracks", "1",
            "--seconds", "1.5", "--seed", "3", "--sr", str(SR), "--unpaired-tracks", "1", "--workers", "1"]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1])

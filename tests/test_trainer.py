@@ -11,10 +11,10 @@ import signal
 import pytest
 import tensorflow as tf
 
-from Models.checkpoint_keeper import CheckpointKeeper, CheckpointSaveError, PhaseResult, finished_result
-from Models.early_stopping import EarlyStopping
-from Models.summaries import TrainingLog
-from Models.trainer import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
+from Models.training.checkpoints import CheckpointKeeper, CheckpointSaveError, PhaseResult, finished_result
+from Models.training.early_stopping import EarlyStopping
+from Models.training.loop import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
+from Models.training.summaries import TrainingLog
 from Training import resolved_model_config
 from Utils import CheckpointError
 

@@ -11,9 +11,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from Input.synthetic import generate_dataset, generate_unpaired
-from Models.factory import build_separator, get_shapes
-from Models.supervised import SupervisedTrainer
+from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.nets.factory import build_separator, get_shapes
+from Models.training.supervised import SupervisedTrainer
 from tests.tiny import TINY_TRAINING
 
 TINY = TINY_TRAINING
@@ -62,11 +62,11 @@ def _probe_input(config: dict) -> np.ndarray:
 
 def _record_separators(monkeypatch) -> dict:
     """Keeps the first separator each phase builds, the one it trains (the in-memory model, not a restored copy)."""
-    import Models.adversarial
-    import Models.supervised
+    import Models.training.semisupervised
+    import Models.training.supervised
 
     built: dict = {}
-    for phase, module in (("sup", Models.supervised), ("semisup", Models.adversarial)):
+    for phase, module in (("sup", Models.training.supervised), ("semisup", Models.training.semisupervised)):
         def build(config, _phase=phase, _build=module.build_separator):
             model = _build(config)
             built.setdefault(_phase, model)
@@ -195,7 +195,7 @@ def _write_triple(folder: Path, seconds: float, seed: int, sr: int = 8192) -> tu
     """A mono song (noise accompaniment, tonal voice of another loudness) as mixture/accompaniment/vocals wavs."""
     import soundfile as sf
 
-    from Input.audio_probe import probe_sample
+    from Input.audio.probe import probe_sample
 
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
@@ -217,10 +217,10 @@ def _crop_model(shapes) -> keras.Model:
 
 @pytest.mark.parametrize("model_kind", ["mixture_as_estimate", "separator"])
 def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, model_kind):
-    from Input.audio_cache import AudioCache
-    from Models.features import whole_track_magnitudes
-    from Models.separator import predict_magnitudes
-    from Models.supervised import track_loss
+    from Input.audio.cache import AudioCache
+    from Models.separation.model_rate import predict_magnitudes
+    from Models.training.features import whole_track_magnitudes
+    from Models.training.supervised import track_loss
     from tests.tiny import TINY_MODEL
 
     config = dict(TINY_MODEL)
@@ -254,7 +254,7 @@ class _Stop(Exception):
 
 
 def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weights(songs, tmp_path, monkeypatch):
-    import Models.adversarial
+    import Models.training.semisupervised
 
     captured = {}
 
@@ -262,7 +262,7 @@ def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weig
         captured["weights"] = [w.copy() for w in phase.trackables["model"].get_weights()]
         raise _Stop
 
-    monkeypatch.setattr(Models.adversarial, "run_phase", stop_at_start)
+    monkeypatch.setattr(Models.training.semisupervised, "run_phase", stop_at_start)
     config = _config(songs, tmp_path, unpaired=True, evaluate=False, max_epochs=1, init_from_supervised=True)
     with pytest.raises(_Stop):
         _run(config, 11, tmp_path, monkeypatch)

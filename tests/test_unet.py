@@ -1,11 +1,11 @@
-"""Tests for the U-Net separator (Models/Unet.py) and the shape/alignment helpers in Models/factory.py."""
+"""Tests for the U-Net separator (Models/nets/unet.py) and the shape/alignment helpers in Models/nets/factory.py."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from Models.factory import build_critic, build_separator, get_shapes
-from Models.Unet import Unet, get_output_shape, get_padding
+from Models.nets.factory import build_critic, build_separator, get_shapes
+from Models.nets.unet import Unet, get_output_shape, get_padding
 
 # get_padding((256, 64), L) for L = 1..6, verified by building each model and reading its output shape
 # (test_get_padding_table_matches_built_models) and by brute force (test_get_padding_is_smallest_valid).

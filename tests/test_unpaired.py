@@ -1,4 +1,4 @@
-"""Tests of Input/unpaired.py with real audio files (mp3/m4a written by the real ffmpeg)."""
+"""Tests of Input/datasets/unpaired.py with real audio files (mp3/m4a written by the real ffmpeg)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from Input import unpaired
-from Input.datasets import DatasetError
-from Input.unpaired import PROBE_CACHE_FILE, load_unpaired, scan_folders
+from Input.datasets import unpaired
+from Input.datasets.load import DatasetError
+from Input.datasets.unpaired import PROBE_CACHE_FILE, load_unpaired, scan_folders
 from Sample import Sample
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
@@ -91,7 +91,7 @@ def test_folders_any_format(folders: dict[str, Path]) -> None:
 
 
 def test_short_and_unreadable_skipped(folders: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         voices = scan_folders([folders["voc"]], min_seconds=1.0, name="unsup_voice_dirs")
     assert [Path(s.path).name for s in voices] == ["voice1.wav"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -108,7 +108,7 @@ def test_missing_folder_names_key_and_path(tmp_path: Path) -> None:
 
 def test_empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)  # datasets/MoisesDB does not exist here
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         assert load_unpaired({"moisesdb_path": "datasets/MoisesDB"}, min_seconds=1.0) == [[], [], []]
     assert "no MoisesDB at datasets/MoisesDB" in caplog.text
     assert load_unpaired({}, min_seconds=1.0) == [[], [], []]  # no keys: no unpaired data
@@ -116,7 +116,7 @@ def test_empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: p
 
 def test_empty_folder_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "empty").mkdir()
-    with caplog.at_level(logging.WARNING, logger="Input.unpaired"):
+    with caplog.at_level(logging.WARNING, logger="Input.datasets.unpaired"):
         lists = load_unpaired({"moisesdb_path": None, "unsup_mixture_dirs": [str(tmp_path / "empty")]},
                               min_seconds=1.0)
     assert lists == [[], [], []]
@@ -128,7 +128,7 @@ def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
     root = _write_moisesdb(tmp_path / "MoisesDB")
     config = _config(folders, moisesdb_path=str(root), num_workers=2)
     config["unsup_mixture_dirs"] = [str(folders["mix"] / "nested")]
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         mixtures, accs, voices = load_unpaired(config, min_seconds=0.95)
     # MoisesDB first (track t2's 0.9 s guitar + 1.0 s piano accompaniment is 1.0 s long, so kept).
     assert [Path(s.path).name for s in mixtures][:2] == ["mixture.wav", "mixture.wav"]
@@ -142,13 +142,13 @@ def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
     assert f"{len(mixtures)} mixtures" in caplog.text
     # Short MoisesDB exports are filtered as well, with a count.
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         _, accs_long, _ = load_unpaired(config, min_seconds=1.1)
     assert len(accs_long) == 3 and "MoisesDB accompaniments: skipped 1 of 3" in caplog.text
 
 
 def test_min_excerpt_seconds() -> None:
-    from Models.shapes import get_shapes, min_excerpt_seconds
+    from Models.nets.shapes import get_shapes, min_excerpt_seconds
 
     # Default model: input_time 158 frames -> (157 * 256 + 512) / 8192 s.
     default = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
@@ -196,7 +196,7 @@ def test_probe_cache_second_scan_probes_nothing(folders: dict[str, Path], tmp_pa
     uncached = scan_folders(inputs, min_seconds=1.0)
     assert not cache.exists()  # cache_path None: no cache
     calls = _count_probes(monkeypatch)
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         first = scan_folders(inputs, min_seconds=1.0, name="mix", cache_path=cache)
     assert first == uncached and any(s.path.endswith(".mp3") for s in first)
     assert len(calls) == 9 and cache.is_file()  # 5 mixtures + 4 voice files (2 short, 1 broken)
@@ -208,7 +208,7 @@ def test_probe_cache_second_scan_probes_nothing(folders: dict[str, Path], tmp_pa
     _forbid_probes(monkeypatch)
     caplog.clear()
     mtime = cache.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         second = scan_folders(inputs, min_seconds=1.0, name="mix", cache_path=cache)
     assert second == uncached
     assert "mix: 0 files probed, 9 from the probe cache" in caplog.text
@@ -266,7 +266,7 @@ def test_probe_cache_corrupt_is_rebuilt(content: bytes, tmp_path: Path, monkeypa
     cache.parent.mkdir()
     cache.write_bytes(content)
     calls = _count_probes(monkeypatch)
-    with caplog.at_level(logging.INFO, logger="Input.unpaired"):
+    with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         assert scan_folders([folder], cache_path=cache) == uncached
     assert f"probe cache {cache} ignored" in caplog.text and "rebuilding it" in caplog.text
     assert calls == ["a.wav", "b.wav"]
@@ -283,7 +283,7 @@ def test_probe_cache_unreadable_probed_once_warned_each_start(tmp_path: Path, mo
     warnings = []
     for _ in range(2):
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="Input.unpaired"):
+        with caplog.at_level(logging.WARNING, logger="Input.datasets.unpaired"):
             assert [s.path for s in scan_folders([folder], cache_path=cache)] == [str(good)]
         warnings.append([r.getMessage() for r in caplog.records if r.levelno == logging.WARNING])
     assert sorted(calls) == ["good.wav", "x.wav"]  # once each, on the first start only

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from Models.factory import build_separator, get_shapes
-from Models.inference import separate
-from Models.inference_options import SeparationOptions
-from Models.separator import ModelRateStream, predict_frames, predict_magnitudes
-from Models.windows import get_predictor, plan_windows, trace_count, window_step
+from Models.nets.factory import build_separator, get_shapes
+from Models.separation.input_rate import separate
+from Models.separation.model_rate import ModelRateStream, predict_frames, predict_magnitudes
+from Models.separation.options import SeparationOptions
+from Models.separation.windows import get_predictor, plan_windows, trace_count, window_step
 
 SMALL = {
     "num_fft": 512,

@@ -5,7 +5,7 @@ the training tests' tiny run."""
 import numpy as np
 import tf_keras as keras
 
-from Models.factory import build_separator, get_shapes
+from Models.nets.factory import build_separator, get_shapes
 from Training import resolved_model_config
 
 TINY_MODEL = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,

@@ -30,8 +30,8 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import tensorflow as tf
     import tf_keras as keras
 
-    from Models.checkpoint_files import write_run_files
-    from Models.factory import build_separator
+    from Models.nets.checkpoint_files import write_run_files
+    from Models.nets.factory import build_separator
     from tests.tiny import TINY_MODEL
 
     base = tmp_path_factory.mktemp("checkpoints")

@@ -70,8 +70,8 @@ def session(browser, service: Service) -> Iterator[Page]:  # noqa: ANN001
 
 
 def generated_mp3(folder: Path, seconds: float = SONG_SECONDS) -> Path:
-    """A generated song (``Input.song_synth``), 44.1 kHz stereo, encoded to mp3 with ffmpeg."""
-    from Input.song_synth import generate_song
+    """A generated song (``Input.synth.song``), 44.1 kHz stereo, encoded to mp3 with ffmpeg."""
+    from Input.synth.song import generate_song
 
     wav, mp3 = folder / "song.wav", folder / "demo song.mp3"
     sf.write(wav, generate_song(7, seconds, sr=44100)["mixture"].T, 44100)

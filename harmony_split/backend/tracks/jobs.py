@@ -22,7 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django_tasks import task
 
-from Input.audio_probe import AudioError, AudioWriteError, one_line
+from Input.audio.probe import AudioError, AudioWriteError, one_line
 from Utils import CheckpointError
 
 from . import separators, storage
@@ -101,7 +101,7 @@ def run(track_id: str) -> str:
 
     _current["track"] = track_id
     try:
-        from Models.inference_options import SeparationOptions
+        from Models.separation.options import SeparationOptions
         separator = separators.loaded(job.model)  # TensorFlow only in workers
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
                                     max_seconds=settings.HARMONY_MAX_MINUTES * 60)

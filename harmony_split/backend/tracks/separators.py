@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from Models.checkpoint_files import (
-    LEGACY_CONFIG_FILE,
-    MODEL_SPEC_FILE,
-    RUN_RECORD_FILE,
+from Models.nets.checkpoint_files import (
+    RunInfo,
     checkpoint_folder,
     find_latest_checkpoint,
+    list_runs,
     resolve_checkpoint,
 )
-from Utils import BEST_FILE, CheckpointError, read_json
+from Utils import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -31,38 +29,10 @@ _loaded: dict[str, Any] = {}  # checkpoint prefix -> Models.api.Separator
 _lock = threading.Lock()
 
 
-def _run_folders() -> list[Path]:
-    base = Path(settings.HARMONY_CHECKPOINT_DIR)
-    folders = [f for f in base.iterdir() if f.is_dir()] if base.is_dir() else []
-    if settings.HARMONY_CHECKPOINT:
-        chosen = checkpoint_folder(settings.HARMONY_CHECKPOINT).resolve()
-        if chosen not in [f.resolve() for f in folders]:
-            folders.append(chosen)
-    return [f for f in folders if any((f / name).is_file() for name in (MODEL_SPEC_FILE, LEGACY_CONFIG_FILE))]
-
-
-def _read(path: Path) -> dict:
-    try:
-        data = read_json(path) if path.is_file() else {}
-    except (OSError, ValueError, CheckpointError) as err:
-        logger.warning("%s: unreadable (%s)", path, err)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _describe(folder: Path) -> dict[str, Any]:
-    best, record = _read(folder / BEST_FILE), _read(folder / RUN_RECORD_FILE)
-    stamp_file = folder / BEST_FILE if (folder / BEST_FILE).is_file() else folder
-    created = record.get("created") or datetime.fromtimestamp(stamp_file.stat().st_mtime, UTC).isoformat()
-    phase = folder.name.rsplit("_", 1)[-1] if "_" in folder.name else ""
-    val_loss = best.get("val_loss")
-    return {
-        "id": folder.name,
-        "name": folder.name,
-        "phase": {"sup": "supervised", "semisup": "semi-supervised"}.get(phase, phase or "unknown"),
-        "val_loss": float(val_loss) if isinstance(val_loss, int | float) else None,
-        "created": created,
-    }
+def _runs() -> list[RunInfo]:
+    """The offered runs, newest first."""
+    extra = [settings.HARMONY_CHECKPOINT] if settings.HARMONY_CHECKPOINT else []
+    return list_runs(settings.HARMONY_CHECKPOINT_DIR, extra)
 
 
 def default_model_id() -> str | None:
@@ -76,23 +46,13 @@ def default_model_id() -> str | None:
 def list_models() -> list[dict[str, Any]]:
     """``[{"id", "name", "phase", "val_loss", "created", "default"}]``, newest first; only loadable folders."""
     default = default_model_id()
-    models = []
-    for folder in _run_folders():
-        try:
-            resolve_checkpoint(folder)
-        except CheckpointError as err:
-            logger.info("not offered: %s", err)
-            continue
-        models.append({**_describe(folder), "default": folder.name == default})
-    return sorted(models, key=lambda m: m["created"], reverse=True)
+    return [{"id": run.folder.name, "name": run.folder.name, "phase": run.phase, "val_loss": run.val_loss,
+             "created": run.created, "default": run.folder.name == default} for run in _runs()]
 
 
 def model_folder(model_id: str) -> Path | None:
     """The run folder of a model id, or None when no such model is offered."""
-    for folder in _run_folders():
-        if folder.name == model_id:
-            return folder
-    return None
+    return next((run.folder for run in _runs() if run.folder.name == model_id), None)
 
 
 def loaded(model_id: str) -> Any:  # noqa: ANN401 -- a Models.api.Separator (no TensorFlow import here)

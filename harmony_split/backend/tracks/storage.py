@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from Input.audio_probe import AUDIO_EXTENSIONS
+from Input.audio.probe import AUDIO_EXTENSIONS
 
 NAME_LIMIT = 120  # characters of a display name
 

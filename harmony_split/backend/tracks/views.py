@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from Input.audio_probe import AudioError, probe
+from Input.audio.probe import AudioError, probe
 from Utils import atomic_open
 
 from . import files, jobs, separators, storage

@@ -1,0 +1,295 @@
+"""The files beside a run's checkpoints, and finding a checkpoint.
+
+A checkpoint folder (``checkpoints/<id>_<phase>``) holds TensorFlow checkpoints named ``<id>_<phase>-<step>``
+and:
+
+* ``model_spec.json`` (:data:`MODEL_SPEC_FILE`): the model spec, only the keys (:data:`SPEC_KEYS`) needed to
+  rebuild the separator and apply it to audio; all that loading, separation and evaluation read;
+* ``run.json`` (:data:`RUN_RECORD_FILE`): the run record, ``{"config": the whole resolved run config,
+  "git_commit": sha or null, "created": ISO time}``, for people and for resuming a run;
+* ``best.json`` (``Utils.BEST_FILE``): the best checkpoint by validation loss.
+
+Folders written before the spec existed hold ``model_config.json`` (:data:`LEGACY_CONFIG_FILE`, the whole run
+config) instead of the first two; they are read through the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from Utils import BEST_FILE, CheckpointError, checkpoint_exists, read_json, write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+MODEL_SPEC_FILE = "model_spec.json"
+RUN_RECORD_FILE = "run.json"
+LEGACY_CONFIG_FILE = "model_config.json"
+
+# Keys of the run config that rebuild the separator (Models.nets.factory.build_separator) and apply it to audio
+# (Models.separation.model_rate.ModelRateStream, Models.separation.input_rate, Models.evaluation.bss_eval).
+SPEC_KEYS: tuple[str, ...] = (
+    "expected_sr",  # sample rate the model works at, Hz
+    "num_fft",  # STFT frame length, samples
+    "num_hop",  # STFT hop, samples
+    "num_frames",  # output frames per training patch (sizes the U-Net)
+    "num_layers",  # U-Net depth
+    "num_initial_filters",  # U-Net filters of the first layer
+    "output_activation",  # activation of the U-Net's output convolutions
+    "inference_batch_size",  # patches per model call when separating whole tracks
+    "jit_compile",  # XLA-compile the inference function
+)
+
+
+def model_spec(model_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`SPEC_KEYS` of a run config; ValueError naming the keys it lacks."""
+    missing = [key for key in SPEC_KEYS if key not in model_config]
+    if missing:
+        raise ValueError(f"model_config: missing key(s) {', '.join(missing)}")
+    return {key: model_config[key] for key in SPEC_KEYS}
+
+
+def git_commit(folder: str | os.PathLike = ".") -> str | None:
+    """``git rev-parse HEAD`` of the checkout containing ``folder``; None outside a git checkout (or no git)."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def write_run_files(folder: str | os.PathLike, model_config: Mapping[str, Any]) -> None:
+    """Write ``model_spec.json`` and ``run.json`` (see the module docstring) into ``folder``, each atomically.
+
+    The commit is the one of the code that runs (this module's checkout), not of the current directory.
+    """
+    folder = Path(folder)
+    spec = model_spec(model_config)
+    record = {
+        "config": dict(model_config),
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_json_atomic(folder / MODEL_SPEC_FILE, spec)
+    write_json_atomic(folder / RUN_RECORD_FILE, record)
+
+
+def read_model_spec(folder: str | os.PathLike) -> dict[str, Any]:
+    """The model spec of a checkpoint folder: ``model_spec.json``, else the :data:`SPEC_KEYS` of a legacy
+    ``model_config.json``.
+
+    Raises:
+        CheckpointError: (one line, naming the file) neither file, not valid JSON, or keys missing.
+    """
+    folder = Path(folder)
+    path = folder / MODEL_SPEC_FILE
+    if not path.is_file():
+        path = folder / LEGACY_CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{folder / MODEL_SPEC_FILE}: missing (and no legacy {LEGACY_CONFIG_FILE}); "
+                              "cannot rebuild the model")
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    try:
+        return model_spec(data)
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+
+
+def read_run_config(folder: str | os.PathLike) -> dict[str, Any]:
+    """The whole run config of a checkpoint folder: ``run.json``'s ``"config"``, else a legacy
+    ``model_config.json``. CheckpointError (naming the file) when neither is there or readable."""
+    folder = Path(folder)
+    record_path = folder / RUN_RECORD_FILE
+    if record_path.is_file():
+        record = read_json(record_path)
+        if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+            raise CheckpointError(f"{record_path}: holds no \"config\" object")
+        return record["config"]
+    legacy = folder / LEGACY_CONFIG_FILE
+    if not legacy.is_file():
+        raise CheckpointError(f"{record_path}: missing (and no legacy {LEGACY_CONFIG_FILE})")
+    config = read_json(legacy)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{legacy}: not a JSON object")
+    return config
+
+
+def checkpoint_folder(path: str | os.PathLike) -> Path:
+    """The run folder of a checkpoint prefix or run folder."""
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+    """Turn a checkpoint prefix or a checkpoint folder into ``(prefix, model spec)``.
+
+    A folder resolves to its best checkpoint (``best.json``), else its latest one. The spec is read with
+    :func:`read_model_spec` from the checkpoint's folder. Raises CheckpointError naming the path and the reason.
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder = path
+        prefix = None
+        if (folder / BEST_FILE).is_file():
+            best = read_json(folder / BEST_FILE)
+            candidate = folder / Path(best.get("checkpoint", "")).name
+            if checkpoint_exists(candidate):
+                prefix = str(candidate)
+        if prefix is None:
+            import tensorflow as tf  # lazily: the CLIs report bad paths without TensorFlow's start-up cost
+
+            prefix = tf.train.latest_checkpoint(str(folder))
+        if prefix is None:
+            raise CheckpointError(f"{path}: folder holds no TensorFlow checkpoint")
+    else:
+        if not checkpoint_exists(path):
+            raise CheckpointError(f"{path}: no checkpoint with this prefix ({path}.index is missing)")
+        folder, prefix = path.parent, str(path)
+    return prefix, read_model_spec(folder)
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a run's checkpoint folder: it holds a model spec (or a legacy model config)."""
+    return folder.is_dir() and any((folder / name).is_file() for name in (MODEL_SPEC_FILE, LEGACY_CONFIG_FILE))
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run folder says about its model, for people choosing one (the web app's model list).
+
+    Attributes:
+        folder: the run folder (``checkpoints/<id>_<phase>``); ``folder.name`` is the model's id.
+        phase: ``"supervised"``, ``"semi-supervised"``, or the folder name's suffix (``"unknown"`` without one).
+        val_loss: the best validation loss (``best.json``), None when the run recorded none.
+        created: ISO time the run was started (``run.json``), else the time ``best.json`` (or the folder) was
+            last written.
+    """
+
+    folder: Path
+    phase: str
+    val_loss: float | None
+    created: str
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A JSON object file, or {} when it is absent or unreadable (logged)."""
+    try:
+        data = read_json(path) if path.is_file() else {}
+    except (OSError, ValueError, CheckpointError) as err:
+        logger.warning("%s: unreadable (%s)", path, err)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe_run(folder: str | os.PathLike) -> RunInfo:
+    """The :class:`RunInfo` of a run folder, from its ``best.json`` and ``run.json`` (either may be missing)."""
+    folder = Path(folder)
+    best, record = _read_record(folder / BEST_FILE), _read_record(folder / RUN_RECORD_FILE)
+    stamp_file = folder / BEST_FILE if (folder / BEST_FILE).is_file() else folder
+    created = record.get("created") or datetime.fromtimestamp(stamp_file.stat().st_mtime, UTC).isoformat()
+    suffix = folder.name.rsplit("_", 1)[-1] if "_" in folder.name else ""
+    val_loss = best.get("val_loss")
+    return RunInfo(folder=folder,
+                   phase={"sup": "supervised", "semisup": "semi-supervised"}.get(suffix, suffix or "unknown"),
+                   val_loss=float(val_loss) if isinstance(val_loss, int | float) else None, created=str(created))
+
+
+def list_runs(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[RunInfo]:
+    """The loadable runs in ``base_dir`` plus the run folders of ``extra`` checkpoints (each once), newest first.
+
+    A folder that holds a spec but no usable checkpoint (:func:`resolve_checkpoint` fails) is left out and logged.
+    """
+    base = Path(base_dir)
+    folders = [f for f in base.iterdir() if f.is_dir()] if base.is_dir() else []
+    for path in extra:
+        chosen = checkpoint_folder(path).resolve()
+        if chosen not in [f.resolve() for f in folders]:
+            folders.append(chosen)
+    runs = []
+    for folder in folders:
+        if not is_run_folder(folder):
+            continue
+        try:
+            resolve_checkpoint(folder)
+        except CheckpointError as err:
+            logger.info("not offered: %s", err)
+            continue
+        runs.append(describe_run(folder))
+    return sorted(runs, key=lambda run: run.created, reverse=True)
+
+
+def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str | None:
+    """Return the newest best checkpoint of any run (semi-supervised or supervised) under ``base_dir``.
+
+    Run folders are those with a ``model_spec.json`` or a legacy ``model_config.json``. "Newest" is by the
+    modification time of the run's ``best.json`` (or of its newest checkpoint index when a run recorded no
+    best). Returns None when nothing is found.
+    """
+    base = Path(base_dir)
+    if not base.is_dir():
+        return None
+    candidates: list[tuple[float, str]] = []
+    for folder in base.iterdir():
+        if not is_run_folder(folder):
+            continue
+        try:
+            prefix, _ = resolve_checkpoint(folder)
+        except CheckpointError as err:
+            logger.debug("skipping %s: %s", folder, err)
+            continue
+        marker = folder / BEST_FILE if (folder / BEST_FILE).is_file() else Path(f"{prefix}.index")
+        candidates.append((marker.stat().st_mtime, prefix))
+    if not candidates:
+        return None
+    return max(candidates)[1]
+
+
+def damage(prefix: str | os.PathLike) -> str | None:
+    """Why the checkpoint files of ``prefix`` cannot be read (a truncated or garbage ``.index`` or data file, e.g.
+    from an interrupted copy), naming the file; None when every tensor reads back. Reads the whole checkpoint, so
+    call it to explain a failed restore, not on every load."""
+    import tensorflow as tf  # lazily: the CLIs resolve paths without TensorFlow's start-up cost
+
+    index = f"{prefix}.index"
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        return f"{index}: damaged or not a TensorFlow checkpoint index ({' '.join(str(err).split())[:160]})"
+    data = sorted(Path(prefix).parent.glob(f"{Path(prefix).name}.data-*"))
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        files = ", ".join(str(p) for p in data) or f"{prefix}.data-*"
+        return f"{files}: damaged (truncated or corrupt: {' '.join(str(err).split())[:160]})"
+    return None
+
+
+def restore_checkpoint(checkpoint: Any, prefix: str | os.PathLike, mismatch: str) -> None:
+    """Restore ``checkpoint`` (a ``tf.train.Checkpoint``) from ``prefix`` strictly: every object it tracks must be
+    in the files. The one way training, evaluation and separation read weights.
+
+    Raises:
+        CheckpointError: one line: a damaged file, named (see :func:`damage`), or else
+            ``"<prefix>: <mismatch> (<TensorFlow's reason>)"``.
+    """
+    import tensorflow as tf
+
+    try:
+        status = checkpoint.read(str(prefix))
+        status.assert_existing_objects_matched()
+        status.expect_partial()
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
+        broken = damage(prefix)
+        if broken:
+            raise CheckpointError(broken) from err
+        raise CheckpointError(f"{prefix}: {mismatch} ({' '.join(str(err).split())[:200]})") from err
