@@ -1,4 +1,6 @@
-# The commands of the README. Each sets itself up from a bare machine that has only Python.
+# The commands of the README. Each sets itself up on a bare machine with Python >= 3.11 (`serve` and `test` also need
+# Node >= 20.19 with npm); the Debian packages they need (ffmpeg; for `test` chromium, redis-server, postgresql) are
+# installed with apt-get when run as root.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
