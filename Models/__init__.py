@@ -1,1 +1,1 @@
-"""Separator (U-Net) and critic (WGAN) models, and the factory that builds them from model_config."""
+"""Separator (U-Net) and critic (WGAN) models, and the factory that builds them from a ModelSpec (Models/config.py)."""

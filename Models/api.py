@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from Models.config import ModelSpec
 from Models.inference_options import SeparationOptions
 
 
 class Separator:
-    """A restored separator with its model spec (rates, FFT size, shapes: ``Models.checkpoint_files``).
+    """A restored separator with its model spec (rates, FFT size, sizes: ``Models.config.ModelSpec``).
 
     Attributes:
         model: the Keras U-Net (``Models.factory.build_separator``).
@@ -31,7 +32,7 @@ class Separator:
         precision: the compute precision in use (``"float32"``, ``"bfloat16"`` or ``"float16"``).
     """
 
-    def __init__(self, model: Any, spec: dict[str, Any], checkpoint: str, precision: str) -> None:
+    def __init__(self, model: Any, spec: ModelSpec, checkpoint: str, precision: str) -> None:
         self.model = model
         self.spec = spec
         self.checkpoint = checkpoint
@@ -55,7 +56,7 @@ class Separator:
     @property
     def sample_rate(self) -> int:
         """The model's own rate (``expected_sr``), Hz; inputs at any rate are resampled to it and back."""
-        return int(self.spec["expected_sr"])
+        return self.spec.expected_sr
 
     def separate(
         self, audio: np.ndarray, sample_rate: int, options: SeparationOptions | None = None

@@ -18,6 +18,7 @@ import tf_keras as keras
 
 from Input.audio import AudioError
 from Input.audio_stream import AudioReader, AudioWriter
+from Models.config import ModelSpec
 from Models.inference import InputRateStream
 from Models.inference_options import OUTPUT_SOURCES, SeparationOptions
 
@@ -31,7 +32,7 @@ def separate_file(
     path: str | os.PathLike,
     outputs: Mapping[str, str | os.PathLike],
     model: keras.Model,
-    spec: dict,
+    spec: ModelSpec,
     options: SeparationOptions | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> dict:

@@ -36,6 +36,7 @@ from benchmarks.report import interleaved
 from Input.audio import load, save
 from Input.song_synth import generate_song
 from Input.synthetic import generate_dataset
+from Models.config import ModelSpec
 from Models.factory import load_separator
 from Models.inference import separate
 from Models.inference_options import PRECISION_CHOICES, SeparationOptions
@@ -75,9 +76,9 @@ def score(songs: list[dict], estimate: Callable[[dict], dict[str, np.ndarray]]) 
     return {source: medians[source]["SDR"] for source in ("voice", "accompaniment")}
 
 
-def oracle(song: dict, spec: dict) -> dict[str, np.ndarray]:
+def oracle(song: dict, spec: ModelSpec) -> dict[str, np.ndarray]:
     """IRM estimates at the song's rate, with an STFT of about the model's window duration (a power of two)."""
-    num_fft = 2 ** round(np.log2(spec["num_fft"] * song["sr"] / spec["expected_sr"]))
+    num_fft = 2 ** round(np.log2(spec.num_fft * song["sr"] / spec.expected_sr))
     return irm_estimates(song["mixture"], {s: song[s] for s in ("voice", "accompaniment")}, num_fft, num_fft // 2)
 
 
