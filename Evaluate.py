@@ -154,7 +154,7 @@ def _main(argv: list[str] | None) -> int:
         precision=args.precision,
         separation=SeparationOptions(**band_options(args)),
     )
-    bss_evaluate(load_dataset(data, run.train.seed), prefix, options, data_name=dataset_name(data))
+    bss_evaluate(load_dataset(data, seed=run.train.seed), prefix, options, data_name=dataset_name(data))
     return 0
 
 

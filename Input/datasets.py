@@ -68,16 +68,16 @@ def resolve_loader(spec: str) -> Callable[[DataConfig], dict]:
     return func
 
 
-def load_dataset(data: DataConfig, seed: int, min_unpaired_seconds: float = 0.0) -> dict[str, list]:
+def load_dataset(data: DataConfig, min_unpaired_seconds: float = 0.0, *, seed: int) -> dict[str, list]:
     """Load the dataset dict described in :mod:`Input.dataset_dict`.
 
     Args:
         data: uses ``dataset_loader`` (``None`` or ``"module:function"``) and, for MUSDB18, ``musdb_path``,
             ``is_wav``, ``dataset_cache``, ``num_workers``; the fields of :func:`Input.unpaired.load_unpaired`
             for ``train_unsup``; ``num_labelled_tracks``.
-        seed: the run's seed; with ``num_labelled_tracks`` it chooses the paired songs (:func:`scarce_labels`).
         min_unpaired_seconds: unpaired files shorter than this (seconds; one network input excerpt, see
             ``Models.shapes.min_excerpt_seconds``) are left out. Not used with a ``dataset_loader``.
+        seed: the run's seed; with ``num_labelled_tracks`` it chooses the paired songs (:func:`scarce_labels`).
 
     Returns:
         The validated dataset dict.

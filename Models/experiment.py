@@ -95,7 +95,7 @@ def run_experiment(config: ExperimentConfig, experiment_id: int | str, resume: b
     get_strategy(config.train.strategy)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if data.generate_demo:
         ensure_demo_data(Path(data.demo_path), config.train.seed)
-    dataset = load_dataset(data, config.train.seed, min_excerpt_seconds(spec))
+    dataset = load_dataset(data, min_excerpt_seconds(spec), seed=config.train.seed)
     logger.info("dataset: %s", describe(dataset))
     for key in ("train_sup", "train_valid"):
         if not dataset[key]:

@@ -14,10 +14,12 @@ import soundfile as sf
 import stempeg
 
 from Input import audio, musdb_data
+from Input.config import DataConfig
 from Input.datasets import DatasetError
 from Input.musdb_data import load_musdb
 from Sample import Sample
 from tests.stem_files import SECONDS, SR, STEM_SR, make_stems, needs_ffmpeg, write_stem_file
+from tests.tiny import data_config
 
 TRAIN = ("Beta - Two", "Alpha - One")
 TEST = ("Delta - Four", "Alpha - Three", "Gamma - Five", "Beta - Six")
@@ -33,9 +35,9 @@ def write_hq(root: Path, train=TRAIN, test=TEST, sr: int = SR) -> Path:
     return root
 
 
-def config(root: Path, tmp_path: Path, **extra) -> dict:
-    return {"musdb_path": str(root), "is_wav": True, "dataset_cache": str(tmp_path / "cache" / "dataset.pkl"),
-            "num_workers": 2, **extra}
+def config(root: Path, tmp_path: Path, **extra) -> DataConfig:
+    return data_config(**{"musdb_path": str(root), "is_wav": True,
+                          "dataset_cache": str(tmp_path / "cache" / "dataset.pkl"), "num_workers": 2, **extra})
 
 
 def names(triples) -> list[str]:
@@ -125,13 +127,13 @@ def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, 
 
 def test_corrupt_cache_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
     cfg = config(hq, tmp_path)
-    Path(cfg["dataset_cache"]).parent.mkdir()
-    Path(cfg["dataset_cache"]).write_bytes(b"\x80\x05garbage, not a pickle")
+    Path(cfg.dataset_cache).parent.mkdir()
+    Path(cfg.dataset_cache).write_bytes(b"\x80\x05garbage, not a pickle")
     with caplog.at_level(logging.INFO, logger="Input.musdb_data"):
         d = load_musdb(cfg)
     assert "unreadable" in caplog.text and "rebuilding" in caplog.text
     assert len(d["train_sup"]) == 2
-    with open(cfg["dataset_cache"], "rb") as fh:
+    with open(cfg.dataset_cache, "rb") as fh:
         assert pickle.load(fh)["data"] == d
 
 
