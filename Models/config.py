@@ -20,7 +20,7 @@ import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from Input.config import DEMO_DATA_CONFIG, DataConfig, fields_from, fields_to_dict
 from Utils import ConfigError
@@ -225,8 +225,8 @@ class ModelSpec:
 
     # Keys without which a stored spec cannot rebuild the same network and signal path; the others take their
     # defaults when absent (model_spec.json files written before they were added, run configs before jit_compile).
-    REQUIRED = ("expected_sr", "num_fft", "num_hop", "num_frames", "num_layers", "num_initial_filters",
-                "output_activation")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("expected_sr", "num_fft", "num_hop", "num_frames", "num_layers",
+                                           "num_initial_filters", "output_activation")
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
