@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from Input.synth.generate import DEMO_DATA_CONFIG
+from Input.config import DEMO_DATA_CONFIG, DataConfig
+from Models.config import ExperimentConfig
 from Models.evaluation.bss_eval import ORACLES, PARTITIONS, EvaluationOptions, bss_evaluate, dataset_name
 from Models.evaluation.metrics import score_estimates
 from Models.separation.options import PRECISION_CHOICES, SeparationOptions, add_band_arguments, band_options
@@ -96,25 +97,25 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def data_config(run_config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The data keys ``Input.datasets.load.load_dataset`` reads: the run's, with ``--demo`` / ``--is-wav`` /
-    ``--musdb-root`` applied and the unpaired data cleared (:data:`NO_UNPAIRED`)."""
-    config = dict(run_config)
+def data_config(run: ExperimentConfig, args: argparse.Namespace) -> DataConfig:
+    """The data ``Input.datasets.load.load_dataset`` reads: the run's, with ``--demo`` / ``--is-wav`` / ``--musdb-root``
+    applied and the unpaired data cleared (:data:`NO_UNPAIRED`)."""
+    updates: dict[str, Any] = {}
     if args.demo:
-        config.update(DEMO_DATA)
+        updates.update(DEMO_DATA)
     if args.is_wav:
-        config["is_wav"] = True
+        updates["is_wav"] = True
     if args.musdb_root:
-        config.update(musdb_path=args.musdb_root, is_wav=args.is_wav, dataset_loader=None)
-    return {**config, **NO_UNPAIRED}
+        updates.update(musdb_path=args.musdb_root, is_wav=args.is_wav, dataset_loader=None)
+    return DataConfig.from_dict({**run.data.to_dict(), **updates, **NO_UNPAIRED})
 
 
-def evaluation_window(args: argparse.Namespace, run_config: dict[str, Any]) -> float | None:
+def evaluation_window(args: argparse.Namespace, run_window: float | None) -> float | None:
     """BSS Eval window in seconds, None for whole tracks: ``--window`` if given, else the run's
-    ``eval_window_seconds`` (absent in older runs: whole tracks, the paper's protocol)."""
+    ``eval_window_seconds`` (``run_window``; whole tracks in runs older than the key, the paper's protocol)."""
     if args.window is not None:
         return args.window or None
-    return run_config.get("eval_window_seconds")
+    return run_window
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,30 +134,27 @@ def _main(argv: list[str] | None) -> int:
         raise CheckpointError("no checkpoint found under checkpoints/; train one with `python Training.py with "
                               "demo` or pass --checkpoint")
     prefix, _ = resolve_checkpoint(checkpoint)
-    run_config = read_run_config(Path(prefix).parent)
-    missing = [key for key in ("results_dir", *(("seed",) if args.demo else ())) if key not in run_config]
-    if missing:
-        raise CheckpointError(f"{Path(prefix).parent}: the run config lacks {', '.join(missing)}")
+    run = read_run_config(Path(prefix).parent)
     import_tensorflow()  # after the checks above, which report a bad checkpoint path without its start-up cost
     logger.info("evaluating checkpoint %s", prefix)
-    data = data_config(run_config, args)
+    data = data_config(run, args)
     if args.demo:
         from Input.synth.generate import ensure_demo_data
 
-        ensure_demo_data(Path(data["demo_path"]), int(run_config["seed"]))
+        ensure_demo_data(Path(data.demo_path), run.train.seed)
     from Input.datasets.load import load_dataset
 
     options = EvaluationOptions(
-        results_dir=run_config["results_dir"],
+        results_dir=run.evaluation.results_dir,
         partition=args.partition,
         museval=args.museval,
         oracle=args.oracle,
         mask=args.mask,
-        window_seconds=evaluation_window(args, run_config),
+        window_seconds=evaluation_window(args, run.evaluation.eval_window_seconds),
         precision=args.precision,
         separation=SeparationOptions(**band_options(args)),
     )
-    bss_evaluate(load_dataset(data), prefix, options, data_name=dataset_name(data))
+    bss_evaluate(load_dataset(data, seed=run.train.seed), prefix, options, data_name=dataset_name(data))
     return 0
 
 

@@ -8,7 +8,9 @@
   resampling, streaming file to file, options and precision.
 * ``Models.training``: the two training phases, their shared loop, checkpoints, early stopping, distribution,
   TensorBoard summaries, the tf.data features, and the whole experiment.
-* ``Models.evaluation.bss_eval``: BSS Eval scores (mir_eval, museval) and the evaluation of a checkpoint on a partition.
+* ``Models.evaluation``: BSS Eval scores (mir_eval, museval) and the evaluation of a checkpoint on a partition.
+* ``Models.config``: the user's flat ``model_config`` (defaults, named configs, checks) and the typed pieces
+  (``ModelSpec``, ``TrainConfig``, ``EvalConfig``, ``ExperimentConfig``) it is turned into once.
 
 Arrows point downwards only: training and evaluation use ``api``/``separation``, which use ``nets``
 (``pyproject.toml``'s import-linter contracts).

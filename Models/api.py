@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from Models.config import ModelSpec
 from Models.separation.options import SeparationOptions
 
 logger = logging.getLogger(__name__)
 
 
 class Separator:
-    """A restored separator with its model spec (rates, FFT size, shapes: ``Models.nets.checkpoint_files``).
+    """A restored separator with its model spec (rates, FFT size, sizes: ``Models.config.ModelSpec``).
 
     Attributes:
         model: the Keras U-Net (``Models.nets.factory.build_separator``).
@@ -34,7 +35,7 @@ class Separator:
         precision: the compute precision in use (``"float32"``, ``"bfloat16"`` or ``"float16"``).
     """
 
-    def __init__(self, model: Any, spec: dict[str, Any], checkpoint: str, precision: str) -> None:
+    def __init__(self, model: Any, spec: ModelSpec, checkpoint: str, precision: str) -> None:
         self.model = model
         self.spec = spec
         self.checkpoint = checkpoint
@@ -85,7 +86,7 @@ class Separator:
     @property
     def sample_rate(self) -> int:
         """The model's own rate (``expected_sr``), Hz; inputs at any rate are resampled to it and back."""
-        return int(self.spec["expected_sr"])
+        return self.spec.expected_sr
 
     def separate(
         self, audio: np.ndarray, sample_rate: int, options: SeparationOptions | None = None

@@ -49,6 +49,7 @@ from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
 from benchmarks.report import interleaved, print_table
 from Models.api import Separator
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.nets.checkpoint_files import write_run_files
 from Models.nets.factory import build_separator, get_shapes
 from Models.separation.files import separate_file
@@ -60,18 +61,17 @@ REPO = Path(__file__).resolve().parents[1]
 FULL_BAND = SeparationOptions(vocals_band="full")  # separate.py --vocals-band full (the defaults otherwise)
 
 
-def paper_config() -> dict:
-    """``Training.py``'s default ``model_config`` (the paper's model and the inference defaults)."""
-    import Training
+def paper_config(**updates: object) -> ExperimentConfig:
+    """``Training.py``'s default ``model_config`` (the paper's model and the inference defaults), with
+    ``updates``."""
+    return ExperimentConfig.from_dict(resolved_model_config(**updates))
 
-    return dict(Training.ex.configurations[0]()["model_config"])
 
-
-def write_checkpoint(folder: Path, config: dict) -> str:
+def write_checkpoint(folder: Path, config: ExperimentConfig) -> str:
     """A run folder in the trainer's layout holding a fresh separator; returns the checkpoint prefix."""
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{folder.name}-1"
-    tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
+    tf.train.Checkpoint(model=build_separator(config.spec)).write(str(prefix))
     write_run_files(folder, config)
     (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 1.0}))
     return str(prefix)
@@ -134,22 +134,22 @@ def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, floa
 
 def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     """Runs every measurement with its files in ``work``; returns the table rows ``(figure, value)``."""
-    config = paper_config()
+    updates: dict[str, object] = {}
     if args.batch_size:
-        config["inference_batch_size"] = args.batch_size
+        updates["inference_batch_size"] = args.batch_size
     if args.jit_compile is not None:
-        config["jit_compile"] = bool(args.jit_compile)
-    prefix = write_checkpoint(work / "1_sup", config)
+        updates["jit_compile"] = bool(args.jit_compile)
+    prefix = write_checkpoint(work / "1_sup", paper_config(**updates))
     full = Separator.load(prefix)
-    model, config, half = full.model, full.spec, Separator.load(prefix, "bfloat16").model
-    shapes = get_shapes(config)
+    model, spec, half = full.model, full.spec, Separator.load(prefix, "bfloat16").model
+    shapes = get_shapes(spec)
     rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                         f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]
-    frame_seconds = config["num_hop"] / config["expected_sr"]
+    frame_seconds = spec.num_hop / spec.expected_sr
 
     # The predictor separate_file uses for stereo input in 30 s chunks.
-    predictor: WindowPredictor = ModelRateStream(model, config, 2, DEFAULT_CHUNK_SECONDS).predictor
-    half_predictor: WindowPredictor = ModelRateStream(half, config, 2, DEFAULT_CHUNK_SECONDS).predictor
+    predictor: WindowPredictor = ModelRateStream(model, spec, 2, DEFAULT_CHUNK_SECONDS).predictor
+    half_predictor: WindowPredictor = ModelRateStream(half, spec, 2, DEFAULT_CHUNK_SECONDS).predictor
     win = predictor.windows
     batch = np.random.default_rng(0).random(
         (win.per_call, shapes.input_freq, win.input_time, 1), dtype=np.float32
@@ -173,7 +173,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     # Variants of the model call, for the effect of each lever: HEAD's eager calls on batches of training-size
     # patches, the same in a tf.function, and the inference windows compiled with XLA.
     patches = np.random.default_rng(1).random(
-        (int(config["inference_batch_size"]), shapes.input_freq, shapes.input_time, 1), dtype=np.float32
+        (spec.inference_batch_size, shapes.input_freq, shapes.input_time, 1), dtype=np.float32
     )
     patch_function = tf.function(lambda x: model(x, training=False), autograph=False)
     xla_function = tf.function(lambda x: model(x, training=False), autograph=False, jit_compile=True)
@@ -181,10 +181,10 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
         {
             "matmul": lambda: product(left, right).numpy(),
             "call": lambda: predictor.main.function(batch).numpy(),
-            "e2e": lambda: separate_file(song, outputs, model, config),
-            "e2e full band": lambda: separate_file(song, outputs, model, config, FULL_BAND),
+            "e2e": lambda: separate_file(song, outputs, model, spec),
+            "e2e full band": lambda: separate_file(song, outputs, model, spec, FULL_BAND),
             "call bf16": lambda: half_predictor.main.function(batch).numpy(),
-            "e2e bf16": lambda: separate_file(song, outputs, half, config),
+            "e2e bf16": lambda: separate_file(song, outputs, half, spec),
             "eager patches": lambda: model(patches, training=False)[0].numpy(),
             "function patches": lambda: patch_function(patches)[0].numpy(),
             "xla windows": lambda: xla_function(batch)[0].numpy(),

@@ -37,6 +37,7 @@ from Input.audio.files import load, save
 from Input.synth.generate import generate_dataset
 from Input.synth.song import generate_song
 from Models.api import Separator
+from Models.config import ModelSpec
 from Models.evaluation.metrics import aggregate, irm_estimates, museval_scores
 from Models.separation.files import separate_file
 from Models.separation.input_rate import separate
@@ -75,9 +76,9 @@ def score(songs: list[dict], estimate: Callable[[dict], dict[str, np.ndarray]]) 
     return {source: medians[source]["SDR"] for source in ("voice", "accompaniment")}
 
 
-def oracle(song: dict, spec: dict) -> dict[str, np.ndarray]:
+def oracle(song: dict, spec: ModelSpec) -> dict[str, np.ndarray]:
     """IRM estimates at the song's rate, with an STFT of about the model's window duration (a power of two)."""
-    num_fft = 2 ** round(np.log2(spec["num_fft"] * song["sr"] / spec["expected_sr"]))
+    num_fft = 2 ** round(np.log2(spec.num_fft * song["sr"] / spec.expected_sr))
     return irm_estimates(song["mixture"], {s: song[s] for s in ("voice", "accompaniment")}, num_fft, num_fft // 2)
 
 

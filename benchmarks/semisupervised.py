@@ -61,12 +61,12 @@ from Input.datasets.load import validate_dataset
 from Input.datasets.musdb import build_musdb_dataset
 from Input.datasets.unpaired import scan_folders
 from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, dataset_name
 from Models.evaluation.metrics import WINDOW_SECONDS
 from Models.training.loop import TrainingRun, run_dir
 from Models.training.semisupervised import train_semisupervised
 from Models.training.supervised import train_supervised
-from Training import resolved_model_config
 from Utils import ConfigError, atomic_open, setup_logging
 
 PROGRAM = "benchmarks.semisupervised"
@@ -183,9 +183,10 @@ def _main(argv: list[str] | None) -> None:
         for scenario in args.scenario:
             dataset = None  # generated and loaded only when a run of this scenario is not stored yet
             for seed in range(args.seeds):
-                config = dict(base, seed=seed, max_epochs=epochs, alpha=args.alpha, beta=args.beta,
-                              model_base_dir=str(runs / "checkpoints"), log_dir=str(runs / "logs"),
-                              results_dir=str(runs / "results"), audio_cache_dir=str(work / "cache"))
+                config = ExperimentConfig.from_dict(dict(
+                    base, seed=seed, max_epochs=epochs, alpha=args.alpha, beta=args.beta,
+                    model_base_dir=str(runs / "checkpoints"), log_dir=str(runs / "logs"),
+                    results_dir=str(runs / "results"), audio_cache_dir=str(work / "cache")))
                 for method in METHODS:
                     doing = f"{scenario} seed {seed} {method}"
                     stored = {p: store.get(scenario, seed, method, p) for p in args.protocol}
@@ -212,25 +213,27 @@ def _main(argv: list[str] | None) -> None:
     print(f"\n{table}\n(also in {runs / 'table.md'})")
 
 
-def _train_and_score(config: dict, scenario: str, method: str, dataset: dict, store: ResultStore,
+def _train_and_score(config: ExperimentConfig, scenario: str, method: str, dataset: dict, store: ResultStore,
                      stored: dict) -> None:
     """Train one (scenario, seed, method) run for the fixed step budget and score its final checkpoint for the
     protocols missing in ``stored`` (filled in and written to ``store``). A checkpoint left by an interrupted run
     of the same settings is continued exactly (``resume``) rather than trained again."""
     phase, train = TRAINERS[method]
-    seed, experiment_id = config["seed"], f"bench_{scenario}{config['seed']}"
-    folder = run_dir(config, experiment_id, phase)
+    seed = config.train.seed
+    experiment_id = f"bench_{scenario}{seed}"
+    folder = run_dir(config.train, experiment_id, phase)
     resume = tf.train.latest_checkpoint(str(folder)) is not None
     if resume:
         print(f"{scenario} seed {seed} {method}: continuing from its newest checkpoint in {folder}", flush=True)
-    cache = AudioCache(config["audio_cache_dir"], config["expected_sr"], True, config["cache_dtype"])
+    cache = AudioCache(config.data.audio_cache_dir, config.spec.expected_sr, True, config.data.cache_dtype)
     keras.utils.set_random_seed(seed)
     result = train(TrainingRun(config, experiment_id, dataset, cache, progress=False), resume=resume)
     # Same budget for both: score the final checkpoint of the fixed number of steps.
     final = tf.train.latest_checkpoint(str(Path(result.best_checkpoint).parent))
     for protocol in [p for p, value in stored.items() if value is None]:
-        options = EvaluationOptions(config["results_dir"], progress=False, window_seconds=PROTOCOLS[protocol])
-        bss = bss_evaluate(dataset, final, options, data_name=dataset_name(config))
+        options = EvaluationOptions(config.evaluation.results_dir, progress=False,
+                                    window_seconds=PROTOCOLS[protocol])
+        bss = bss_evaluate(dataset, final, options, data_name=dataset_name(config.data))
         stored[protocol] = (bss["median"]["voice"]["SDR"], bss["median"]["accompaniment"]["SDR"])
         store.put(scenario, seed, method, protocol, stored[protocol])
 

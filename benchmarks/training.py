@@ -45,12 +45,12 @@ from Input.datasets.musdb import build_musdb_dataset
 from Input.datasets.unpaired import scan_folders
 from Input.excerpts import paired_waves, unpaired_waves
 from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.nets.shapes import get_shapes
 from Models.training.distribute import distribute, get_strategy
 from Models.training.features import excerpt_plan, paired_features, unpaired_features
 from Models.training.semisupervised import AdversarialTrainer
 from Models.training.supervised import SupervisedTrainer
-from Training import resolved_model_config
 from Utils import setup_logging
 
 PAPER_CONFIG = resolved_model_config(seed=0)  # the paper's model and optimisation: Training.py's defaults
@@ -72,15 +72,15 @@ def prepare_songs(root: Path, seconds: float = 30.0) -> tuple[list[tuple], list[
     return triples, unpaired
 
 
-def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
+def build_steps(config: ExperimentConfig, triples: list, unpaired: list, cache: AudioCache,
                 in_memory_only: bool = False) -> dict[str, Step]:
     """Supervised and semi-supervised steps on the real pipelines and on one in-memory batch."""
-    shapes = get_shapes(config)
-    strategy = get_strategy(config)
-    batch = int(config["batch_size"])
-    features = (paired_features(config, shapes), unpaired_features(config, shapes))
+    spec, train = config.spec, config.train
+    strategy = get_strategy(train.strategy)
+    batch = train.batch_size
+    features = (paired_features(spec), unpaired_features(spec))
 
-    plan, workers = excerpt_plan(config, shapes), int(config["num_workers"])
+    plan, workers = excerpt_plan(spec), config.data.num_workers
 
     def paired(b: int, seed: tuple, skip: int = 0) -> tf.data.Dataset:
         return paired_waves(triples, plan, cache, batch_size=b, seed=seed, num_workers=workers, skip=skip)
@@ -90,8 +90,8 @@ def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
 
     fixed_p = tf.data.Dataset.from_tensors(next(iter(paired(batch, (1,))))).repeat()
     fixed_u = tf.data.Dataset.from_tensors(next(iter(unpaired_ds(batch, (2,))))).repeat()
-    supervised = SupervisedTrainer(config, strategy)
-    trainer = AdversarialTrainer(config, strategy=strategy)
+    supervised = SupervisedTrainer(spec, train, strategy)
+    trainer = AdversarialTrainer(spec, train, strategy=strategy)
     steps = {"sup_mem": supervised.make_step(fixed_p, features[0], batch),
              "semi_mem": trainer.make_step(fixed_p, fixed_u, features, batch)}
     if not in_memory_only:
@@ -101,7 +101,7 @@ def build_steps(config: dict, triples: list, unpaired: list, cache: AudioCache,
     return steps
 
 
-def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
+def count_flops(config: ExperimentConfig, batch: int = 2) -> dict[str, float]:
     """Float operations per example of the training computations at ``config``, counted by
     :func:`benchmarks.flops.graph_flops` on their graphs traced for ``batch``-example inputs (the counts are
     linear in the batch: batch 2 and 4 agree to 0.02%).
@@ -114,14 +114,14 @@ def count_flops(config: dict, batch: int = 2) -> dict[str, float]:
     the estimates); ``semi`` = ``num_disc`` x ``critic_round`` + ``separator_update``. Not counted: the STFT
     features in the step (FFTs, below 0.1%) and the optimiser updates (below 0.1%).
     """
-    shapes = get_shapes(config)
-    global_batch = int(config["batch_size"])
-    trainer = AdversarialTrainer(config)
+    shapes = get_shapes(config.spec)
+    global_batch = config.train.batch_size
+    trainer = AdversarialTrainer(config.spec, config.train)
     # The penalty's random draws read a resource variable, which the FLOP counter's frozen graph cannot hold;
     # fixed draws cost the same float operations (none worth counting).
     trainer.penalty_draws = lambda real: {"permutation": tf.range(tf.shape(real)[0]),
                                           "weights": tf.fill(tf.shape(real)[:1], 0.5)}
-    supervised = SupervisedTrainer(config)
+    supervised = SupervisedTrainer(config.spec, config.train)
     separator, critic = trainer.separator, trainer.critics["voice"]
     mix = tf.TensorSpec([batch, shapes.input_freq, shapes.input_time, 1])
     target = tf.TensorSpec([batch, shapes.output_freq, shapes.output_time, 1])
@@ -159,18 +159,19 @@ def _main(argv: list[str] | None) -> None:
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE change of the benchmark config")
     args = parser.parse_args(argv)
     setup_logging(logging.WARNING)
-    config = dict(PAPER_CONFIG)
+    settings = dict(PAPER_CONFIG)
     for item in args.set:
         key, value = item.split("=", 1)
-        config[key] = parse_value(value)
+        settings[key] = parse_value(value)
+    config = ExperimentConfig.from_dict(settings)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="training_bench_"))
     triples, unpaired = prepare_songs(work / "songs")
-    cache = AudioCache(work / "cache", config["expected_sr"], True, config["cache_dtype"])
+    cache = AudioCache(work / "cache", config.spec.expected_sr, True, config.data.cache_dtype)
     load_before = os.getloadavg()
     steps = build_steps(config, triples, unpaired, cache)
     if args.compare:
         key, value = args.compare.split("=", 1)
-        variant = dict(config, **{key: parse_value(value)})
+        variant = ExperimentConfig.from_dict(dict(settings, **{key: parse_value(value)}))
         steps.update({f"{name}_variant": step for name, step in
                       build_steps(variant, triples, unpaired, cache, in_memory_only=True).items()})
     for step in steps.values():  # warm-up: tracing, compilation, first pipeline fill
@@ -191,7 +192,7 @@ def _main(argv: list[str] | None) -> None:
     def ratio(num: str, den: str) -> float:
         return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
 
-    batch = config["batch_size"]
+    batch = config.train.batch_size
     flops = {name: count / 1e9 for name, count in count_flops(config).items()}  # GFLOP per example
     sup, semi = flops["supervised"], flops["semi"]
     rows = [
@@ -208,7 +209,7 @@ def _main(argv: list[str] | None) -> None:
         ("forward GFLOP per example: separator; critic", f"{flops['separator_forward']:.3f}; "
                                                           f"{flops['critic_forward']:.3f}"),
         ("GFLOP per example: supervised step; semi-supervised step = num_disc x critic round + separator update",
-         f"{sup:.2f}; {semi:.2f} = {config['num_disc']} x {flops['critic_round']:.2f} + "
+         f"{sup:.2f}; {semi:.2f} = {config.train.num_disc} x {flops['critic_round']:.2f} + "
          f"{flops['separator_update']:.2f}"),
         ("semi-supervised / supervised FLOPs per step (counted)", f"{semi * batch:.4g} / {sup * batch:.4g} GFLOP"),
         ("semi / sup FLOP ratio (compare the step cost above)", f"{semi / sup:.2f}"),

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from Models.config import ModelSpec
 from Models.nets.factory import build_separator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,14 +26,14 @@ ENV = {
 
 
 def write_run(base: Path, run: str, config: dict, step: int, age: float = 0.0, seed: int = 0) -> str:
-    """A checkpoint run folder in the trainer's layout, its weights initialised from ``seed`` (the same on every run,
-    so a test that needs a non-silent estimate does not depend on luck); ``best.json`` is dated ``age`` seconds in
-    the past. Returns the checkpoint prefix."""
+    """A checkpoint run folder in the legacy layout (``config``, a run's ``model_config``, as ``model_config.json``),
+    its weights initialised from ``seed`` (the same on every run, so a test that needs a non-silent estimate does not
+    depend on luck); ``best.json`` is dated ``age`` seconds in the past. Returns the checkpoint prefix."""
     folder = base / run
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{run}-{step}"
     keras.utils.set_random_seed(seed)
-    tf.train.Checkpoint(model=build_separator(config)).write(str(prefix))
+    tf.train.Checkpoint(model=build_separator(ModelSpec.from_dict(config))).write(str(prefix))
     (folder / "model_config.json").write_text(json.dumps(config))
     best = folder / "best.json"
     best.write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 0.5}))

@@ -7,14 +7,20 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.nets.critic import gradient_penalty
 from Models.nets.factory import get_shapes
 from Models.nets.spectrogram import norm
 from Models.training.semisupervised import AdversarialTrainer, additive_penalty, mixture_magnitude
-from Training import resolved_model_config
 
 CONFIG = resolved_model_config(num_frames=8, num_layers=1, num_initial_filters=2, critic_initial_filters=2,
                                init_unsup_sep_lr=1e-3, init_disc_lr=1e-3, num_disc=3, seed=0)
+
+
+def _trainer(**changes: object) -> AdversarialTrainer:
+    """An AdversarialTrainer of ``CONFIG`` with ``model_config`` ``changes``."""
+    config = ExperimentConfig.from_dict({**CONFIG, **changes})
+    return AdversarialTrainer(config.spec, config.train)
 
 
 def _batches(shapes, batch: int = 2, seed: int = 0):
@@ -36,7 +42,7 @@ def _changed(before, model) -> bool:
 
 
 def test_one_step_moves_separator_and_both_critics_without_nan():
-    trainer = AdversarialTrainer(CONFIG)
+    trainer = _trainer()
     paired, unpaired = _batches(trainer.shapes)
     step = trainer.make_step(paired, unpaired)
     step()  # builds the variables of all models and optimisers
@@ -60,8 +66,7 @@ def test_one_step_moves_separator_and_both_critics_without_nan():
 @pytest.mark.parametrize("change", [{"mixed_precision": "mixed_float16"}, {"train_jit_compile": True}],
                          ids=["mixed_float16", "xla"])
 def test_mixed_precision_and_xla_steps_train_every_model(change):
-    config = dict(CONFIG, **change)
-    trainer = AdversarialTrainer(config)
+    trainer = _trainer(**change)
     if "mixed_precision" in change:
         assert trainer.separator.compute_dtype == "float16"
         assert all(c.compute_dtype == "float16" for c in trainer.critics.values())
@@ -79,7 +84,7 @@ def test_mixed_precision_and_xla_steps_train_every_model(change):
 
 
 def test_additive_penalty_is_zero_for_a_perfect_split_and_uses_linear_magnitudes():
-    shapes = get_shapes(CONFIG)
+    shapes = get_shapes(ExperimentConfig.from_dict(CONFIG).spec)
     rng = np.random.default_rng(1)
     mix_lin = rng.random((1, shapes.num_bins, shapes.input_time), dtype=np.float32) * 3
     mix_in = np.zeros((1, shapes.input_freq, shapes.input_time, 1), np.float32)
@@ -135,7 +140,7 @@ def _hand_separator_terms(trainer, sup, mix_unsup):
 
 @pytest.mark.parametrize(("alpha", "beta"), [(0.7, 0.05), (2.0, 0.0), (0.0, 0.2)])
 def test_separator_loss_and_gradient_are_supervised_plus_alpha_lu_plus_beta_penalty(alpha, beta):
-    trainer = AdversarialTrainer(dict(CONFIG, alpha=alpha, beta=beta))
+    trainer = _trainer(alpha=alpha, beta=beta)
     for critic in trainer.critics.values():  # larger scores, so that alpha * L_u is far above float rounding
         critic.score.kernel.assign(critic.score.kernel * 100.0)
     sup, mix_unsup = _hand_inputs(trainer.shapes)
@@ -162,7 +167,7 @@ def test_separator_loss_and_gradient_are_supervised_plus_alpha_lu_plus_beta_pena
 
 
 def test_changing_alpha_and_beta_moves_loss_and_gradient_by_the_weighted_terms():
-    trainer = AdversarialTrainer(dict(CONFIG, alpha=0.0, beta=0.0))
+    trainer = _trainer(alpha=0.0, beta=0.0)
     for critic in trainer.critics.values():
         critic.score.kernel.assign(critic.score.kernel * 100.0)
     sup, mix_unsup = _hand_inputs(trainer.shapes, seed=8)
@@ -183,7 +188,7 @@ def test_changing_alpha_and_beta_moves_loss_and_gradient_by_the_weighted_terms()
 
 @pytest.mark.parametrize("one_sided", [True, False])
 def test_critic_loss_is_d_fake_minus_d_real_plus_lam_gp(one_sided):
-    trainer = AdversarialTrainer(dict(CONFIG, lam=3.0, one_sided_gp=one_sided))
+    trainer = _trainer(lam=3.0, one_sided_gp=one_sided)
     for critic in trainer.critics.values():  # input-gradient norms above 1, so the one-sided penalty is not 0
         critic.score.kernel.assign(critic.score.kernel * 100.0)
     shapes = trainer.shapes
@@ -238,16 +243,16 @@ def test_trainer_scales_unpaired_excerpts_only_and_none_turns_it_off():
     from Models.nets.spectrogram import denorm
     from Models.training.features import excerpt_plan, paired_features, unpaired_features
 
-    trainer = AdversarialTrainer(CONFIG)
-    assert CONFIG["unsup_gain_range"] == [0.2, 1.2] and "gain_rng" in trainer.trackables()
-    shapes, plan, batch = trainer.shapes, excerpt_plan(CONFIG, trainer.shapes), 64
+    trainer = _trainer()
+    assert trainer.gain_range == (0.2, 1.2) and "gain_rng" in trainer.trackables()
+    shapes, plan, batch = trainer.shapes, excerpt_plan(trainer.spec), 64
     rng = np.random.default_rng(5)
     mix = rng.standard_normal((batch, plan.samples(shapes.input_time))).astype(np.float32)
     real = rng.standard_normal((batch, plan.samples(shapes.disc_time))).astype(np.float32)
     meta = tf.constant([[0, 10_000]] * batch, tf.int32)
     waves, metas = (mix, real, real), (meta, meta, meta)
     paired_fn, unpaired_fn = trainer.features()
-    plain = unpaired_features(CONFIG, shapes)(waves, metas)
+    plain = unpaired_features(trainer.spec)(waves, metas)
     scaled = unpaired_fn(waves, metas)
     ratios = []
     for a, b in zip(scaled, plain, strict=True):
@@ -259,9 +264,9 @@ def test_trainer_scales_unpaired_excerpts_only_and_none_turns_it_off():
     assert ratios.min() >= 0.2 - 1e-4 and ratios.max() <= 1.2 + 1e-4 and ratios.std() > 0.1
     assert not np.allclose(ratios[1], ratios[2])  # accompaniment and voice excerpts drawn independently
     paired_waves = tf.constant(np.stack([mix, mix, mix], axis=1))
-    for a, b in zip(paired_fn(paired_waves, meta), paired_features(CONFIG, shapes)(paired_waves, meta), strict=True):
+    for a, b in zip(paired_fn(paired_waves, meta), paired_features(trainer.spec)(paired_waves, meta), strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    off = AdversarialTrainer({**CONFIG, "unsup_gain_range": None})
+    off = _trainer(unsup_gain_range=None)
     assert "gain_rng" not in off.trackables()
     for a, b in zip(off.features()[1](waves, metas), plain, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -140,9 +140,8 @@ def test_unreadable_files_raise_audio_error(tmp_path):
     assert not any(p.suffix == ".tmp" for p in (tmp_path / "cache").iterdir())
 
 
-def test_from_config(tmp_path):
-    cache = AudioCache.from_config({"audio_cache_dir": str(tmp_path / "c"), "expected_sr": 8192,
-                                    "mono_downmix": False, "cache_dtype": "float16"})
+def test_settings_and_dtype_check(tmp_path):
+    cache = AudioCache(str(tmp_path / "c"), 8192, False, "float16")
     assert (cache.sr, cache.mono, cache.dtype) == (8192, False, np.dtype("float16"))
     assert cache.cache_dir == tmp_path / "c"
     with pytest.raises(ValueError, match="float"):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from Models.config import ExperimentConfig
 from Models.nets.checkpoint_files import (
     LEGACY_CONFIG_FILE,
     MODEL_SPEC_FILE,
@@ -24,6 +25,7 @@ from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 
 RUN_CONFIG = {**TINY_MODEL, "musdb_path": "/elsewhere/musdb", "seed": 3, "results_dir": "logs/results"}
+RUN = ExperimentConfig.from_dict(RUN_CONFIG)
 
 
 def fake_checkpoint(folder: Path, step: int = 5) -> str:
@@ -36,28 +38,28 @@ def fake_checkpoint(folder: Path, step: int = 5) -> str:
 
 
 def test_new_folder_holds_spec_and_run_record(tmp_path: Path) -> None:
-    write_run_files(tmp_path, RUN_CONFIG)
+    write_run_files(tmp_path, RUN)
     spec = json.loads((tmp_path / MODEL_SPEC_FILE).read_text())
-    assert set(spec) == set(SPEC_KEYS) and spec["num_fft"] == 512
+    assert set(spec) == set(SPEC_KEYS) and spec["num_fft"] == 512 and spec == RUN.spec.to_dict()
     record = json.loads((tmp_path / RUN_RECORD_FILE).read_text())
-    assert record["config"] == RUN_CONFIG and "git_commit" in record and record["created"]
+    assert record["config"] == RUN_CONFIG and "git_commit" in record and record["created"]  # the flat model_config
     assert record["git_commit"] is None or len(record["git_commit"]) == 40
     assert not (tmp_path / LEGACY_CONFIG_FILE).exists()
-    assert read_model_spec(tmp_path) == spec and read_run_config(tmp_path) == RUN_CONFIG
+    assert read_model_spec(tmp_path) == RUN.spec and read_run_config(tmp_path) == RUN
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_legacy_folder_is_read(tmp_path: Path) -> None:
     prefix = fake_checkpoint(tmp_path / "2_sup")
     (tmp_path / "2_sup" / LEGACY_CONFIG_FILE).write_text(json.dumps(RUN_CONFIG))
-    assert resolve_checkpoint(tmp_path / "2_sup") == (prefix, {k: RUN_CONFIG[k] for k in SPEC_KEYS})
-    assert read_run_config(tmp_path / "2_sup") == RUN_CONFIG
+    assert resolve_checkpoint(tmp_path / "2_sup") == (prefix, RUN.spec)
+    assert read_run_config(tmp_path / "2_sup") == RUN
     assert find_latest_checkpoint(tmp_path) == prefix
 
 
 def test_new_folder_is_found(tmp_path: Path) -> None:
     prefix = fake_checkpoint(tmp_path / "3_sup")
-    write_run_files(tmp_path / "3_sup", RUN_CONFIG)
+    write_run_files(tmp_path / "3_sup", RUN)
     assert find_latest_checkpoint(tmp_path) == prefix
     assert resolve_checkpoint(prefix)[1] == read_model_spec(tmp_path / "3_sup")
 

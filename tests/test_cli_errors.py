@@ -258,16 +258,16 @@ def test_a_partition_whose_stems_are_all_truncated_is_one_dataset_error(songs: P
 def test_a_run_without_validation_tracks_stops_before_training(songs: Path, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "no_valid.py").write_text(
         "from Input.audio.probe import probe_sample\n"
-        "def load(model_config):\n"
+        "def load(data):\n"
         f"    track = {str(next((songs / 'train').iterdir()))!r}\n"
         "    triple = tuple(probe_sample(f'{track}/{n}.wav') for n in ('mixture', 'drums', 'vocals'))\n"
         "    return {'train_sup': [triple], 'train_valid': [], 'train_test': [], 'train_unsup': [[], [], []]}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     from Models.training.experiment import run_experiment
-    from tests.tiny import TINY_MODEL as config
+    from tests.tiny import tiny_config
     from Utils import ProjectError
 
-    config = {**config, "dataset_loader": "no_valid:load", "model_base_dir": str(tmp_path / "checkpoints")}
+    config = tiny_config(dataset_loader="no_valid:load", model_base_dir=str(tmp_path / "checkpoints"))
     with pytest.raises(ProjectError) as info:
         run_experiment(config, 9, progress=False)
     assert info.value.exit_status == EXIT_STATUS["dataset"]

@@ -12,9 +12,11 @@ import pytest
 import soundfile as sf
 
 from Input.audio.probe import probe_sample
+from Input.config import DataConfig
 from Input.datasets import load as datasets
 from Input.datasets.load import DatasetError, describe, load_dataset, resolve_loader, validate_dataset
 from Sample import Sample
+from tests.tiny import data_config
 
 SR = 22050
 
@@ -106,23 +108,24 @@ def test_describe_counts(tmp_path: Path) -> None:
 ])
 def test_bad_loader_spec(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as err:
-        load_dataset({"dataset_loader": spec})
+        load_dataset(data_config(dataset_loader=spec), seed=0)
     assert "\n" not in str(err.value) and repr(spec) in str(err.value)
 
 
 def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
-    write_module(tmp_path, monkeypatch, "custom_loader_ok", """
+    files = [str(wav(tmp_path / f"{n}.wav")) for n in ("m", "a", "v")]
+    write_module(tmp_path, monkeypatch, "custom_loader_ok", f"""
+        from pathlib import Path
         from Input.audio.probe import probe_sample
 
-        def load(model_config):
-            s = [probe_sample(p) for p in model_config["files"]]
-            return {"train_sup": [tuple(s)], "train_valid": [], "train_test": [tuple(s)],
-                    "train_unsup": [[s[0]], [], [s[2]]]}
+        def load(data):  # the run's Input.config.DataConfig
+            s = [probe_sample(p) for p in {files!r}]
+            assert Path(data.musdb_path).name == "no_musdb_here"
+            return {{"train_sup": [tuple(s)], "train_valid": [], "train_test": [tuple(s)],
+                    "train_unsup": [[s[0]], [], [s[2]]]}}
     """)
-    files = [str(wav(tmp_path / f"{n}.wav")) for n in ("m", "a", "v")]
-    cfg = {"dataset_loader": "custom_loader_ok:load", "files": files,
-           "musdb_path": str(tmp_path / "no_musdb_here")}
-    d = load_dataset(cfg)
+    cfg = data_config(dataset_loader="custom_loader_ok:load", musdb_path=str(tmp_path / "no_musdb_here"))
+    d = load_dataset(cfg, seed=0)
     triple = tuple(probe_sample(f) for f in files)
     assert d == {"train_sup": [triple], "train_valid": [], "train_test": [triple],
                  "train_unsup": [[triple[0]], [], [triple[2]]]}
@@ -131,28 +134,28 @@ def test_custom_loader(tmp_path: Path, monkeypatch) -> None:
 
 def test_custom_loader_returning_malformed_dict(tmp_path: Path, monkeypatch) -> None:
     write_module(tmp_path, monkeypatch, "custom_loader_bad", """
-        def load(model_config):
+        def load(data):
             return {"train_sup": [("mix.wav", "acc.wav", "voice.wav")], "train_valid": [], "train_test": [],
                     "train_unsup": [[], [], []]}
     """)
     with pytest.raises(DatasetError, match=r"dataset_loader 'custom_loader_bad:load': train_sup\[0\]\[0\] "
                                            r"\(mix\) is str, expected Sample"):
-        load_dataset({"dataset_loader": "custom_loader_bad:load"})
+        load_dataset(data_config(dataset_loader="custom_loader_bad:load"), seed=0)
 
 
 # --- MUSDB + unpaired data ----------------------------------------------------------------------------
 
 
-def musdb_config(tmp_path: Path) -> dict:
-    return {"musdb_path": str(write_hq(tmp_path / "hq")), "is_wav": True,
-            "dataset_cache": str(tmp_path / "dataset.pkl"), "num_workers": 1}
+def musdb_config(tmp_path: Path, **keys: object) -> DataConfig:
+    return data_config(musdb_path=str(write_hq(tmp_path / "hq")), is_wav=True,
+                       dataset_cache=str(tmp_path / "dataset.pkl"), num_workers=1, **keys)
 
 
 def test_load_dataset_musdb_without_unpaired_data(tmp_path: Path, caplog) -> None:
     cfg = musdb_config(tmp_path)  # no moisesdb_path, no unsup_*_dirs
     with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
-        d = load_dataset(cfg)
-        assert load_dataset(cfg) == d
+        d = load_dataset(cfg, seed=0)
+        assert load_dataset(cfg, seed=0) == d
     assert [len(d[k]) for k in datasets.PAIRED_PARTITIONS] == [1, 1, 1]
     assert d["train_unsup"] == [[], [], []]
     assert "loaded dataset cache" in caplog.text
@@ -162,13 +165,13 @@ def test_load_dataset_fills_train_unsup_from_load_unpaired(tmp_path: Path, monke
     voice = wav(tmp_path / "unpaired" / "voice.wav", 3.0)
     calls = []
 
-    def fake_load_unpaired(model_config: dict, min_seconds: float) -> list:
+    def fake_load_unpaired(data: DataConfig, min_seconds: float) -> list:
         calls.append(min_seconds)
-        assert model_config["is_wav"] is True
+        assert data.is_wav is True
         return [[], [], [probe_sample(voice)]]
 
     monkeypatch.setattr(datasets, "load_unpaired", fake_load_unpaired)
-    d = load_dataset(musdb_config(tmp_path), 2.5)
+    d = load_dataset(musdb_config(tmp_path), 2.5, seed=0)
     assert d["train_unsup"] == [[], [], [probe_sample(voice)]]
     assert len(d["train_sup"]) == 1
     assert calls == [2.5]  # min_unpaired_seconds is passed through
@@ -177,21 +180,21 @@ def test_load_dataset_fills_train_unsup_from_load_unpaired(tmp_path: Path, monke
 def test_load_dataset_unpaired_folders_and_min_seconds(tmp_path: Path) -> None:
     long_voice = wav(tmp_path / "voices" / "long.wav", 3.0)
     wav(tmp_path / "voices" / "short.wav", 1.0)
-    cfg = {**musdb_config(tmp_path), "unsup_voice_dirs": [str(tmp_path / "voices")]}
-    assert load_dataset(cfg, 2.0)["train_unsup"] == [[], [], [probe_sample(long_voice)]]
-    assert len(load_dataset(cfg)["train_unsup"][2]) == 2  # default 0.0: nothing is too short
+    cfg = musdb_config(tmp_path, unsup_voice_dirs=[str(tmp_path / "voices")])
+    assert load_dataset(cfg, 2.0, seed=0)["train_unsup"] == [[], [], [probe_sample(long_voice)]]
+    assert len(load_dataset(cfg, seed=0)["train_unsup"][2]) == 2  # default 0.0: nothing is too short
 
 
 def test_load_dataset_rejects_bad_unpaired_lists(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(datasets, "load_unpaired", lambda model_config, min_seconds: [[], []])
+    monkeypatch.setattr(datasets, "load_unpaired", lambda data, min_seconds: [[], []])
     with pytest.raises(DatasetError, match=r"MUSDB18 \+ Input.datasets.unpaired: train_unsup must be"):
-        load_dataset(musdb_config(tmp_path))
+        load_dataset(musdb_config(tmp_path), seed=0)
 
 
 def test_load_dataset_missing_musdb(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="MUSDB18 not found in .*nothing.*with demo"):
-        load_dataset({"musdb_path": str(tmp_path / "nothing"), "dataset_cache": str(tmp_path / "d.pkl"),
-                      "is_wav": False, "num_workers": 1})
+        load_dataset(data_config(musdb_path=str(tmp_path / "nothing"), dataset_cache=str(tmp_path / "d.pkl"),
+                                 is_wav=False, num_workers=1), seed=0)
 
 
 def _songs(n: int) -> list[tuple[Sample, Sample, Sample]]:

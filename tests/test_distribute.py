@@ -22,15 +22,17 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from Models.training.semisupervised import AdversarialTrainer
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.training.distribute import get_strategy
 from Models.nets.shapes import get_shapes
 from Models.training.supervised import SupervisedTrainer
 
-CONFIG = {"num_fft": 512, "num_hop": 256, "num_frames": 8, "num_layers": 1, "num_initial_filters": 2,
-          "output_activation": "relu", "critic_initial_filters": 2, "init_sup_sep_lr": 1e-2,
-          "init_unsup_sep_lr": 1e-3, "init_disc_lr": 1e-6, "num_disc": 2, "alpha": 0.1, "beta": 0.01,
-          "lam": 0.0, "one_sided_gp": True, "batch_size": 4, "seed": 0}
-SHAPES = get_shapes(CONFIG)
+CONFIG = ExperimentConfig.from_dict(resolved_model_config(
+    num_fft=512, num_hop=256, num_frames=8, num_layers=1, num_initial_filters=2, output_activation="relu",
+    critic_initial_filters=2, init_sup_sep_lr=1e-2, init_unsup_sep_lr=1e-3, init_disc_lr=1e-6, num_disc=2,
+    alpha=0.1, beta=0.01, lam=0.0, one_sided_gp=True, batch_size=4, seed=0, unsup_gain_range=None))
+SPEC, TRAIN = CONFIG.spec, CONFIG.train
+SHAPES = get_shapes(SPEC)
 
 
 def batches(seed, count=2, batch=4):
@@ -45,7 +47,7 @@ def batches(seed, count=2, batch=4):
 
 def supervised(strategy, weights=None):
     # Two supervised steps; returns the model, its initial weights and the two losses.
-    trainer = SupervisedTrainer(CONFIG, strategy)
+    trainer = SupervisedTrainer(SPEC, TRAIN, strategy)
     if weights is not None:
         trainer.separator.set_weights(weights)
     init = trainer.separator.get_weights()
@@ -56,7 +58,7 @@ def supervised(strategy, weights=None):
 MIRRORED = COMMON + r"""
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-mirrored = get_strategy(dict(CONFIG, strategy="mirrored"))
+mirrored = get_strategy("mirrored")
 one = tf.distribute.get_strategy()
 
 
@@ -71,8 +73,8 @@ out = {"replicas": mirrored.num_replicas_in_sync, "sup": sup_losses, "sup_ref": 
        "sup_weights_diff": max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(),
                                                                           ref_model.get_weights()))}
 
-trainer = AdversarialTrainer(dict(CONFIG, strategy="mirrored"), strategy=mirrored)
-reference = AdversarialTrainer(CONFIG)
+trainer = AdversarialTrainer(SPEC, TRAIN, strategy=mirrored)
+reference = AdversarialTrainer(SPEC, TRAIN)
 reference.separator.set_weights(trainer.separator.get_weights())
 for source in ("accompaniment", "voice"):
     reference.critics[source].set_weights(trainer.critics[source].get_weights())
@@ -99,7 +101,7 @@ os._exit(0)  # skip the interpreter's slow teardown of the strategy and pipeline
 """
 
 WORKER = COMMON + r"""
-strategy = get_strategy(dict(CONFIG, strategy="multi_worker"))
+strategy = get_strategy("multi_worker")
 from Models.training.distribute import is_chief
 keras.utils.set_random_seed(0)
 model, _, losses = supervised(strategy)

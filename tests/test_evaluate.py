@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from Evaluate import score_estimates
 from Input.audio.probe import probe_sample
+from Models.config import ExperimentConfig
 from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, track_name
 from Models.evaluation.metrics import aggregate, irm_estimates, museval_scores, scale_optimised_snr, windows
 from Models.nets.checkpoint_files import write_run_files
@@ -51,9 +52,11 @@ def write_track(folder: Path, acc: np.ndarray, voice: np.ndarray, sr: int, chann
     return tuple(probe_sample(folder / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
 
 
-def write_checkpoint(folder: Path, config: dict) -> str:
-    """A run folder in the trainer's layout; the tiny model's weights are seeded (numpy) so results repeat."""
-    model = build_separator(config)
+def write_checkpoint(folder: Path, model_config: dict) -> str:
+    """A run folder in the trainer's layout for a run's ``model_config``; the tiny model's weights are seeded
+    (numpy) so results repeat."""
+    config = ExperimentConfig.from_dict(model_config)
+    model = build_separator(config.spec)
     rng = np.random.default_rng(0)
     for weight in model.weights:
         weight.assign(rng.normal(0.05, 0.3, size=weight.shape).astype(np.float32))
@@ -254,8 +257,8 @@ LOADER = """
 from pathlib import Path
 from Input.audio.probe import probe_sample
 
-def load(model_config):
-    root = Path(model_config["tiny_root"])
+def load(data):  # the run's Input.config.DataConfig; the song is next to this module
+    root = Path(__file__).parent / "song"
     triple = tuple(probe_sample(root / f"{n}.wav") for n in ("mixture", "accompaniment", "vocals"))
     return {"train_sup": [], "train_valid": [], "train_test": [triple], "train_unsup": [[], [], []]}
 """
@@ -268,7 +271,6 @@ def test_cli_uses_the_checkpoint_config(tmp_path: Path) -> None:
     config = {
         **TINY,
         "dataset_loader": "tiny_loader:load",
-        "tiny_root": str(tmp_path / "song"),
         "results_dir": str(tmp_path / "results"),
     }
     prefix = write_checkpoint(tmp_path / "checkpoints" / "5_sup", config)
@@ -312,7 +314,6 @@ def test_cli_runs_without_the_training_machines_data_paths(tmp_path: Path) -> No
         **TINY,
         "seed": 1,
         "dataset_loader": "tiny_loader:load",
-        "tiny_root": str(tmp_path / "song"),
         "results_dir": str(tmp_path / "results"),
         "musdb_path": f"{elsewhere}/musdb",
         "dataset_cache": f"{elsewhere}/dataset.pkl",
@@ -366,16 +367,17 @@ def test_cli_demo_evaluates_the_latest_checkpoint_on_the_demo_songs(tmp_path: Pa
 def test_window_defaults_to_whole_tracks_and_follows_the_run_then_the_flag() -> None:
     """Whole tracks (the paper's protocol) unless the run's eval_window_seconds or --window says otherwise."""
     from Evaluate import evaluation_window, get_parser
-    from Training import resolved_model_config
+    from Models.config import LEGACY_VALUES, resolved_model_config
 
     parse = get_parser().parse_args
     assert EvaluationOptions("res").window_seconds is None and resolved_model_config()["eval_window_seconds"] is None
-    assert evaluation_window(parse([]), {}) is None
-    assert evaluation_window(parse([]), {"eval_window_seconds": 30.0}) == 30.0
-    assert evaluation_window(parse(["--window", "whole"]), {"eval_window_seconds": 30.0}) is None
-    assert evaluation_window(parse(["--window", "0"]), {"eval_window_seconds": 30.0}) is None
-    assert evaluation_window(parse(["--window", "12.5"]), {}) == 12.5
-    assert evaluation_window(parse(["--window-seconds", "30"]), {}) == 30.0
+    assert "eval_window_seconds" not in LEGACY_VALUES  # runs older than the key: the default, whole tracks
+    assert evaluation_window(parse([]), None) is None
+    assert evaluation_window(parse([]), 30.0) == 30.0
+    assert evaluation_window(parse(["--window", "whole"]), 30.0) is None
+    assert evaluation_window(parse(["--window", "0"]), 30.0) is None
+    assert evaluation_window(parse(["--window", "12.5"]), None) == 12.5
+    assert evaluation_window(parse(["--window-seconds", "30"]), None) == 30.0
     with pytest.raises(SystemExit):
         parse(["--window", "half"])
 

@@ -14,11 +14,13 @@ import soundfile as sf
 import stempeg
 
 from Input.audio import files as audio
+from Input.config import DataConfig
 from Input.datasets import musdb as musdb_data
 from Input.datasets.load import DatasetError
 from Input.datasets.musdb import load_musdb
 from Sample import Sample
 from tests.stem_files import SECONDS, SR, STEM_SR, make_stems, needs_ffmpeg, write_stem_file
+from tests.tiny import data_config
 
 TRAIN = ("Beta - Two", "Alpha - One")
 TEST = ("Delta - Four", "Alpha - Three", "Gamma - Five", "Beta - Six")
@@ -34,9 +36,9 @@ def write_hq(root: Path, train=TRAIN, test=TEST, sr: int = SR) -> Path:
     return root
 
 
-def config(root: Path, tmp_path: Path, **extra) -> dict:
-    return {"musdb_path": str(root), "is_wav": True, "dataset_cache": str(tmp_path / "cache" / "dataset.pkl"),
-            "num_workers": 2, **extra}
+def config(root: Path, tmp_path: Path, **extra) -> DataConfig:
+    return data_config(**{"musdb_path": str(root), "is_wav": True,
+                          "dataset_cache": str(tmp_path / "cache" / "dataset.pkl"), "num_workers": 2, **extra})
 
 
 def names(triples) -> list[str]:
@@ -126,13 +128,13 @@ def test_cache_rebuilt_for_other_version(hq: Path, tmp_path: Path, monkeypatch, 
 
 def test_corrupt_cache_is_rebuilt(hq: Path, tmp_path: Path, caplog) -> None:
     cfg = config(hq, tmp_path)
-    Path(cfg["dataset_cache"]).parent.mkdir()
-    Path(cfg["dataset_cache"]).write_bytes(b"\x80\x05garbage, not a pickle")
+    Path(cfg.dataset_cache).parent.mkdir()
+    Path(cfg.dataset_cache).write_bytes(b"\x80\x05garbage, not a pickle")
     with caplog.at_level(logging.INFO, logger="Input.datasets.musdb"):
         d = load_musdb(cfg)
     assert "unreadable" in caplog.text and "rebuilding" in caplog.text
     assert len(d["train_sup"]) == 2
-    with open(cfg["dataset_cache"], "rb") as fh:
+    with open(cfg.dataset_cache, "rb") as fh:
         assert pickle.load(fh)["data"] == d
 
 

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from Input.datasets import load as datasets
+from Models.config import ExperimentConfig
 from tests import paper_trees
 from tests.stem_files import make_stems, needs_ffmpeg, write_stem_file
 from tests.tiny import TINY_TRAINING
@@ -46,7 +47,8 @@ def test_scarce_labels_runs_both_phases_on_musdb18_alone(tmp_path: Path, monkeyp
     groups = [set(split[f"unpaired_{k}"]) for k in ("mixtures", "accompaniments", "voices")]
     assert len(split["labelled"]) == 1 and [len(g) for g in groups] == [1, 1, 1]
     assert set(split["labelled"]) | set().union(*groups) == {f"Train Artist - Song {i}" for i in range(4)}
-    again = datasets.load_dataset({**run.config["model_config"], "audio_cache_dir": str(tmp_path / "cache")})
+    resolved = ExperimentConfig.from_dict(run.config["model_config"])
+    again = datasets.load_dataset(resolved.data, seed=resolved.train.seed)
     assert datasets.split_record(again) == split  # stable: the same songs on every run with this seed
 
 

@@ -14,6 +14,7 @@ from Input.datasets.paper import load_paper, thirds
 from Input.datasets.paper_corpora import CACHE_NAME, load_ccmixter, load_dsd100, load_ikala, load_medleydb
 from Input.datasets.partitions import DatasetError
 from tests import paper_trees
+from tests.tiny import data_config
 
 
 def _read(sample) -> np.ndarray:
@@ -89,8 +90,8 @@ def test_missing_roots_are_one_line_and_broken_tracks_are_skipped(tmp_path: Path
 
 
 def test_paper_partition_is_the_originals(tmp_path: Path) -> None:
-    config = {**paper_trees.write_paper_tree(tmp_path), "include_silent_voices": True}
-    dataset = load_paper(config)
+    paths = paper_trees.write_paper_tree(tmp_path)
+    dataset = load_paper(data_config(**paths, include_silent_voices=True))
     names = {part: [Path(t[0].path).parent.name for t in dataset[part]] for part in ("train_sup", "train_valid",
                                                                                      "train_test")}
     assert names["train_sup"] == ["000 - ArtistDev - Song 0", "001 - ArtistDev - Song 1"]
@@ -103,5 +104,5 @@ def test_paper_partition_is_the_originals(tmp_path: Path) -> None:
     assert "Artist0_Track0" in unsup[0][0].path and unsup[1][1].path.endswith("cc_song_0/source-01.wav")
     assert unsup[2][2].path.endswith("export/10000_chorus/voice.wav")
     assert thirds(list(range(7))) == ([0, 1], [2, 3], [4, 5, 6])
-    without = load_paper({**config, "ikala_path": None})
+    without = load_paper(data_config(**{**paths, "ikala_path": None}, include_silent_voices=True))
     assert len(without["train_test"]) == 2 and [len(lst) for lst in without["train_unsup"]] == [2, 2, 2]

@@ -18,7 +18,7 @@ import tf_keras as keras
 from Input.audio.files import AudioError, load
 from Input.audio.stream import AudioReader, AudioWriter
 from Models.api import Separator
-from Models.nets.checkpoint_files import model_spec
+from Models.config import ModelSpec
 from Models.nets.factory import build_separator, get_shapes
 from Models.nets.spectrogram import istft
 from Models.separation.files import separate_file
@@ -31,14 +31,15 @@ from Utils import CheckpointError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_checkpoint(folder: Path, config: dict, step: int = 10, seed: int = 0) -> str:
-    """A run folder in the trainer's layout holding a fresh tiny separator; returns the prefix."""
+def write_checkpoint(folder: Path, spec: ModelSpec, step: int = 10, seed: int = 0) -> str:
+    """A run folder in the legacy layout (``model_config.json``, here holding only the spec's keys) with a fresh
+    tiny separator; returns the prefix."""
     keras.utils.set_random_seed(seed)
-    model = build_separator(config)
+    model = build_separator(spec)
     folder.mkdir(parents=True, exist_ok=True)
     prefix = folder / f"{folder.name}-{step}"
     tf.train.Checkpoint(model=model).write(str(prefix))
-    (folder / "model_config.json").write_text(json.dumps(config))
+    (folder / "model_config.json").write_text(json.dumps(spec.to_dict()))
     (folder / "best.json").write_text(json.dumps({"checkpoint": prefix.name, "val_loss": 1.0}))
     return str(prefix)
 
@@ -147,7 +148,7 @@ def test_separator_load_restores_weights(tmp_path: Path) -> None:
     tf.train.Checkpoint(model=reference).read(prefix).assert_existing_objects_matched()
     separator = Separator.load(tmp_path / "7_sup")
     loaded, config, used = separator.model, separator.spec, separator.checkpoint
-    assert used == prefix and config == model_spec(TINY)  # a legacy folder: its model_config.json, spec keys only
+    assert used == prefix and config == TINY  # a legacy folder: its model_config.json
     assert any(np.abs(w.numpy()).max() > 0 for w in loaded.weights)
     for a, b in zip(loaded.weights, reference.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -184,7 +185,7 @@ def test_bfloat16_inference_is_close_to_float32(tmp_path: Path) -> None:
 @pytest.mark.parametrize("change", [{"num_initial_filters": 3}, {"num_layers": 2}])
 def test_separator_load_rejects_mismatched_config(tmp_path: Path, change: dict) -> None:
     prefix = write_checkpoint(tmp_path / "8_sup", TINY)
-    (tmp_path / "8_sup" / "model_config.json").write_text(json.dumps({**TINY, **change}))
+    (tmp_path / "8_sup" / "model_config.json").write_text(json.dumps({**TINY.to_dict(), **change}))
     with pytest.raises(CheckpointError, match="do not match") as info:
         Separator.load(prefix)
     assert prefix in str(info.value) and "\n" not in str(info.value)

@@ -3,6 +3,7 @@ keep a checkpoint, a non-finite loss stops the run, resume is strict."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -11,18 +12,19 @@ import signal
 import pytest
 import tensorflow as tf
 
+from Models.config import ExperimentConfig, resolved_model_config
 from Models.training.checkpoints import CheckpointKeeper, CheckpointSaveError, PhaseResult, finished_result
 from Models.training.early_stopping import EarlyStopping
 from Models.training.loop import TrainingDiverged, TrainingInterrupted, TrainingPhase, run_phase
 from Models.training.summaries import TrainingLog
-from Training import resolved_model_config
 from Utils import CheckpointError
 
 CONFIG = resolved_model_config(epoch_it=4, max_epochs=10, patience=2, log_every=1)
 
 
 def _setup(tmp_path):
-    config = dict(CONFIG, model_base_dir=str(tmp_path / "ckpt"), log_dir=str(tmp_path / "logs"))
+    config = ExperimentConfig.from_dict(dict(CONFIG, model_base_dir=str(tmp_path / "ckpt"),
+                                             log_dir=str(tmp_path / "logs")))
     weight = tf.Variable(1.0)
     module = tf.Module()
     module.weight = weight
@@ -130,8 +132,9 @@ def test_a_signal_stops_at_the_next_step_and_saves_a_checkpoint_that_resumes(tmp
         starts.append(start)
         return lambda: {"loss": tf.constant(1.0)}
 
-    result = run_phase(_phase(module, None, lambda: next(losses), make_step), dict(config, max_epochs=3), 2,
-                       resume=True, progress=False)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, max_epochs=3))
+    result = run_phase(_phase(module, None, lambda: next(losses), make_step), config, 2, resume=True,
+                       progress=False)
     assert float(weight) == 1.0 + 7  # restored: the initial 1.0 plus the 7 steps before the interrupt
     assert starts == [7]  # the input pipelines are told how many steps were done
     assert result.steps == 12 and result.epochs == 3

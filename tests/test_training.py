@@ -12,11 +12,22 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.synth.generate import generate_dataset, generate_unpaired
+from Models.config import ExperimentConfig, ModelSpec, resolved_model_config
 from Models.nets.factory import build_separator, get_shapes
 from Models.training.supervised import SupervisedTrainer
 from tests.tiny import TINY_TRAINING
 
 TINY = TINY_TRAINING
+
+
+def _typed(config: dict) -> ExperimentConfig:
+    """The typed run config of the ``model_config`` updates ``config`` (Training.py's defaults otherwise)."""
+    return ExperimentConfig.from_dict(resolved_model_config(**config))
+
+
+def _supervised(config: dict) -> SupervisedTrainer:
+    typed = _typed(config)
+    return SupervisedTrainer(typed.spec, typed.train)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +65,8 @@ def _run(config: dict, experiment_id: int, tmp: Path, monkeypatch, **updates):
     return ex.run(config_updates={"model_config": config, "experiment_id": experiment_id, **updates})
 
 
-def _probe_input(config: dict) -> np.ndarray:
-    shapes = get_shapes(config)
+def _probe_input(spec: ModelSpec) -> np.ndarray:
+    shapes = get_shapes(spec)
     rng = np.random.default_rng(0)
     return rng.random((2, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
 
@@ -92,7 +103,7 @@ def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(song
         assert results[phase]["best_checkpoint"] == str(prefix)
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])
-        stored = json.loads((folder / "model_spec.json").read_text())
+        stored = ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))
         model = build_separator(stored)
         fresh = [w.copy() for w in model.get_weights()]
         tf.train.Checkpoint(model=model).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
@@ -135,13 +146,13 @@ def test_resume_skips_a_finished_phase_and_keeps_the_id(songs, tmp_path, monkeyp
 
 def test_training_loss_goes_down_on_a_fixed_batch():
     config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu")
-    shapes = get_shapes(config)
+    shapes = get_shapes(_typed(config).spec)
     rng = np.random.default_rng(1)
     mix = rng.random((4, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
     acc = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
     voice = rng.random((4, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
     batches = tf.data.Dataset.from_tensors((mix, acc, voice)).repeat()
-    step = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-2)).make_step(batches)
+    step = _supervised(dict(config, init_sup_sep_lr=1e-2)).make_step(batches)
     first = float(step()["loss"])
     for _ in range(40):
         last = float(step()["loss"])
@@ -150,7 +161,7 @@ def test_training_loss_goes_down_on_a_fixed_batch():
 
 
 def _fixed_batch(config: dict, batch: int = 2) -> tf.data.Dataset:
-    shapes = get_shapes(config)
+    shapes = get_shapes(_typed(config).spec)
     rng = np.random.default_rng(5)
     mix = rng.random((batch, shapes.input_freq, shapes.input_time, 1), dtype=np.float32)
     out = rng.random((batch, shapes.output_freq, shapes.output_time, 1), dtype=np.float32)
@@ -158,7 +169,7 @@ def _fixed_batch(config: dict, batch: int = 2) -> tf.data.Dataset:
 
 
 def _two_losses(config: dict, weights: list) -> list[float]:
-    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    trainer = _supervised(dict(config, init_sup_sep_lr=1e-3))
     trainer.separator.set_weights(weights)
     step = trainer.make_step(_fixed_batch(config))
     return [float(step()["loss"]) for _ in range(2)]
@@ -166,7 +177,7 @@ def _two_losses(config: dict, weights: list) -> list[float]:
 
 def test_xla_step_gives_the_same_losses():
     config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu")
-    weights = build_separator(config).get_weights()
+    weights = build_separator(_typed(config).spec).get_weights()
     plain = _two_losses(config, weights)
     xla = _two_losses(dict(config, train_jit_compile=True), weights)
     np.testing.assert_allclose(xla, plain, rtol=1e-4)
@@ -175,7 +186,7 @@ def test_xla_step_gives_the_same_losses():
 
 def test_mixed_float16_uses_half_compute_and_loss_scaling():
     config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_float16")
-    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    trainer = _supervised(dict(config, init_sup_sep_lr=1e-3))
     model, optimizer = trainer.separator, trainer.optimizer
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
     assert model.compute_dtype == "float16"
@@ -221,17 +232,17 @@ def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, mo
     from Models.separation.model_rate import predict_magnitudes
     from Models.training.features import whole_track_magnitudes
     from Models.training.supervised import track_loss
-    from tests.tiny import TINY_MODEL
+    from tests.tiny import TINY_CONFIG
 
-    config = dict(TINY_MODEL)
-    shapes = get_shapes(config)
+    spec = TINY_CONFIG.spec
+    shapes = get_shapes(spec)
     triples = [_write_triple(tmp_path / "short", 0.7, seed=1), _write_triple(tmp_path / "long", 2.9, seed=2)]
     cache = AudioCache(tmp_path / "cache", sr=8192, mono=True, dtype="float32")
-    model = _crop_model(shapes) if model_kind == "mixture_as_estimate" else build_separator(config)
+    model = _crop_model(shapes) if model_kind == "mixture_as_estimate" else build_separator(spec)
 
     losses, frames = [], []
     for triple in triples:
-        mix, acc, voice = (np.log1p(m.astype(np.float64)) for m in whole_track_magnitudes(triple, cache, config))
+        mix, acc, voice = (np.log1p(m.astype(np.float64)) for m in whole_track_magnitudes(triple, cache, spec))
         if model_kind == "mixture_as_estimate":
             acc_est = voice_est = mix
         else:
@@ -243,10 +254,10 @@ def test_track_loss_is_the_frame_weighted_mean_of_log_magnitude_mse(tmp_path, mo
     expected = float(np.dot(losses, frames) / np.sum(frames))
     assert abs(losses[0] - losses[1]) > 0.05 * expected  # an unweighted mean over tracks would differ
 
-    assert track_loss(model, triples, cache, config, shapes) == pytest.approx(expected, rel=1e-4)
-    assert track_loss(model, triples[:1], cache, config, shapes) == pytest.approx(losses[0], rel=1e-4)
+    assert track_loss(model, triples, cache, spec) == pytest.approx(expected, rel=1e-4)
+    assert track_loss(model, triples[:1], cache, spec) == pytest.approx(losses[0], rel=1e-4)
     with pytest.raises(ValueError, match="no tracks"):
-        track_loss(model, [], cache, config, shapes)
+        track_loss(model, [], cache, spec)
 
 
 class _Stop(Exception):
@@ -268,7 +279,7 @@ def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weig
         _run(config, 11, tmp_path, monkeypatch)
     folder = tmp_path / "checkpoints" / "11_sup"
     prefix = folder / json.loads((folder / "best.json").read_text())["checkpoint"]
-    supervised = build_separator(json.loads((folder / "model_spec.json").read_text()))
+    supervised = build_separator(ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text())))
     fresh = [w.copy() for w in supervised.get_weights()]
     tf.train.Checkpoint(model=supervised).restore(str(prefix)).expect_partial().assert_existing_objects_matched()
     assert len(captured["weights"]) == len(fresh)
@@ -279,12 +290,12 @@ def test_init_from_supervised_starts_the_separator_from_the_best_supervised_weig
 
 def test_mixed_bfloat16_trains_with_float32_variables_and_bfloat16_compute():
     config = dict(TINY, num_fft=512, num_hop=256, output_activation="relu", mixed_precision="mixed_bfloat16")
-    trainer = SupervisedTrainer(dict(config, init_sup_sep_lr=1e-3))
+    trainer = _supervised(dict(config, init_sup_sep_lr=1e-3))
     model = trainer.separator
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
     assert model.compute_dtype == "bfloat16" and model.variable_dtype == "float32"
     assert all(v.dtype == tf.float32 for v in model.trainable_variables)
-    shapes = get_shapes(config)
+    shapes = get_shapes(_typed(config).spec)
     assert all(out.dtype == tf.bfloat16 for out in model(tf.zeros((1, shapes.input_freq, shapes.input_time, 1))))
     before = [v.numpy().copy() for v in model.trainable_variables]
     step = trainer.make_step(_fixed_batch(config))

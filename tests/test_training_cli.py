@@ -51,19 +51,19 @@ def test_missing_musdb_and_bad_resume_path_are_one_line(tmp_path):
 
 def test_fidelity_keys_are_checked():
     """unsup_gain_range, eval_window_seconds and num_labelled_tracks: null means off/whole/all; else a valid value."""
-    from Training import ConfigError, _check_value, resolved_model_config
+    from Models.config import check_value
+    from Utils import ConfigError
 
-    defaults = resolved_model_config()
     good = [("unsup_gain_range", None), ("unsup_gain_range", [0.5, 1.0]), ("eval_window_seconds", None),
             ("eval_window_seconds", 30), ("num_labelled_tracks", None), ("num_labelled_tracks", 50)]
     for key, value in good:
-        _check_value(key, value, defaults[key])
+        check_value(key, value)
     bad = [("unsup_gain_range", [1.2, 0.2], "[low, high]"), ("unsup_gain_range", [0.2], "[low, high]"),
            ("unsup_gain_range", "loud", "[low, high]"), ("eval_window_seconds", 0, "seconds > 0"),
            ("eval_window_seconds", "30", "seconds > 0"), ("num_labelled_tracks", 0, "int >= 1"),
            ("num_labelled_tracks", 2.5, "int >= 1"), ("num_labelled_tracks", True, "int >= 1")]
     for key, value, expected in bad:
         with pytest.raises(ConfigError) as refused:
-            _check_value(key, value, defaults[key])
+            check_value(key, value)
         line = str(refused.value)
         assert line.startswith(f"model_config.{key} must be") and expected in line, line

@@ -1,11 +1,15 @@
 """Tests for the U-Net separator (Models/nets/unet.py) and the shape/alignment helpers in Models/nets/factory.py."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from Models.config import ModelSpec, resolved_model_config
 from Models.nets.factory import build_critic, build_separator, get_shapes
 from Models.nets.unet import Unet, get_output_shape, get_padding
+from Utils import ConfigError
 
 # get_padding((256, 64), L) for L = 1..6, verified by building each model and reading its output shape
 # (test_get_padding_table_matches_built_models) and by brute force (test_get_padding_is_smallest_valid).
@@ -141,17 +145,11 @@ def test_input_skip_aligns_output_row_with_centre_of_input():
         np.testing.assert_array_equal(out.numpy(), x.numpy()[:, lo_f : lo_f + out_f, lo_t : lo_t + out_t])
 
 
-PAPER_CONFIG = {
-    "num_fft": 512,
-    "num_frames": 64,
-    "num_layers": 4,
-    "num_initial_filters": 16,
-    "output_activation": "relu",
-}
+PAPER = ModelSpec.from_dict(resolved_model_config())  # num_fft 512, 64 frames, 4 layers, 16 filters
 
 
 def test_get_shapes_paper_config():
-    shapes = get_shapes(PAPER_CONFIG)
+    shapes = get_shapes(PAPER)
     assert (shapes.input_freq, shapes.input_time, shapes.output_freq, shapes.output_time) == (
         350,
         158,
@@ -166,26 +164,22 @@ def test_get_shapes_paper_config():
 
 @pytest.mark.parametrize("num_layers", [1, 2, 3, 4, 5, 6])
 def test_get_shapes_cover_every_stft_bin(num_layers):
-    shapes = get_shapes({**PAPER_CONFIG, "num_layers": num_layers})
+    shapes = get_shapes(dataclasses.replace(PAPER, num_layers=num_layers))
     assert shapes.output_freq >= shapes.num_bins and shapes.output_time >= 64
     assert shapes.freq_pad_hi >= shapes.freq_pad_lo >= 0
 
 
 def test_build_small_separator_and_critic():
-    config = {
-        **PAPER_CONFIG,
-        "num_fft": 64,
-        "num_frames": 8,
-        "num_layers": 1,
-        "num_initial_filters": 2,
-        "critic_initial_filters": 4,
-    }
-    shapes = get_shapes(config)
-    separator = build_separator(config)
+    spec = dataclasses.replace(PAPER, num_fft=64, num_frames=8, num_layers=1, num_initial_filters=2,
+                               critic_initial_filters=4)
+    shapes = get_shapes(spec)
+    separator = build_separator(spec)
     acc, voice = separator(tf.zeros((2, shapes.input_freq, shapes.input_time, 1)))
     assert acc.shape == voice.shape == (2, shapes.output_freq, shapes.output_time, 1)
-    critic = build_critic(config)
+    critic = build_critic(spec)
     assert critic(tf.zeros((2, shapes.disc_freq, shapes.disc_time, 1))).shape == (2, 1)
     assert critic.initial_filters == 4
-    with pytest.raises(ValueError, match="missing key 'num_layers'"):
-        get_shapes({"num_fft": 512, "num_frames": 64})
+    with pytest.raises(ConfigError, match="missing key.*num_layers"):
+        ModelSpec.from_dict({"num_fft": 512, "num_frames": 64})
+    with pytest.raises(ValueError, match="even num_fft"):
+        get_shapes(dataclasses.replace(PAPER, num_fft=511))

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from Input.config import DataConfig
 from Input.datasets import unpaired
 from Input.datasets.load import DatasetError
 from Input.datasets.unpaired import PROBE_CACHE_FILE, load_unpaired, scan_folders
 from Sample import Sample
+from tests.tiny import data_config
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
@@ -69,9 +71,9 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     return {"mix": mix, "voc": voc, "acc": acc}
 
 
-def _config(folders: dict[str, Path], **extra) -> dict:
-    return {"moisesdb_path": None, "unsup_mixture_dirs": [str(folders["mix"])],
-            "unsup_voice_dirs": [str(folders["voc"])], "unsup_accompaniment_dirs": [str(folders["acc"])], **extra}
+def _config(folders: dict[str, Path], **extra) -> DataConfig:
+    return data_config(**{"unsup_mixture_dirs": [str(folders["mix"])], "unsup_voice_dirs": [str(folders["voc"])],
+                          "unsup_accompaniment_dirs": [str(folders["acc"])], **extra})
 
 
 @needs_ffmpeg
@@ -101,7 +103,7 @@ def test_short_and_unreadable_skipped(folders: dict[str, Path], caplog: pytest.L
 
 def test_missing_folder_names_key_and_path(tmp_path: Path) -> None:
     missing = tmp_path / "does_not_exist"
-    config = {"moisesdb_path": None, "unsup_voice_dirs": [str(missing)]}
+    config = data_config(unsup_voice_dirs=[str(missing)])
     with pytest.raises(DatasetError, match=rf"unsup_voice_dirs: folder {missing} does not exist"):
         load_unpaired(config, min_seconds=1.0)
 
@@ -109,16 +111,15 @@ def test_missing_folder_names_key_and_path(tmp_path: Path) -> None:
 def test_empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)  # datasets/MoisesDB does not exist here
     with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
-        assert load_unpaired({"moisesdb_path": "datasets/MoisesDB"}, min_seconds=1.0) == [[], [], []]
+        assert load_unpaired(data_config(moisesdb_path="datasets/MoisesDB"), min_seconds=1.0) == [[], [], []]
     assert "no MoisesDB at datasets/MoisesDB" in caplog.text
-    assert load_unpaired({}, min_seconds=1.0) == [[], [], []]  # no keys: no unpaired data
+    assert load_unpaired(data_config(), min_seconds=1.0) == [[], [], []]  # all off: no unpaired data
 
 
 def test_empty_folder_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "empty").mkdir()
     with caplog.at_level(logging.WARNING, logger="Input.datasets.unpaired"):
-        lists = load_unpaired({"moisesdb_path": None, "unsup_mixture_dirs": [str(tmp_path / "empty")]},
-                              min_seconds=1.0)
+        lists = load_unpaired(data_config(unsup_mixture_dirs=[str(tmp_path / "empty")]), min_seconds=1.0)
     assert lists == [[], [], []]
     assert "unsup_mixture_dirs: no audio files found" in caplog.text
 
@@ -126,8 +127,8 @@ def test_empty_folder_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
 def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
                                        caplog: pytest.LogCaptureFixture) -> None:
     root = _write_moisesdb(tmp_path / "MoisesDB")
-    config = _config(folders, moisesdb_path=str(root), num_workers=2)
-    config["unsup_mixture_dirs"] = [str(folders["mix"] / "nested")]
+    config = _config(folders, moisesdb_path=str(root), num_workers=2,
+                     unsup_mixture_dirs=[str(folders["mix"] / "nested")])
     with caplog.at_level(logging.INFO, logger="Input.datasets.unpaired"):
         mixtures, accs, voices = load_unpaired(config, min_seconds=0.95)
     # MoisesDB first (track t2's 0.9 s guitar + 1.0 s piano accompaniment is 1.0 s long, so kept).
@@ -148,12 +149,14 @@ def test_moisesdb_and_folders_combined(folders: dict[str, Path], tmp_path: Path,
 
 
 def test_min_excerpt_seconds() -> None:
+    from Models.config import ModelSpec, resolved_model_config
     from Models.nets.shapes import get_shapes, min_excerpt_seconds
 
     # Default model: input_time 158 frames -> (157 * 256 + 512) / 8192 s.
-    default = {"num_fft": 512, "num_hop": 256, "expected_sr": 8192, "num_frames": 64, "num_layers": 4}
+    default = ModelSpec.from_dict(resolved_model_config())
     assert min_excerpt_seconds(default) == pytest.approx((157 * 256 + 512) / 8192)
-    config = {"num_fft": 1024, "num_hop": 512, "expected_sr": 16000, "num_frames": 32, "num_layers": 3}
+    config = ModelSpec.from_dict(resolved_model_config(num_fft=1024, num_hop=512, expected_sr=16000, num_frames=32,
+                                                       num_layers=3))
 
     input_time = get_shapes(config).input_time
     assert min_excerpt_seconds(config) == pytest.approx(((input_time - 1) * 512 + 1024) / 16000)

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
+from Models.config import ModelSpec
 from Models.nets.factory import build_separator, get_shapes
 from Models.separation.input_rate import separate
 from Models.separation.model_rate import ModelRateStream, predict_frames, predict_magnitudes
 from Models.separation.options import SeparationOptions
 from Models.separation.windows import get_predictor, plan_windows, trace_count, window_step
 
-SMALL = {
+SMALL = ModelSpec.from_dict({
     "num_fft": 512,
     "num_hop": 256,
     "expected_sr": 8192,
@@ -23,7 +24,7 @@ SMALL = {
     "inference_batch_size": 4,
     "mono_downmix": True,
     "jit_compile": False,
-}
+})
 
 
 def make_model(seed: int = 0) -> keras.Model:

@@ -76,17 +76,6 @@ class AudioCache:
         self._targets: dict[tuple[str, int, int], str] = {}
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_config(cls, model_config: dict) -> AudioCache:
-        """Cache configured by ``audio_cache_dir``, ``expected_sr``, ``mono_downmix`` and ``cache_dtype`` (all
-        required)."""
-        return cls(
-            cache_dir=model_config["audio_cache_dir"],
-            sr=int(model_config["expected_sr"]),
-            mono=bool(model_config["mono_downmix"]),
-            dtype=model_config["cache_dtype"],
-        )
-
     def key(self, sample: SampleLike) -> str:
         """Hex digest identifying the cached version of ``sample``'s file under this cache's settings.
 

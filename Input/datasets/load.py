@@ -3,13 +3,14 @@ checks in :mod:`Input.datasets.partitions`, whose names are re-exported here).
 
 Where the data comes from (:func:`load_dataset`):
 
-* ``model_config["dataset_loader"] = "module:function"``: that function is imported and called with
-  ``model_config``; it must return the whole dict (it may call ``Input.datasets.unpaired.load_unpaired`` itself).
-* otherwise MUSDB18 at ``model_config["musdb_path"]`` (:func:`Input.datasets.musdb.load_musdb`, cached in
-  ``model_config["dataset_cache"]``), and ``train_unsup`` from :func:`Input.datasets.unpaired.load_unpaired`.
+* ``DataConfig.dataset_loader = "module:function"``: that function is imported and called with the
+  :class:`Input.config.DataConfig`; it must return the whole dict (it may call ``Input.datasets.unpaired.load_unpaired``
+  itself).
+* otherwise MUSDB18 at ``musdb_path`` (:func:`Input.datasets.musdb.load_musdb`, cached in ``dataset_cache``), and
+  ``train_unsup`` from :func:`Input.datasets.unpaired.load_unpaired`.
 
-Scarce labels (``model_config["num_labelled_tracks"]``, named config ``scarce_labels``): only that many of the
-``train_sup`` songs stay paired; the others become unpaired data (:func:`scarce_labels`).
+Scarce labels (``num_labelled_tracks``, named config ``scarce_labels``): only that many of the ``train_sup`` songs
+stay paired; the others become unpaired data (:func:`scarce_labels`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from Input.config import DataConfig
 from Input.datasets.partitions import (
     PAIRED_PARTITIONS,
     PARTITIONS,
@@ -46,7 +48,7 @@ logger = logging.getLogger(__name__)
 RENAMED_LOADERS: dict[str, str] = {"Input.paper_data:load_paper": "Input.datasets.paper:load_paper"}
 
 
-def resolve_loader(spec: str) -> Callable[[dict], dict]:
+def resolve_loader(spec: str) -> Callable[[DataConfig], dict]:
     """Import the function named by ``"package.module:function"``.
 
     Raises:
@@ -70,15 +72,16 @@ def resolve_loader(spec: str) -> Callable[[dict], dict]:
     return func
 
 
-def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[str, list]:
+def load_dataset(data: DataConfig, min_unpaired_seconds: float = 0.0, *, seed: int) -> dict[str, list]:
     """Load the dataset dict described in :mod:`Input.datasets.partitions`.
 
     Args:
-        model_config: uses ``dataset_loader`` (``None`` or ``"module:function"``) and, for MUSDB18,
-            ``musdb_path``, ``is_wav``, ``dataset_cache``, ``num_workers``; the keys of
-            :func:`Input.datasets.unpaired.load_unpaired` for ``train_unsup``.
+        data: uses ``dataset_loader`` (``None`` or ``"module:function"``) and, for MUSDB18, ``musdb_path``,
+            ``is_wav``, ``dataset_cache``, ``num_workers``; the fields of :func:`Input.datasets.unpaired.load_unpaired`
+            for ``train_unsup``; ``num_labelled_tracks``.
         min_unpaired_seconds: unpaired files shorter than this (seconds; one network input excerpt, see
             ``Models.nets.shapes.min_excerpt_seconds``) are left out. Not used with a ``dataset_loader``.
+        seed: the run's seed; with ``num_labelled_tracks`` it chooses the paired songs (:func:`scarce_labels`).
 
     Returns:
         The validated dataset dict.
@@ -87,18 +90,17 @@ def load_dataset(model_config: dict, min_unpaired_seconds: float = 0.0) -> dict[
         DatasetError: bad ``dataset_loader`` spec, MUSDB18 missing/unreadable, or a loader returned a malformed
             dict.
     """
-    num_labelled = model_config.get("num_labelled_tracks")
-    spec = model_config.get("dataset_loader")
+    spec = data.dataset_loader
     if spec:
         loader = resolve_loader(spec)
         logger.info("loading the dataset with custom loader %s", spec)
-        dataset = validate_dataset(loader(model_config), source=f"dataset_loader {spec!r}")
+        dataset = validate_dataset(loader(data), source=f"dataset_loader {spec!r}")
     else:
-        dataset = load_musdb(model_config)
-        unpaired = load_unpaired(model_config, min_unpaired_seconds)
+        dataset = load_musdb(data)
+        unpaired = load_unpaired(data, min_unpaired_seconds)
         dataset = validate_dataset({**dataset, UNPAIRED_PARTITION: unpaired}, source="MUSDB18 + Input.datasets.unpaired")
-    if num_labelled is not None:
-        dataset = scarce_labels(dataset, int(num_labelled), int(model_config["seed"]))
+    if data.num_labelled_tracks is not None:
+        dataset = scarce_labels(dataset, data.num_labelled_tracks, int(seed))
     logger.debug("dataset: %s", describe(dataset))
     return dataset
 

@@ -24,7 +24,7 @@ alternate between ``train_valid`` (even positions 0, 2, ...) and ``train_test`` 
 on the full list of names before any track is read, so a skipped track never moves another one.
 ``train_unsup`` is left empty here (see :mod:`Input.datasets.load`).
 
-The result is pickled to ``model_config["dataset_cache"]`` (``Utils.write_versioned_pickle``) with
+The result is pickled to ``DataConfig.dataset_cache`` (``Utils.write_versioned_pickle``) with
 :data:`CACHE_VERSION` and the key ``"<resolved dataset root> (is_wav=<is_wav>)"``; later runs load it without
 touching musdb or decoding anything. A cache made for another root, ``is_wav`` or version, an unreadable one,
 or one naming files that no longer exist is rebuilt, with a log line saying why.
@@ -45,6 +45,8 @@ from tqdm import tqdm
 from Input.audio import files as audio
 from Input.audio.probe import probe_sample
 from Input.datasets.partitions import PAIRED_PARTITIONS, DatasetError, DatasetNotFound, empty_dataset, validate_dataset
+from Input import audio
+from Input.config import DataConfig
 from Sample import Sample
 from Utils import read_versioned_pickle, write_versioned_pickle
 
@@ -342,13 +344,12 @@ def write_cache(path: str | os.PathLike, dataset: dict, root: Path, is_wav: bool
     logger.info("wrote dataset cache %s", path)
 
 
-def load_musdb(model_config: dict) -> dict:
+def load_musdb(data: DataConfig) -> dict:
     """MUSDB18 dataset dict from the cache, or by scanning/exporting (then cached).
 
     Args:
-        model_config: ``musdb_path`` (the MUSDB18 root), ``is_wav`` (``True`` for MUSDB18-HQ),
-            ``dataset_cache`` (cache file; empty/``None`` disables caching), ``num_workers`` (tracks exported in
-            parallel). All four are required.
+        data: ``musdb_path`` (the MUSDB18 root), ``is_wav`` (``True`` for MUSDB18-HQ), ``dataset_cache`` (cache
+            file; empty/``None`` disables caching), ``num_workers`` (tracks exported in parallel).
 
     Returns:
         Dataset dict (``train_unsup`` empty), see :func:`build_musdb_dataset`.
@@ -356,15 +357,15 @@ def load_musdb(model_config: dict) -> dict:
     Raises:
         DatasetError: MUSDB18 missing or unreadable.
     """
-    root = Path(model_config["musdb_path"]).expanduser().resolve()
-    is_wav = bool(model_config["is_wav"])
-    cache = model_config["dataset_cache"]
+    root = Path(data.musdb_path).expanduser().resolve()
+    is_wav = data.is_wav
+    cache = data.dataset_cache
     if cache:
         dataset = read_cache(cache, root, is_wav)
         if dataset is not None:
             logger.info("loaded dataset cache %s", cache)
             return dataset
-    dataset = build_musdb_dataset(root, is_wav, int(model_config["num_workers"]))
+    dataset = build_musdb_dataset(root, is_wav, data.num_workers)
     if cache:
         write_cache(cache, dataset, root, is_wav)
     return dataset

@@ -8,14 +8,16 @@ authors' original code builds it:
   songs in all three lists, as the original).
 
 A third is ``len(songs) // 3`` of a data set's songs in name order (the last third takes the remainder). Each data
-set is read by :mod:`Input.datasets.paper_corpora` from its config path (``dsd100_path``, ``medleydb_path``,
-``ccmixter_path``, ``ikala_path``); ``None`` or ``""`` leaves one of the three extra data sets out (logged).
+set is read by :mod:`Input.datasets.paper_corpora` from its path in the :class:`Input.config.DataConfig` (``dsd100_path``,
+``medleydb_path``, ``ccmixter_path``, ``ikala_path``); ``None`` or ``""`` leaves one of the three extra data sets out
+(logged).
 """
 
 from __future__ import annotations
 
 import logging
 
+from Input.config import DataConfig
 from Input.datasets.partitions import UNPAIRED_PARTITION, empty_dataset, validate_dataset
 from Input.datasets.paper_corpora import load_ccmixter, load_dsd100, load_ikala, load_medleydb
 
@@ -30,20 +32,21 @@ def thirds(songs: list) -> tuple[list, list, list]:
     return songs[:n], songs[n : 2 * n], songs[2 * n :]
 
 
-def load_paper(model_config: dict) -> dict[str, list]:
+def load_paper(data: DataConfig) -> dict[str, list]:
     """The dataset dict of the paper's experiment (see the module docstring)."""
-    dsd = load_dsd100(model_config["dsd100_path"])
+    dsd = load_dsd100(data.dsd100_path)
     dataset = empty_dataset()
     dataset["train_sup"] = list(dsd["Dev"])
     dataset["train_valid"] = list(dsd["Test"][:DSD_VALID])
     dataset["train_test"] = list(dsd["Test"][DSD_VALID:])
-    extra = {"MedleyDB": ("medleydb_path", lambda p: load_medleydb(p, bool(model_config["include_silent_voices"]))),
+    extra = {"MedleyDB": ("medleydb_path", lambda p: load_medleydb(p, data.include_silent_voices)),
              "CCMixter": ("ccmixter_path", load_ccmixter), "iKala": ("ikala_path", load_ikala)}
     for name, (key, load) in extra.items():
-        if not model_config.get(key):
+        path = getattr(data, key)
+        if not path:
             logger.info("paper partition: %s left out (model_config.%s is empty)", name, key)
             continue
-        unsup, valid, test = thirds(load(model_config[key]))
+        unsup, valid, test = thirds(load(path))
         dataset["train_valid"] += valid
         dataset["train_test"] += test
         for role in range(3):

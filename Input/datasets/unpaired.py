@@ -1,8 +1,8 @@
 """Unpaired training data (``dataset["train_unsup"]``): mixtures, accompaniments and voices, independently.
 
-Sources, all optional (``model_config`` keys):
+Sources, all optional (fields of :class:`Input.config.DataConfig`, the ``model_config`` keys of the same name):
 
-* ``moisesdb_path`` (missing or ``None``: not used): a MoisesDB folder, see :mod:`Input.datasets.moisesdb`. Skipped with
+* ``moisesdb_path`` (``None`` or ``""``: not used): a MoisesDB folder, see :mod:`Input.datasets.moisesdb`. Skipped with
   an info line when the folder does not exist.
 * ``unsup_mixture_dirs``, ``unsup_accompaniment_dirs``, ``unsup_voice_dirs``: lists of folders of arbitrary
   audio files (any format of ``Input.audio.files.AUDIO_EXTENSIONS``, sample rate, channel count or length), scanned
@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from Input.audio.files import AudioError, find_audio_files
 from Input.audio.probe import probe_sample
+from Input.config import DataConfig
 from Input.datasets.partitions import UNPAIRED_LISTS, DatasetError
 from Input.datasets.moisesdb import load_moisesdb
 from Input.datasets.silence import silent_voices
@@ -43,21 +44,16 @@ logger = logging.getLogger(__name__)
 # unsup_mixture_dirs, unsup_accompaniment_dirs, unsup_voice_dirs: in the order of the returned lists
 FOLDER_KEYS: tuple[str, ...] = tuple(f"unsup_{name}_dirs" for name in ("mixture", *SOURCES))
 PROBE_WORKERS = 8  # ffprobe runs as a subprocess, so threads overlap well
-PROBE_CACHE_FILE = "probes.pkl"  # inside model_config["audio_cache_dir"]
+PROBE_CACHE_FILE = "probes.pkl"  # inside DataConfig.audio_cache_dir
 PROBE_CACHE_VERSION = 1
 # Cache entry of one file, keyed by its resolved absolute path: (size in bytes, mtime in ns, result), where the
 # result is (sample rate in Hz, channels, duration in s), or the reason (str) the file is unreadable.
 Entry = tuple[int, int, "tuple[int, int, float] | str"]
 
 
-def _folders(model_config: Mapping, key: str) -> list[Path]:
-    """The folders listed under ``key`` (a single string counts as one); DatasetError if one does not exist."""
-    value = model_config.get(key) or []
-    if isinstance(value, (str, os.PathLike)):
-        value = [value]
-    if not isinstance(value, Iterable):
-        raise DatasetError(f"{key}: expected a list of folders, got {type(value).__name__}")
-    folders = [Path(v) for v in value]
+def _folders(data: DataConfig, key: str) -> list[Path]:
+    """The folders listed under ``key``; DatasetError if one does not exist."""
+    folders = [Path(v) for v in getattr(data, key)]
     for folder in folders:
         if not folder.exists():
             raise DatasetError(f"{key}: folder {folder} does not exist")
@@ -166,16 +162,16 @@ def _drop_short(samples: list[Sample], min_seconds: float, name: str) -> list[Sa
     return kept
 
 
-def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample]]:
+def load_unpaired(data: DataConfig, min_seconds: float) -> list[list[Sample]]:
     """``[mixtures, accompaniments, voices]``: the unpaired data of MoisesDB plus the configured folders.
 
     Args:
-        model_config: reads ``moisesdb_path`` (missing or ``None``: no MoisesDB), ``unsup_mixture_dirs``,
-            ``unsup_accompaniment_dirs``, ``unsup_voice_dirs`` (missing: none), ``include_silent_voices``
-            (missing: False), ``num_workers`` (required when MoisesDB is used) and ``audio_cache_dir`` (folder
-            of the probe cache ``probes.pkl`` and the silent voices; missing or ``None``: no cache).
+        data: reads ``moisesdb_path`` (``None`` or ``""``: no MoisesDB), ``unsup_mixture_dirs``,
+            ``unsup_accompaniment_dirs``, ``unsup_voice_dirs``, ``include_silent_voices``, ``num_workers`` (when
+            MoisesDB is used) and ``audio_cache_dir`` (folder of the probe cache ``probes.pkl`` and the silent
+            voices; ``None`` or ``""``: no cache).
         min_seconds: minimum track length in seconds (one network input excerpt:
-            ``Models.nets.shapes.min_excerpt_seconds(model_config)``).
+            ``Models.nets.shapes.min_excerpt_seconds(spec)``).
 
     Returns:
         Three independent lists of :class:`Sample`: MoisesDB tracks first (by track folder), then each folder
@@ -184,9 +180,9 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
     Raises:
         DatasetError: a configured folder does not exist, or the MoisesDB export cannot be written.
     """
-    folders = [_folders(model_config, key) for key in FOLDER_KEYS]
-    silent = bool(model_config.get("include_silent_voices", False))
-    moisesdb_path = model_config.get("moisesdb_path")
+    folders = [_folders(data, key) for key in FOLDER_KEYS]
+    silent = data.include_silent_voices
+    moisesdb_path = data.moisesdb_path
     use_moisesdb = bool(moisesdb_path) and Path(moisesdb_path).is_dir()
     if moisesdb_path and not use_moisesdb:
         logger.info("no MoisesDB at %s: not used", moisesdb_path)
@@ -196,11 +192,11 @@ def load_unpaired(model_config: Mapping, min_seconds: float) -> list[list[Sample
 
     lists: list[list[Sample]] = [[], [], []]
     if use_moisesdb:
-        moises = load_moisesdb(moisesdb_path, num_workers=int(model_config["num_workers"]),
+        moises = load_moisesdb(moisesdb_path, num_workers=data.num_workers,
                                include_silent_voices=silent)
         for i, samples in enumerate(moises):
             lists[i] += _drop_short(samples, min_seconds, f"MoisesDB {UNPAIRED_LISTS[i]}")
-    cache_dir = model_config.get("audio_cache_dir")
+    cache_dir = data.audio_cache_dir
     cache_path = Path(cache_dir) / PROBE_CACHE_FILE if cache_dir else None
     found = [scan_folders(folders[i], min_seconds, name=key, cache_path=cache_path)
              for i, key in enumerate(FOLDER_KEYS)]

@@ -27,20 +27,6 @@ logger = logging.getLogger(__name__)
 
 STEMS = ("vocals", "drums", "bass", "other")
 UNPAIRED_GROUPS = ("mixtures", "voices", "accompaniments")
-# model_config data keys of the demo songs, shared by Training.py's `demo` named config and `Evaluate.py --demo`.
-DEMO_DATA_CONFIG = {
-    "generate_demo": True,
-    "demo_path": "datasets/demo",
-    "musdb_path": "datasets/demo",
-    "is_wav": True,
-    "dataset_loader": None,
-    "dataset_cache": "datasets/demo/dataset.pkl",
-    "audio_cache_dir": "datasets/demo/cache",
-    "unsup_mixture_dirs": ["datasets/demo/unpaired/mixtures"],
-    "unsup_voice_dirs": ["datasets/demo/unpaired/voices"],
-    "unsup_accompaniment_dirs": ["datasets/demo/unpaired/accompaniments"],
-    "moisesdb_path": "",  # no MoisesDB in the demo ("" disables it); the unpaired songs come from folders
-}
 _STREAMS = {"supervised": 0, "mixtures": 1, "voices": 2, "accompaniments": 3}
 
 

@@ -22,13 +22,13 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from Input.config import DataConfig
 from Models.api import Separator
 from Models.evaluation.metrics import (
     SOURCES,
@@ -76,10 +76,10 @@ def track_name(path: str | os.PathLike) -> str:
     return p.parent.name if p.stem.lower() in ("mixture", "mix") and p.parent.name else p.stem
 
 
-def dataset_name(data_config: Mapping[str, Any]) -> str:
-    """Short name of a data set described by run-config data keys: the custom loader's spec
-    (``dataset_loader``), else the MUSDB root's folder name (``musdb_path``)."""
-    name = data_config.get("dataset_loader") or Path(data_config.get("musdb_path", "dataset")).name
+def dataset_name(data: DataConfig) -> str:
+    """Short name of a data set: the custom loader's spec (``dataset_loader``), else the MUSDB root's folder name
+    (``musdb_path``)."""
+    name = data.dataset_loader or Path(data.musdb_path or "dataset").name
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)) or "dataset"
 
 
@@ -120,9 +120,9 @@ def _museval_track(
         logger.info(
             "%s: files differ in rate/channels; museval at %d Hz mono",
             triple[0].path,
-            spec["expected_sr"],
+            spec.expected_sr,
         )
-        return museval_scores(references, estimates, int(spec["expected_sr"]))
+        return museval_scores(references, estimates, spec.expected_sr)
     sr = rates.pop()
     n = min(a.shape[1] for a, _ in loaded)
     mix, acc, voice = (a[:, :n] for a, _ in loaded)
@@ -231,7 +231,7 @@ def bss_evaluate(
         raise DatasetError(f"partition {partition!r} is empty: nothing to evaluate")
     separator = Separator.load(checkpoint, options.precision)
     spec, prefix = separator.spec, separator.checkpoint
-    sr = int(spec["expected_sr"])
+    sr = spec.expected_sr
     tracks: list[dict] = []
     skipped: list[str] = []
     for triple in tqdm(
@@ -256,7 +256,7 @@ def bss_evaluate(
             "scores": score_estimates(references, estimates, mix, sr, window_seconds, name, baseline),
         }
         if oracle == "irm":
-            ideal = irm_estimates(mix, references, int(spec["num_fft"]), int(spec["num_hop"]))
+            ideal = irm_estimates(mix, references, spec.num_fft, spec.num_hop)
             entry["oracle"] = score_estimates(
                 references, ideal, mix, sr, window_seconds, name, baseline, False
             )

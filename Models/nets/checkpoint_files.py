@@ -3,14 +3,15 @@
 A checkpoint folder (``checkpoints/<id>_<phase>``) holds TensorFlow checkpoints named ``<id>_<phase>-<step>``
 and:
 
-* ``model_spec.json`` (:data:`MODEL_SPEC_FILE`): the model spec, only the keys (:data:`SPEC_KEYS`) needed to
-  rebuild the separator and apply it to audio; all that loading, separation and evaluation read;
-* ``run.json`` (:data:`RUN_RECORD_FILE`): the run record, ``{"config": the whole resolved run config,
-  "git_commit": sha or null, "created": ISO time}``, for people and for resuming a run;
+* ``model_spec.json`` (:data:`MODEL_SPEC_FILE`): the model spec (``Models.config.ModelSpec``), only the keys
+  needed to rebuild the separator and apply it to audio; all that loading, separation and evaluation read;
+* ``run.json`` (:data:`RUN_RECORD_FILE`): the run record, ``{"config": the whole resolved run config (the flat
+  model_config), "git_commit": sha or null, "created": ISO time}``, for people and for resuming a run;
 * ``best.json`` (``Utils.BEST_FILE``): the best checkpoint by validation loss.
 
 Folders written before the spec existed hold ``model_config.json`` (:data:`LEGACY_CONFIG_FILE`, the whole run
-config) instead of the first two; they are read through the same functions.
+config) instead of the first two; they are read through the same functions. Keys added since a file was written
+take their defaults (``Models.config.ModelSpec.from_dict``, ``ExperimentConfig.from_stored``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from Utils import BEST_FILE, CheckpointError, checkpoint_exists, read_json, write_json_atomic
+from Models.config import ExperimentConfig, ModelSpec
+from Utils import BEST_FILE, CheckpointError, ConfigError, checkpoint_exists, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -32,27 +34,8 @@ MODEL_SPEC_FILE = "model_spec.json"
 RUN_RECORD_FILE = "run.json"
 LEGACY_CONFIG_FILE = "model_config.json"
 
-# Keys of the run config that rebuild the separator (Models.nets.factory.build_separator) and apply it to audio
-# (Models.separation.model_rate.ModelRateStream, Models.separation.input_rate, Models.evaluation.bss_eval).
-SPEC_KEYS: tuple[str, ...] = (
-    "expected_sr",  # sample rate the model works at, Hz
-    "num_fft",  # STFT frame length, samples
-    "num_hop",  # STFT hop, samples
-    "num_frames",  # output frames per training patch (sizes the U-Net)
-    "num_layers",  # U-Net depth
-    "num_initial_filters",  # U-Net filters of the first layer
-    "output_activation",  # activation of the U-Net's output convolutions
-    "inference_batch_size",  # patches per model call when separating whole tracks
-    "jit_compile",  # XLA-compile the inference function
-)
-
-
-def model_spec(model_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The :data:`SPEC_KEYS` of a run config; ValueError naming the keys it lacks."""
-    missing = [key for key in SPEC_KEYS if key not in model_config]
-    if missing:
-        raise ValueError(f"model_config: missing key(s) {', '.join(missing)}")
-    return {key: model_config[key] for key in SPEC_KEYS}
+# The model_config keys of model_spec.json, in its order.
+SPEC_KEYS: tuple[str, ...] = ModelSpec.keys()
 
 
 def git_commit(folder: str | os.PathLike = ".") -> str | None:
@@ -65,28 +48,28 @@ def git_commit(folder: str | os.PathLike = ".") -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def write_run_files(folder: str | os.PathLike, model_config: Mapping[str, Any]) -> None:
+def write_run_files(folder: str | os.PathLike, config: ExperimentConfig) -> None:
     """Write ``model_spec.json`` and ``run.json`` (see the module docstring) into ``folder``, each atomically.
 
     The commit is the one of the code that runs (this module's checkout), not of the current directory.
     """
     folder = Path(folder)
-    spec = model_spec(model_config)
     record = {
-        "config": dict(model_config),
+        "config": config.to_dict(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_json_atomic(folder / MODEL_SPEC_FILE, spec)
+    write_json_atomic(folder / MODEL_SPEC_FILE, config.spec.to_dict())
     write_json_atomic(folder / RUN_RECORD_FILE, record)
 
 
-def read_model_spec(folder: str | os.PathLike) -> dict[str, Any]:
-    """The model spec of a checkpoint folder: ``model_spec.json``, else the :data:`SPEC_KEYS` of a legacy
-    ``model_config.json``.
+def read_model_spec(folder: str | os.PathLike) -> ModelSpec:
+    """The model spec of a checkpoint folder: ``model_spec.json``, else the spec keys of a legacy
+    ``model_config.json``; keys added since it was written take their defaults.
 
     Raises:
-        CheckpointError: (one line, naming the file) neither file, not valid JSON, or keys missing.
+        CheckpointError: (one line, naming the file) neither file, not valid JSON, a key that rebuilds the
+            network missing, or a value of the wrong type.
     """
     folder = Path(folder)
     path = folder / MODEL_SPEC_FILE
@@ -99,28 +82,36 @@ def read_model_spec(folder: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: not a JSON object")
     try:
-        return model_spec(data)
-    except ValueError as err:
+        return ModelSpec.from_dict(data)
+    except (ConfigError, ValueError, TypeError) as err:
         raise CheckpointError(f"{path}: {err}") from err
 
 
-def read_run_config(folder: str | os.PathLike) -> dict[str, Any]:
+def read_run_config(folder: str | os.PathLike) -> ExperimentConfig:
     """The whole run config of a checkpoint folder: ``run.json``'s ``"config"``, else a legacy
-    ``model_config.json``. CheckpointError (naming the file) when neither is there or readable."""
+    ``model_config.json``; keys added since it was written take their defaults (``ExperimentConfig.from_stored``).
+
+    Raises:
+        CheckpointError: (one line, naming the file) neither file is there or readable, or a value is bad.
+    """
     folder = Path(folder)
-    record_path = folder / RUN_RECORD_FILE
-    if record_path.is_file():
-        record = read_json(record_path)
+    path = folder / RUN_RECORD_FILE
+    if path.is_file():
+        record = read_json(path)
         if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-            raise CheckpointError(f"{record_path}: holds no \"config\" object")
-        return record["config"]
-    legacy = folder / LEGACY_CONFIG_FILE
-    if not legacy.is_file():
-        raise CheckpointError(f"{record_path}: missing (and no legacy {LEGACY_CONFIG_FILE})")
-    config = read_json(legacy)
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{legacy}: not a JSON object")
-    return config
+            raise CheckpointError(f"{path}: holds no \"config\" object")
+        config = record["config"]
+    else:
+        legacy = folder / LEGACY_CONFIG_FILE
+        if not legacy.is_file():
+            raise CheckpointError(f"{path}: missing (and no legacy {LEGACY_CONFIG_FILE})")
+        path, config = legacy, read_json(legacy)
+        if not isinstance(config, dict):
+            raise CheckpointError(f"{legacy}: not a JSON object")
+    try:
+        return ExperimentConfig.from_stored(config)
+    except (ConfigError, ValueError, TypeError) as err:
+        raise CheckpointError(f"{path}: {err}") from err
 
 
 def checkpoint_folder(path: str | os.PathLike) -> Path:
@@ -129,7 +120,7 @@ def checkpoint_folder(path: str | os.PathLike) -> Path:
     return path if path.is_dir() else path.parent
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, ModelSpec]:
     """Turn a checkpoint prefix or a checkpoint folder into ``(prefix, model spec)``.
 
     A folder resolves to its best checkpoint (``best.json``), else its latest one. The spec is read with

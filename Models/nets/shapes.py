@@ -14,10 +14,14 @@ Alignment (see ``Models.nets.unet`` for why it holds, ``Models.training.features
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from Models.nets.unet import get_padding
+
+if TYPE_CHECKING:
+    from Models.config import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -41,28 +45,20 @@ class ModelShapes:
         return slice(self.freq_pad_lo, self.freq_pad_lo + self.num_bins)
 
 
-def require_key(model_config: Mapping, key: str) -> object:
-    """``model_config[key]``, or ValueError naming the missing key."""
-    if key not in model_config:
-        raise ValueError(f"model_config: missing key '{key}'")
-    return model_config[key]
-
-
-def get_shapes(model_config: Mapping) -> ModelShapes:
-    """Computes :class:`ModelShapes` for ``model_config`` via ``Models.nets.unet.get_padding``.
+@functools.cache
+def get_shapes(spec: ModelSpec) -> ModelShapes:
+    """Computes :class:`ModelShapes` for ``spec`` via ``Models.nets.unet.get_padding``, once per spec.
 
     For ``num_fft=512, num_frames=64, num_layers=4``: input 350 x 158, output 258 x 66, context 46 frames,
     pads 46 below / 47 above, critic 256 x 64.
     """
-    num_fft = int(require_key(model_config, "num_fft"))
-    num_frames = int(require_key(model_config, "num_frames"))
-    num_layers = int(require_key(model_config, "num_layers"))
+    num_fft, num_frames = spec.num_fft, spec.num_frames
     if num_fft < 2 or num_fft % 2 or num_frames < 1:
         raise ValueError(
             f"model_config: need an even num_fft >= 2 and num_frames >= 1, got {num_fft}, {num_frames}"
         )
     num_bins = num_fft // 2 + 1
-    (input_freq, input_time), (output_freq, output_time) = get_padding((num_bins, num_frames), num_layers)
+    (input_freq, input_time), (output_freq, output_time) = get_padding((num_bins, num_frames), spec.num_layers)
     pad_lo = (input_freq - output_freq) // 2
     return ModelShapes(
         num_bins=num_bins,
@@ -78,12 +74,9 @@ def get_shapes(model_config: Mapping) -> ModelShapes:
     )
 
 
-def min_excerpt_seconds(model_config: Mapping) -> float:
+def min_excerpt_seconds(spec: ModelSpec) -> float:
     """Duration in seconds of one network input excerpt, ``((input_time - 1) * num_hop + num_fft) / expected_sr``
     (``input_time`` frames from :func:`get_shapes`): the shortest track the training pipelines can cut an
-    example from. Reads ``num_fft``, ``num_hop``, ``expected_sr``, ``num_frames`` and ``num_layers``.
+    example from.
     """
-    input_time = get_shapes(model_config).input_time
-    num_hop = int(require_key(model_config, "num_hop"))
-    num_fft = int(require_key(model_config, "num_fft"))
-    return ((input_time - 1) * num_hop + num_fft) / float(require_key(model_config, "expected_sr"))
+    return ((get_shapes(spec).input_time - 1) * spec.num_hop + spec.num_fft) / float(spec.expected_sr)

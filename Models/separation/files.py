@@ -18,6 +18,7 @@ import tf_keras as keras
 
 from Input.audio.files import AudioError
 from Input.audio.stream import AudioReader, AudioWriter
+from Models.config import ModelSpec
 from Models.separation.input_rate import InputRateStream
 from Models.separation.options import OUTPUT_SOURCES, SeparationOptions
 
@@ -31,7 +32,7 @@ def separate_file(
     path: str | os.PathLike,
     outputs: Mapping[str, str | os.PathLike],
     model: keras.Model,
-    spec: dict,
+    spec: ModelSpec,
     options: SeparationOptions | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> dict:

@@ -38,6 +38,7 @@ import numpy as np
 import soxr
 import tf_keras as keras
 
+from Models.config import ModelSpec
 from Models.separation.model_rate import Chunk, ModelRateStream
 from Models.separation.options import OUTPUT_SOURCES, SeparationOptions
 
@@ -62,7 +63,7 @@ class InputRateStream:
     def __init__(
         self,
         model: keras.Model,
-        spec: dict,
+        spec: ModelSpec,
         sample_rate: int,
         channels: int,
         options: SeparationOptions | None = None,
@@ -72,7 +73,7 @@ class InputRateStream:
             raise ValueError(f"need a positive sample rate and channel count, got {sample_rate}, {channels}")
         self.residual = options.accompaniment == "residual"
         self.channels = int(channels)
-        model_rate = int(spec["expected_sr"])
+        model_rate = spec.expected_sr
         sources = ("voice",) if self.residual else ("voice", "accompaniment")
         self._names = {"voice": "vocals", "accompaniment": "accompaniment"}
         # the full band differs from the model's only above expected_sr / 2
@@ -161,7 +162,7 @@ def separate(
     audio: np.ndarray,
     sr: int,
     model: keras.Model,
-    spec: dict,
+    spec: ModelSpec,
     options: SeparationOptions | None = None,
 ) -> dict[str, np.ndarray]:
     """Separate vocals and accompaniment of an in-memory signal.

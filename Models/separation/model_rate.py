@@ -50,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from Models.config import ModelSpec
 from Models.nets.factory import ModelShapes, get_shapes
 from Models.separation.masks import band_gain, soft_masks, wiener
 from Models.separation.options import DEFAULT_CHUNK_SECONDS, MODES
@@ -205,12 +206,12 @@ class ModelRateStream:
 
     Args:
         model: separator from ``Models.nets.factory.build_separator``.
-        spec: its model spec (``Models.nets.checkpoint_files.SPEC_KEYS``: ``num_fft``, ``num_hop``, ``expected_sr``,
-            the model's sizes, ``inference_batch_size`` and ``jit_compile``).
+        spec: its model spec (``num_fft``, ``num_hop``, ``expected_sr``, the model's sizes,
+            ``inference_batch_size`` and ``jit_compile``).
         channels: channels of the audio pushed; each is separated independently (mono model), in shared calls.
         chunk_seconds: output length processed per chunk, rounded to the window grid; ``None`` processes the
             whole track in :meth:`finish` (memory grows with the track).
-        batch_size: model work per call in training-size patches (``None``: ``spec["inference_batch_size"]``;
+        batch_size: model work per call in training-size patches (``None``: ``spec.inference_batch_size``;
             see :func:`plan_windows`).
         mode: ``"direct"`` or ``"mask"`` (see the module docstring).
         sources: which of ``("accompaniment", "voice")`` to return.
@@ -226,7 +227,7 @@ class ModelRateStream:
     def __init__(
         self,
         model: keras.Model,
-        spec: dict,
+        spec: ModelSpec,
         channels: int = 1,
         chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
         batch_size: int | None = None,
@@ -245,17 +246,17 @@ class ModelRateStream:
             raise ValueError(f"sources must be a non-empty subset of {SOURCES}, got {tuple(sources)}")
         self.model = model
         self.shapes = get_shapes(spec)
-        self.num_fft = int(spec["num_fft"])
-        self.num_hop = int(spec["num_hop"])
+        self.num_fft = spec.num_fft
+        self.num_hop = spec.num_hop
         self.channels = int(channels)
         self.mode = mode
         self.sources = tuple(sources)
         self.wiener = int(wiener)
         self.extension = extension
         self.outputs = self.sources + (("gain",) if extension else ())
-        self.rate = int(spec["expected_sr"])
+        self.rate = spec.expected_sr
         self.gain_rate = int(gain_rate or self.rate)
-        self.batch_size = int(batch_size or spec["inference_batch_size"])
+        self.batch_size = int(batch_size or spec.inference_batch_size)
         self.window = hann_window(self.num_fft)
         self._stft_window = self.window.astype(np.float32)  # float32 STFT, like tf.signal.stft
         self._window_squared = self._stft_window**2
@@ -263,7 +264,7 @@ class ModelRateStream:
         self.edge = math.ceil(self.num_fft / 2 / self.num_hop)  # frames reaching a sample on either side
         self.wiener_frames = None
         if self.wiener:  # chunks and margins on the Wiener segments' grid (see the module docstring)
-            rate_frames = WIENER_SECONDS * int(spec["expected_sr"]) / self.num_hop
+            rate_frames = WIENER_SECONDS * spec.expected_sr / self.num_hop
             grid = self.wiener_frames = grid * math.ceil(rate_frames / grid)
         self.margin = grid * math.ceil(self.edge / grid)  # extra predicted frames per side, on the grid
         step = None
@@ -272,10 +273,10 @@ class ModelRateStream:
         else:
             if not chunk_seconds > 0:
                 raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
-            frames = chunk_seconds * int(spec["expected_sr"]) / self.num_hop
+            frames = chunk_seconds * spec.expected_sr / self.num_hop
             self.chunk_frames = grid * max(1, round(frames / grid))
             step = window_step(self.chunk_frames + 2 * self.margin, window_grid)  # windows that tile a chunk
-        jit = bool(spec["jit_compile"])
+        jit = spec.jit_compile
         self.predictor = get_predictor(model, self.shapes, step, self.batch_size, jit)
         self._buffer = np.zeros((self.channels, 0), dtype=np.float32)
         self._buffer_start = 0  # track sample index of self._buffer[:, 0]

@@ -1,13 +1,14 @@
 """Distribution and precision plumbing shared by both training phases: the tf.distribute strategy, mixed
 precision with loss scaling, and per-replica input pipelines.
 
-Distribution (``model_config["strategy"]``): ``"default"`` (one device: the first GPU if any, else the CPU),
-``"mirrored"`` (all local GPUs, or all logical CPUs when there is no GPU) or ``"multi_worker"``
-(``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``). Models, critics and optimisers are created under
-the strategy's scope; each replica draws its own batches of ``batch_size / replicas`` examples (a global batch of
-``batch_size``); every loss a replica differentiates is its local mean times ``local batch / global batch``, so
-the gradients summed over replicas are those of the global-batch mean. Only the chief writes checkpoints (the
-other workers save to a temporary folder, as tf.distribute requires), JSON files and TensorBoard logs.
+Distribution (``TrainConfig.strategy``, the ``model_config`` key ``strategy``): ``"default"`` (one device: the
+first GPU if any, else the CPU), ``"mirrored"`` (all local GPUs, or all logical CPUs when there is no GPU) or
+``"multi_worker"`` (``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``). Models, critics and optimisers
+are created under the strategy's scope; each replica draws its own batches of ``batch_size / replicas`` examples (a
+global batch of ``batch_size``); every loss a replica differentiates is its local mean times ``local batch / global
+batch``, so the gradients summed over replicas are those of the global-batch mean. Only the chief writes
+checkpoints (the other workers save to a temporary folder, as tf.distribute requires), JSON files and TensorBoard
+logs.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ _strategies: dict[str, tf.distribute.Strategy] = {}
 # Distribution and precision
 
 
-def get_strategy(model_config: dict) -> tf.distribute.Strategy:
-    """The run's tf.distribute strategy (``model_config["strategy"]``, default ``"default"``), one per process.
+def get_strategy(name: str | None = "default") -> tf.distribute.Strategy:
+    """The tf.distribute strategy ``name`` (a run's ``TrainConfig.strategy``; None: ``"default"``), one per
+    process.
 
     ``multi_worker`` must be created before other TensorFlow work, so ``run_experiment`` calls this first.
     """
-    name = model_config.get("strategy", "default") or "default"
+    name = name or "default"
     if name not in STRATEGIES:
         raise ValueError(f"model_config: strategy must be one of {STRATEGIES}, got {name!r}")
     if name not in _strategies:
@@ -62,13 +64,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
                                              and "chief" not in spec)
 
 
-def make_optimizer(learning_rate: float, model_config: dict) -> keras.optimizers.Optimizer:
-    """Adam at ``learning_rate``, wrapped in a dynamic ``LossScaleOptimizer`` under ``mixed_float16``.
+def make_optimizer(learning_rate: float, mixed_precision: str | bool | None = False) -> keras.optimizers.Optimizer:
+    """Adam at ``learning_rate``, wrapped in a dynamic ``LossScaleOptimizer`` when ``mixed_precision`` (a run's
+    ``TrainConfig.mixed_precision``) is ``"mixed_float16"``.
 
     Call under the strategy's scope. Use :func:`scaled_gradients` to differentiate a loss for it.
     """
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    if model_config.get("mixed_precision", False) == "mixed_float16":
+    if mixed_precision == "mixed_float16":
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
     return optimizer
 
@@ -127,9 +130,9 @@ def reduce_logs(strategy: tf.distribute.Strategy, logs: dict[str, tf.Tensor]) ->
     return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for key, value in logs.items()}
 
 
-def compile_fn(fn: Callable, model_config: dict) -> Callable:
-    """``fn`` as a ``tf.function``, XLA-compiled when ``model_config["train_jit_compile"]`` is true.
+def compile_fn(fn: Callable, jit_compile: bool = False) -> Callable:
+    """``fn`` as a ``tf.function``, XLA-compiled when ``jit_compile`` (a run's ``TrainConfig.train_jit_compile``).
 
     Use for the per-replica gradient computations, not for optimiser updates (XLA cannot hold the cross-replica
     all-reduce on CPUs)."""
-    return tf.function(fn, jit_compile=bool(model_config.get("train_jit_compile", False)))
+    return tf.function(fn, jit_compile=bool(jit_compile))

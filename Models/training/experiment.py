@@ -14,12 +14,14 @@ from typing import Any
 import tensorflow as tf
 
 from Input.audio.cache import AudioCache
+from Input.config import DataConfig
 from Input.datasets.load import DatasetError, describe, load_dataset, split_record
 from Input.synth.generate import ensure_demo_data
 from Models.api import Separator
+from Models.config import ExperimentConfig
 from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, dataset_name
 from Models.nets.checkpoint_files import checkpoint_folder, read_run_config
-from Models.nets.shapes import get_shapes, min_excerpt_seconds
+from Models.nets.shapes import min_excerpt_seconds
 from Models.training.checkpoints import PhaseResult, finished_result
 from Models.training.distribute import get_strategy
 from Models.training.loop import TrainingRun, run_dir
@@ -37,34 +39,35 @@ def has_unpaired(dataset: dict) -> bool:
     return all(len(group) > 0 for group in dataset["train_unsup"])
 
 
-def phase_plan(dataset: dict, model_config: dict) -> str:
+def phase_plan(dataset: dict, data: DataConfig) -> str:
     """One line: which phases this run trains, and why."""
     counts = dict(zip(("mixtures", "accompaniments", "voices"), map(len, dataset["train_unsup"]), strict=True))
     found = ", ".join(f"{n} unpaired {name}" for name, n in counts.items())
     if has_unpaired(dataset):
         return f"phases: supervised, then semi-supervised ({found})"
     empty = " and ".join(name for name, n in counts.items() if n == 0)
-    hint = ("" if model_config.get("num_labelled_tracks") is not None else
+    hint = ("" if data.num_labelled_tracks is not None else
             "; with MUSDB18 alone, `with scarce_labels` keeps 50 songs paired and makes the rest unpaired")
     return f"phases: supervised only, the semi-supervised phase is skipped: no unpaired {empty} ({found}){hint}"
 
 
-def evaluate_phase(model_config: dict, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
-    """Test loss and (when ``evaluate``) BSS scores of one checkpoint on ``train_test``."""
-    shapes = get_shapes(model_config)
+def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
+    """Test loss and (when ``config.evaluation.evaluate``) BSS scores of one checkpoint on ``train_test``."""
     model = Separator.load(checkpoint).model
     scores: dict[str, Any] = {"checkpoint": checkpoint}
     if dataset["train_test"]:
-        scores["test_loss"] = track_loss(model, dataset["train_test"], cache, model_config, shapes)
+        scores["test_loss"] = track_loss(model, dataset["train_test"], cache, config.spec)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
-    if model_config["evaluate"] and dataset["train_test"]:
-        options = EvaluationOptions(model_config["results_dir"], window_seconds=model_config.get("eval_window_seconds"))
-        scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(model_config))
+    evaluation = config.evaluation
+    if evaluation.evaluate and dataset["train_test"]:
+        options = EvaluationOptions(evaluation.results_dir, window_seconds=evaluation.eval_window_seconds)
+        scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(config.data))
     return scores
 
 
-def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
-    """The experiment id and the resolved run config of the run that ``path`` belongs to.
+def resume_point(path: str | os.PathLike) -> tuple[int | str, ExperimentConfig]:
+    """The experiment id and the stored run config of the run that ``path`` belongs to (keys added since it was
+    written take their defaults, ``Models.checkpoint_files.read_run_config``).
 
     ``path`` is a phase folder ``<model_base_dir>/<id>_<phase>`` or a checkpoint prefix inside one.
 
@@ -81,50 +84,49 @@ def resume_point(path: str | os.PathLike) -> tuple[int | str, dict]:
     return (int(experiment_id) if experiment_id.isdigit() else experiment_id), read_run_config(folder)
 
 
-def run_experiment(model_config: dict, experiment_id: int | str, resume: bool = False, run: Any = None,
+def run_experiment(config: ExperimentConfig, experiment_id: int | str, resume: bool = False, run: Any = None,
                    progress: bool = True) -> dict[str, Any]:
     """Run both phases and their evaluations; return the results (also saved as a pickle and in the run).
 
     ``resume``: continue the run ``experiment_id``: a phase that finished is not trained again, an interrupted
     one continues exactly from its newest checkpoint, and one that never started starts.
     """
-    get_strategy(model_config)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
-    if model_config["generate_demo"]:
-        ensure_demo_data(Path(model_config["demo_path"]), model_config["seed"])
-    dataset = load_dataset(model_config, min_excerpt_seconds(model_config))
+    spec, data = config.spec, config.data
+    get_strategy(config.train.strategy)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
+    if data.generate_demo:
+        ensure_demo_data(Path(data.demo_path), config.train.seed)
+    dataset = load_dataset(data, min_excerpt_seconds(spec), seed=config.train.seed)
     logger.info("dataset: %s", describe(dataset))
     for key in ("train_sup", "train_valid"):
         if not dataset[key]:
             raise DatasetError(f"the dataset has no usable tracks in {key}, which training needs "
                                f"(see the warnings above)")
-    logger.info("%s", phase_plan(dataset, model_config))
+    logger.info("%s", phase_plan(dataset, data))
     if run is not None:  # which songs are paired and which unpaired (stable for a seed: scarce_labels)
         run.info["data_split"] = split_record(dataset)
-    cache = AudioCache(model_config["audio_cache_dir"], model_config["expected_sr"], model_config["mono_downmix"],
-                       model_config["cache_dtype"])
-    cache.prepare(_all_samples(dataset), model_config["num_workers"])
+    cache = AudioCache(data.audio_cache_dir, spec.expected_sr, spec.mono_downmix, data.cache_dtype)
+    cache.prepare(_all_samples(dataset), data.num_workers)
 
     def phase(name: str, train: Callable[[bool], PhaseResult]) -> PhaseResult:
-        folder = run_dir(model_config, experiment_id, name)
+        folder = run_dir(config.train, experiment_id, name)
         done = finished_result(folder) if resume else None
         if done is not None:
             logger.info("%s: finished before (%s), not trained again", name, done.best_checkpoint)
             return done
         return train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
 
-    results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": dataset_name(model_config)}
-    training = TrainingRun(model_config, experiment_id, dataset, cache, progress)
+    results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": dataset_name(data)}
+    training = TrainingRun(config, experiment_id, dataset, cache, progress)
     sup = phase("sup", lambda again: train_supervised(training, again))
-    results["sup"] = _phase_summary(sup) | evaluate_phase(model_config, dataset, sup.best_checkpoint, cache)
+    results["sup"] = _phase_summary(sup) | evaluate_phase(config, dataset, sup.best_checkpoint, cache)
     _log_scores(run, "sup", results["sup"])
 
     if has_unpaired(dataset):
-        init = sup.best_checkpoint if model_config["init_from_supervised"] else None
+        init = sup.best_checkpoint if config.train.init_from_supervised else None
         semi = phase("semisup", lambda again: train_semisupervised(training, init, again))
-        results["semisup"] = _phase_summary(semi) | evaluate_phase(model_config, dataset, semi.best_checkpoint,
-                                                                   cache)
+        results["semisup"] = _phase_summary(semi) | evaluate_phase(config, dataset, semi.best_checkpoint, cache)
         _log_scores(run, "semisup", results["semisup"])
-    path = Path(model_config["results_dir"]) / f"{experiment_id}_{results['dataset']}_results.pkl"
+    path = Path(config.evaluation.results_dir) / f"{experiment_id}_{results['dataset']}_results.pkl"
     write_pickle_atomic(path, results)
     logger.info("results saved to %s", path)
     logger.info("\n%s", format_comparison(results))

@@ -24,26 +24,21 @@ import tensorflow as tf
 
 from Input.audio.cache import AudioCache
 from Input.excerpts import ExcerptPlan, Seed, Triple, paired_waves, unpaired_waves
+from Models.config import ModelSpec
 from Models.nets.geometry import edge_frames, pad_to_input, pad_to_output, to_disc
-from Models.nets.shapes import ModelShapes
+from Models.nets.shapes import get_shapes
 from Models.nets.spectrogram import norm, stft
 from Sample import Sample
 
 logger = logging.getLogger(__name__)
 
 
-def excerpt_plan(model_config: dict, shapes: ModelShapes) -> ExcerptPlan:
-    """The waveform excerpts ``Input.excerpts`` cuts for this separator (uses ``num_fft``, ``num_hop``)."""
-    num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
-    return ExcerptPlan(num_hop=num_hop, edge_frames=edge_frames(num_fft, num_hop), input_frames=shapes.input_time,
-                       target_frames=shapes.output_time, context_frames=shapes.context_frames,
-                       real_frames=shapes.disc_time)
-
-
-def _draws(model_config: dict, seed: Seed | None, batch_size: int | None) -> dict:
-    """``batch_size``, ``seed`` and ``num_workers`` for ``Input.excerpts``, defaulting to ``model_config``'s."""
-    return {"batch_size": int(model_config["batch_size"] if batch_size is None else batch_size),
-            "seed": model_config["seed"] if seed is None else seed, "num_workers": int(model_config["num_workers"])}
+def excerpt_plan(spec: ModelSpec) -> ExcerptPlan:
+    """The waveform excerpts ``Input.excerpts`` cuts for this separator."""
+    shapes = get_shapes(spec)
+    return ExcerptPlan(num_hop=spec.num_hop, edge_frames=edge_frames(spec.num_fft, spec.num_hop),
+                       input_frames=shapes.input_time, target_frames=shapes.output_time,
+                       context_frames=shapes.context_frames, real_frames=shapes.disc_time)
 
 
 def _frame_mask(mag: tf.Tensor, meta: tf.Tensor, shift: int) -> tf.Tensor:
@@ -58,16 +53,16 @@ def _frame_mask(mag: tf.Tensor, meta: tf.Tensor, shift: int) -> tf.Tensor:
                                                tf.shape(inside)[1:]], axis=0))
 
 
-def paired_features(model_config: dict, shapes: ModelShapes) -> Callable[..., tuple[tf.Tensor, ...]]:
+def paired_features(spec: ModelSpec) -> Callable[..., tuple[tf.Tensor, ...]]:
     """The function turning a :func:`paired_waves` batch into network tensors (TF ops; in a step or a map).
 
     ``features(waves [B, 3, L], meta [B, 2])`` returns ``(mix [B, input_freq, input_time, 1],
     acc [B, output_freq, output_time, 1], voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes;
     ``acc`` and ``voice`` are the centre ``output_time`` frames of the mixture's ``input_time`` frames.
     """
-    num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
+    num_fft, num_hop, shapes = spec.num_fft, spec.num_hop, get_shapes(spec)
     edge = edge_frames(num_fft, num_hop)
-    target_length = excerpt_plan(model_config, shapes).samples(shapes.output_time)
+    target_length = excerpt_plan(spec).samples(shapes.output_time)
     target_start = shapes.context_frames * num_hop  # the targets' excerpt inside the mixture's one
 
     def features(waves: tf.Tensor, meta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -84,17 +79,19 @@ def paired_features(model_config: dict, shapes: ModelShapes) -> Callable[..., tu
     return features
 
 
-def make_paired_dataset(triples: Sequence[Triple], model_config: dict, shapes: ModelShapes, cache: AudioCache,
-                        seed: Seed | None = None, batch_size: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of supervised batches ``(mix, acc, voice)``: :func:`paired_waves` mapped through
-    :func:`paired_features` in the input pipeline (training does the features in the step instead).
+def make_paired_dataset(triples: Sequence[Triple], spec: ModelSpec, cache: AudioCache, batch_size: int, seed: Seed,
+                        num_workers: int = 2) -> tf.data.Dataset:
+    """Infinite dataset of supervised batches ``(mix, acc, voice)``: :func:`paired_waves` (``batch_size`` examples
+    a batch, drawn from ``seed`` by ``num_workers`` readers) mapped through :func:`paired_features` in the input
+    pipeline (training does the features in the step instead).
 
     Returns:
         Dataset of ``(mix [B, input_freq, input_time, 1], acc [B, output_freq, output_time, 1],
         voice [B, output_freq, output_time, 1])`` float32 log1p magnitudes, ``B = batch_size``.
     """
-    waves = paired_waves(triples, excerpt_plan(model_config, shapes), cache, **_draws(model_config, seed, batch_size))
-    features = paired_features(model_config, shapes)
+    waves = paired_waves(triples, excerpt_plan(spec), cache, batch_size=batch_size, seed=seed,
+                         num_workers=num_workers)
+    features = paired_features(spec)
     return waves.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -108,20 +105,21 @@ def random_gain(waves: tf.Tensor, rng: tf.random.Generator, gain_range: Sequence
     return waves * rng.uniform(tf.shape(waves)[:1], low, high, dtype=waves.dtype)[:, None]
 
 
-def unpaired_features(model_config: dict, shapes: ModelShapes,
-                      gain_rng: tf.random.Generator | None = None) -> Callable[..., tuple[tf.Tensor, ...]]:
+def unpaired_features(spec: ModelSpec, gain_rng: tf.random.Generator | None = None,
+                      gain_range: Sequence[float] | None = None) -> Callable[..., tuple[tf.Tensor, ...]]:
     """The function turning an :func:`unpaired_waves` batch into network tensors (TF ops).
 
     ``features(waves, metas)`` returns ``(mix [B, input_freq, input_time, 1], acc_real [B, disc_freq,
     disc_time, 1], voice_real [B, disc_freq, disc_time, 1])`` float32 log1p magnitudes (``denorm`` of the
     mixture's unpadded bins is its linear magnitude).
 
-    With ``gain_rng`` and ``model_config["unsup_gain_range"]`` set (``[low, high]``), every excerpt (mixture,
-    accompaniment and voice, independently) is first scaled by :func:`random_gain`, drawn from ``gain_rng``.
+    With ``gain_rng`` and ``gain_range`` (``(low, high)``, a run's ``TrainConfig.unsup_gain_range``) both set, every
+    excerpt (mixture, accompaniment and voice, independently) is first scaled by :func:`random_gain`, drawn from
+    ``gain_rng``.
     """
-    num_fft, num_hop = int(model_config["num_fft"]), int(model_config["num_hop"])
+    num_fft, num_hop, shapes = spec.num_fft, spec.num_hop, get_shapes(spec)
     edge = edge_frames(num_fft, num_hop)
-    gain_range = model_config.get("unsup_gain_range") if gain_rng is not None else None
+    gain_range = gain_range if gain_rng is not None else None
 
     def features(waves: tuple[tf.Tensor, ...], metas: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, ...]:
         waves = tuple(tf.cast(wave, tf.float32) for wave in waves)
@@ -140,19 +138,19 @@ def unpaired_features(model_config: dict, shapes: ModelShapes,
     return features
 
 
-def make_unpaired_dataset(unpaired: Sequence[Sequence[Sample]], model_config: dict, shapes: ModelShapes,
-                          cache: AudioCache, seed: Seed | None = None,
-                          batch_size: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of unpaired batches ``(mix, acc_real, voice_real)``: :func:`unpaired_waves` mapped
-    through :func:`unpaired_features` in the input pipeline (shapes as documented there)."""
-    waves = unpaired_waves(unpaired, excerpt_plan(model_config, shapes), cache,
-                           **_draws(model_config, seed, batch_size))
-    features = unpaired_features(model_config, shapes)
+def make_unpaired_dataset(unpaired: Sequence[Sequence[Sample]], spec: ModelSpec, cache: AudioCache,
+                          batch_size: int, seed: Seed, num_workers: int = 2) -> tf.data.Dataset:
+    """Infinite dataset of unpaired batches ``(mix, acc_real, voice_real)``: :func:`unpaired_waves` (as
+    :func:`make_paired_dataset` draws) mapped through :func:`unpaired_features` in the input pipeline (shapes as
+    documented there)."""
+    waves = unpaired_waves(unpaired, excerpt_plan(spec), cache, batch_size=batch_size, seed=seed,
+                           num_workers=num_workers)
+    features = unpaired_features(spec)
     return waves.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def whole_track_magnitudes(triple: Triple, cache: AudioCache,
-                           model_config: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                           spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Linear STFT magnitudes of a whole song, for validation/test losses.
 
     Multichannel caches (``mono_downmix`` off) are averaged over channels here. The sources are zero-padded or
@@ -167,7 +165,7 @@ def whole_track_magnitudes(triple: Triple, cache: AudioCache,
     signals = [np.asarray(cache.get(s), dtype=np.float32).mean(axis=0) for s in triple]
     length = signals[0].shape[0]
     signals = [np.pad(s[:length], (0, length - min(length, s.shape[0]))) for s in signals]
-    mag = _magnitude(np.stack(signals), int(model_config["num_fft"]), int(model_config["num_hop"])).numpy()
+    mag = _magnitude(np.stack(signals), spec.num_fft, spec.num_hop).numpy()
     return mag[0], mag[1], mag[2]
 
 

@@ -25,6 +25,7 @@ import tf_keras as keras
 from tqdm import tqdm
 
 from Input.audio.cache import AudioCache
+from Models.config import ExperimentConfig, TrainConfig
 from Models.nets.checkpoint_files import write_run_files
 from Models.training.checkpoints import CheckpointKeeper, PhaseResult
 from Models.training.distribute import is_chief
@@ -72,21 +73,21 @@ class TrainingPhase:
 class TrainingRun:
     """The run a phase belongs to: its config, id and data."""
 
-    model_config: dict  # the resolved run config (Training.py's model_config)
+    config: ExperimentConfig  # the run's configuration (Training.py's model_config, typed)
     experiment_id: int | str  # names the checkpoint and log folders
     dataset: dict  # the dataset dict of Input.datasets.partitions (train_sup, train_valid, train_test, train_unsup)
     cache: AudioCache  # decoded audio of every track in ``dataset``
     progress: bool = True  # tqdm bars per epoch
 
 
-def run_dir(model_config: dict, experiment_id: int | str, phase: str) -> Path:
+def run_dir(train: TrainConfig, experiment_id: int | str, phase: str) -> Path:
     """Checkpoint folder of one phase of one run: ``<model_base_dir>/<id>_<phase>``."""
-    return Path(model_config["model_base_dir"]) / f"{experiment_id}_{phase}"
+    return Path(train.model_base_dir) / f"{experiment_id}_{phase}"
 
 
-def log_dir(model_config: dict, experiment_id: int | str, phase: str) -> Path:
+def log_dir(train: TrainConfig, experiment_id: int | str, phase: str) -> Path:
     """TensorBoard folder of one phase of one run: ``<log_dir>/<id>_<phase>``."""
-    return Path(model_config["log_dir"]) / f"{experiment_id}_{phase}"
+    return Path(train.log_dir) / f"{experiment_id}_{phase}"
 
 
 class _StopRequest:
@@ -116,14 +117,15 @@ class _StopRequest:
                 signal.signal(sig, handler)
 
 
-def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str, resume: bool = False,
+def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int | str, resume: bool = False,
               progress: bool = True) -> PhaseResult:
     """Train one phase to early stopping.
 
     Args:
         phase: the phase.
-        model_config: reads ``epoch_it``, ``max_epochs``, ``patience``, ``log_every``, ``model_base_dir`` and
-            ``log_dir``; beside the checkpoints go its model spec and the run record (``write_run_files``).
+        config: the run's; its ``train`` gives ``epoch_it``, ``max_epochs``, ``patience``, ``log_every``,
+            ``model_base_dir`` and ``log_dir``; beside the checkpoints go its model spec and the run record
+            (``write_run_files``).
         experiment_id: the run's id.
         resume: continue exactly from the newest checkpoint in the phase's folder (weights, optimisers,
             step, early-stopping state), strictly: a checkpoint lacking part of the phase's state is an error.
@@ -135,11 +137,12 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
         CheckpointError: ``resume`` and the folder holds no checkpoint of this phase.
     """
     chief = is_chief(phase.strategy)
-    folder = run_dir(model_config, experiment_id, phase.name)
+    train = config.train
+    folder = run_dir(train, experiment_id, phase.name)
     # tf.distribute: every worker saves (variables may need collectives); non-chief ones into a scratch folder.
     scratch = None if chief else folder / f".worker_{phase.strategy.cluster_resolver.task_id}"
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    stopping = EarlyStopping(int(model_config["patience"]), int(model_config["max_epochs"]))
+    stopping = EarlyStopping(train.patience, train.max_epochs)
     keeper = CheckpointKeeper(folder, {"step": step, "epoch": stopping.epoch, "best_loss": stopping.best_loss,
                                        "bad_epochs": stopping.bad_epochs, **phase.trackables},
                               keep=stopping.patience + 2, scratch=scratch)
@@ -152,9 +155,9 @@ def run_phase(phase: TrainingPhase, model_config: dict, experiment_id: int | str
             logger.info("%s: resumed from %s at step %d, epoch %d", phase.name, latest, int(step), int(stopping.epoch))
         train_step = phase.make_step(int(step))
         if chief:
-            write_run_files(folder, model_config)
-        log = TrainingLog(log_dir(model_config, experiment_id, phase.name), chief, int(model_config["log_every"]))
-        epoch_it = int(model_config["epoch_it"])
+            write_run_files(folder, config)
+        log = TrainingLog(log_dir(train, experiment_id, phase.name), chief, train.log_every)
+        epoch_it = train.epoch_it
         optimizers = {k: v for k, v in phase.trackables.items() if isinstance(v, keras.optimizers.Optimizer)}
 
         stop = _StopRequest()

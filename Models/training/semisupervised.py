@@ -15,9 +15,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from Input.excerpts import paired_waves, unpaired_waves
+from Models.config import ModelSpec, TrainConfig
 from Models.nets.checkpoint_files import restore_checkpoint
 from Models.nets.critic import critic_loss, gradient_penalty
-from Models.nets.factory import build_critic, build_separator, precision_policy
+from Models.nets.factory import build_critic, build_separator, dtype_policy
 from Models.nets.geometry import critic_input, crop_input_to_output, crop_output_to_stft
 from Models.nets.shapes import ModelShapes, get_shapes
 from Models.nets.spectrogram import denorm
@@ -62,37 +63,35 @@ def additive_penalty(mix_input: tf.Tensor, acc_est: tf.Tensor, voice_est: tf.Ten
 class AdversarialTrainer(tf.Module):
     """Holds the separator, one critic per source and their optimisers, and compiles the adversarial step.
 
-    All models and optimisers are created under ``strategy``'s scope and ``model_config["mixed_precision"]``.
+    All models and optimisers are created under ``strategy``'s scope and ``train.mixed_precision``; ``train`` also
+    gives the learning rates, the loss weights, ``num_disc``, the gain range and the seed of the random draws.
     """
 
-    def __init__(self, model_config: dict, separator: keras.Model | None = None,
+    def __init__(self, spec: ModelSpec, train: TrainConfig, separator: keras.Model | None = None,
                  strategy: tf.distribute.Strategy | None = None) -> None:
         super().__init__(name="adversarial_trainer")
-        self.model_config = model_config
-        self.shapes = get_shapes(model_config)
+        self.spec, self.train = spec, train
+        self.shapes = get_shapes(spec)
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.num_disc = int(model_config["num_disc"])
+        self.num_disc = train.num_disc
         if self.num_disc < 1:
             raise ValueError(f"model_config: num_disc must be >= 1, got {self.num_disc}")
-        with self.strategy.scope(), precision_policy(model_config):
-            self.separator = separator if separator is not None else build_separator(model_config)
-            self.critics = {source: build_critic(model_config, name=f"critic_{source}") for source in SOURCES}
-            self.sep_optimizer = make_optimizer(model_config["init_unsup_sep_lr"], model_config)
-            self.critic_optimizers = {source: make_optimizer(model_config["init_disc_lr"], model_config)
+        with self.strategy.scope(), dtype_policy(train.mixed_precision):
+            self.separator = separator if separator is not None else build_separator(spec)
+            self.critics = {source: build_critic(spec, name=f"critic_{source}") for source in SOURCES}
+            self.sep_optimizer = make_optimizer(train.init_unsup_sep_lr, train.mixed_precision)
+            self.critic_optimizers = {source: make_optimizer(train.init_disc_lr, train.mixed_precision)
                                       for source in SOURCES}
             # The gradient penalty's random draws, checkpointed so that a resumed run continues them exactly.
-            self.penalty_rng = tf.random.Generator.from_seed(int(model_config["seed"]))
-            # The unlabelled excerpts' random gains (unsup_gain_range; absent in runs made before it existed).
-            self.gain_range = model_config.get("unsup_gain_range")
-            self.gain_rng = tf.random.Generator.from_seed(int(model_config["seed"]) + 1) if self.gain_range else None
+            self.penalty_rng = tf.random.Generator.from_seed(train.seed)
+            # The unlabelled excerpts' random gains (unsup_gain_range; None in runs made before it existed).
+            self.gain_range = train.unsup_gain_range
+            self.gain_rng = tf.random.Generator.from_seed(train.seed + 1) if self.gain_range else None
             # Slots now, not in the step's first trace (which would then trace twice).
             self.sep_optimizer.build(self.separator.trainable_variables)
             for source in SOURCES:
                 self.critic_optimizers[source].build(self.critics[source].trainable_variables)
-        self.alpha = float(model_config["alpha"])
-        self.beta = float(model_config["beta"])
-        self.lam = float(model_config["lam"])
-        self.one_sided = bool(model_config["one_sided_gp"])
+        self.alpha, self.beta, self.lam, self.one_sided = train.alpha, train.beta, train.lam, train.one_sided_gp
 
     def trackables(self) -> dict[str, tf.Module]:
         """Everything the checkpoint holds, so that resume is exact."""
@@ -105,8 +104,7 @@ class AdversarialTrainer(tf.Module):
     def features(self) -> tuple[Callable, Callable]:
         """``(paired_features, unpaired_features)`` run inside the step: the unpaired excerpts get their random
         gains (``unsup_gain_range``) from :attr:`gain_rng`; the paired, supervised examples are not scaled."""
-        return (paired_features(self.model_config, self.shapes),
-                unpaired_features(self.model_config, self.shapes, self.gain_rng))
+        return paired_features(self.spec), unpaired_features(self.spec, self.gain_rng, self.gain_range)
 
     def _separate(self, mix: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """Separator outputs in float32 (whatever the compute precision)."""
@@ -200,8 +198,8 @@ class AdversarialTrainer(tf.Module):
             mix_unsup = (unpaired_fn(*unsup) if unpaired_fn else unsup)[0]
             return self.separator_gradients(sup, mix_unsup, global_batch)
 
-        critic_grads = compile_fn(critic_grads, self.model_config)
-        separator_grads = compile_fn(separator_grads, self.model_config)
+        critic_grads = compile_fn(critic_grads, self.train.train_jit_compile)
+        separator_grads = compile_fn(separator_grads, self.train.train_jit_compile)
 
         def apply_critics(grads: dict[str, list[tf.Tensor]]) -> None:
             for source in SOURCES:
@@ -242,15 +240,14 @@ def train_semisupervised(run: TrainingRun, init_checkpoint: str | None = None, r
         resume: continue exactly from the newest checkpoint of ``<id>_semisup``, critics and optimisers
             included (see ``Models.training.loop.run_phase``).
     """
-    model_config, dataset, cache = run.model_config, run.dataset, run.cache
-    trainer = AdversarialTrainer(model_config, strategy=get_strategy(model_config))
+    spec, train, dataset, cache = run.config.spec, run.config.train, run.dataset, run.cache
+    trainer = AdversarialTrainer(spec, train, strategy=get_strategy(train.strategy))
     if init_checkpoint and not resume:
         restore_checkpoint(tf.train.Checkpoint(model=trainer.separator), init_checkpoint, "holds no separator")
         logger.info("semisup: separator initialised from %s", init_checkpoint)
-    shapes = trainer.shapes
-    plan = excerpt_plan(model_config, shapes)
-    seed = int(model_config["seed"])
-    global_batch, workers = int(model_config["batch_size"]), int(model_config["num_workers"])
+    plan = excerpt_plan(spec)
+    seed = train.seed
+    global_batch, workers = train.batch_size, run.config.data.num_workers
 
     def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
         def paired(batch: int, seeds: tuple[int, ...], skip: int) -> tf.data.Dataset:
@@ -271,14 +268,14 @@ def train_semisupervised(run: TrainingRun, init_checkpoint: str | None = None, r
     valid = dataset["train_valid"]
 
     def validate() -> float:
-        return track_loss(trainer.separator, valid, cache, model_config, shapes)
+        return track_loss(trainer.separator, valid, cache, spec)
 
-    base = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
+    base = make_summariser(trainer.separator, valid[0], cache, spec, train.summary_seconds) if valid else None
 
     def summarise(step: int) -> None:
         if base is not None:
             base(step)
-        summarise_critic_view(trainer.separator, dataset["train_unsup"], cache, model_config, step)
+        summarise_critic_view(trainer.separator, dataset["train_unsup"], cache, spec, step)
 
     phase = TrainingPhase("semisup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
-    return run_phase(phase, model_config, run.experiment_id, resume=resume, progress=run.progress)
+    return run_phase(phase, run.config, run.experiment_id, resume=resume, progress=run.progress)

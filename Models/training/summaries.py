@@ -15,8 +15,9 @@ import tf_keras as keras
 
 from Input.audio.cache import AudioCache
 from Input.excerpts import Triple
+from Models.config import ModelSpec
 from Models.nets.geometry import critic_input, pad_to_input, to_disc
-from Models.nets.shapes import ModelShapes, get_shapes
+from Models.nets.shapes import get_shapes
 from Models.nets.spectrogram import istft, norm, stft
 from Models.separation.model_rate import predict_magnitudes
 from Models.training.features import whole_track_magnitudes
@@ -55,35 +56,34 @@ class TrainingLog:
         self.writer.flush()
 
 
-def make_summariser(model: keras.Model, triple: Triple, cache: AudioCache, model_config: dict,
-                    shapes: ModelShapes) -> Callable[[int], None]:
-    """Return a callable writing spectrogram images and a short voice estimate for one validation track."""
-    seconds = float(model_config["summary_seconds"])
+def make_summariser(model: keras.Model, triple: Triple, cache: AudioCache, spec: ModelSpec,
+                    seconds: float) -> Callable[[int], None]:
+    """Return a callable writing spectrogram images and a voice estimate of the first ``seconds`` (a run's
+    ``summary_seconds``) of one validation track."""
+    shapes = get_shapes(spec)
 
     def summarise(step: int) -> None:
-        mix, acc, voice = whole_track_magnitudes(triple, cache, model_config)
-        frames = min(mix.shape[-1], int(seconds * model_config["expected_sr"] / model_config["num_hop"]))
+        mix, acc, voice = whole_track_magnitudes(triple, cache, spec)
+        frames = min(mix.shape[-1], int(seconds * spec.expected_sr / spec.num_hop))
         mix, acc, voice = mix[:, :frames], acc[:, :frames], voice[:, :frames]
-        acc_est, voice_est = predict_magnitudes(model, norm(mix).numpy(), shapes,
-                                                model_config["inference_batch_size"])
+        acc_est, voice_est = predict_magnitudes(model, norm(mix).numpy(), shapes, spec.inference_batch_size)
         images = {"mixture": norm(mix).numpy(), "voice/estimate": voice_est, "voice/target": norm(voice).numpy(),
                   "accompaniment/estimate": acc_est, "accompaniment/target": norm(acc).numpy()}
         for name, image in images.items():
             tf.summary.image(f"spectrogram/{name}", _as_image(image), step=step)
         # Audio: the voice estimate with the mixture's phase.
-        samples = _excerpt(triple[0], cache, frames, model_config)
-        _, mix_phase = stft(samples, model_config["num_fft"], model_config["num_hop"])
-        audio = istft(np.expm1(voice_est), mix_phase, model_config["num_fft"], model_config["num_hop"],
-                      length=tf.shape(samples)[-1])
-        tf.summary.audio("audio/voice_estimate", audio[None, :, None], model_config["expected_sr"], step=step)
+        samples = _excerpt(triple[0], cache, frames, spec.num_hop)
+        _, mix_phase = stft(samples, spec.num_fft, spec.num_hop)
+        audio = istft(np.expm1(voice_est), mix_phase, spec.num_fft, spec.num_hop, length=tf.shape(samples)[-1])
+        tf.summary.audio("audio/voice_estimate", audio[None, :, None], spec.expected_sr, step=step)
 
     return summarise
 
 
-def _excerpt(sample: Sample, cache: AudioCache, frames: int, model_config: dict) -> tf.Tensor:
-    """The first ``frames`` hops of a cached track, mono, ``[samples]`` float32."""
+def _excerpt(sample: Sample, cache: AudioCache, frames: int, num_hop: int) -> tf.Tensor:
+    """The first ``frames`` hops (of ``num_hop`` samples) of a cached track, mono, ``[samples]`` float32."""
     audio = np.asarray(cache.get(sample), dtype=np.float32).mean(axis=0)
-    return tf.constant(audio[: (frames - 1) * model_config["num_hop"]])
+    return tf.constant(audio[: (frames - 1) * num_hop])
 
 
 def _as_image(mag_norm: np.ndarray) -> np.ndarray:
@@ -93,12 +93,12 @@ def _as_image(mag_norm: np.ndarray) -> np.ndarray:
     return image[None, :, :, None]
 
 
-def summarise_critic_view(separator: keras.Model, unsup: list, cache: AudioCache, model_config: dict,
+def summarise_critic_view(separator: keras.Model, unsup: list, cache: AudioCache, spec: ModelSpec,
                           step: int) -> None:
     """TensorBoard images of what the critics compare: real solo excerpts (the first unpaired accompaniment and
     voice) and fakes (the separator's estimates on the first unpaired mixture), ``[256, disc_time]`` each."""
-    shapes = get_shapes(model_config)
-    hop, num_fft = model_config["num_hop"], model_config["num_fft"]
+    shapes = get_shapes(spec)
+    hop, num_fft = spec.num_hop, spec.num_fft
 
     def excerpt_norm(sample: Sample, frames: int) -> tf.Tensor:
         audio = np.asarray(cache.get(sample), dtype=np.float32).mean(axis=0)[: (frames - 1) * hop]

@@ -13,8 +13,9 @@ import tf_keras as keras
 
 from Input.audio.cache import AudioCache
 from Input.excerpts import Triple, paired_waves
-from Models.nets.factory import build_separator, precision_policy
-from Models.nets.shapes import ModelShapes, get_shapes
+from Models.config import ModelSpec, TrainConfig
+from Models.nets.factory import build_separator, dtype_policy
+from Models.nets.shapes import get_shapes
 from Models.nets.spectrogram import norm
 from Models.separation.model_rate import predict_magnitudes
 from Models.training.checkpoints import PhaseResult
@@ -62,16 +63,17 @@ def distributed_input(strategy: tf.distribute.Strategy, batches: Batches,
 class SupervisedTrainer(tf.Module):
     """Holds the separator and its optimiser and compiles the supervised step.
 
-    Both are created under ``strategy``'s scope and ``model_config["mixed_precision"]``.
+    Both are created under ``strategy``'s scope and ``train.mixed_precision``; ``train`` also gives the learning
+    rate (``init_sup_sep_lr``) and whether the step is XLA-compiled (``train_jit_compile``).
     """
 
-    def __init__(self, model_config: dict, strategy: tf.distribute.Strategy | None = None) -> None:
+    def __init__(self, spec: ModelSpec, train: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> None:
         super().__init__(name="supervised_trainer")
-        self.model_config = model_config
+        self.train = train
         self.strategy = strategy or tf.distribute.get_strategy()
-        with self.strategy.scope(), precision_policy(model_config):
-            self.separator = build_separator(model_config)
-            self.optimizer = make_optimizer(model_config["init_sup_sep_lr"], model_config)
+        with self.strategy.scope(), dtype_policy(train.mixed_precision):
+            self.separator = build_separator(spec)
+            self.optimizer = make_optimizer(train.init_sup_sep_lr, train.mixed_precision)
             self.optimizer.build(self.separator.trainable_variables)  # slots now, not in the first trace
 
     def trackables(self) -> dict[str, tf.Module]:
@@ -114,7 +116,7 @@ class SupervisedTrainer(tf.Module):
             grads, loss = self.gradients(mix, acc, voice, global_batch)
             return grads, {"loss": loss}
 
-        compiled = compile_fn(gradients, self.model_config)
+        compiled = compile_fn(gradients, self.train.train_jit_compile)
 
         def apply(grads: list[tf.Tensor]) -> None:
             self.optimizer.apply_gradients(zip(grads, variables, strict=True))
@@ -128,16 +130,17 @@ class SupervisedTrainer(tf.Module):
         return step
 
 
-def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache, model_config: dict,
-               shapes: ModelShapes) -> float:
-    """Deterministic loss over whole tracks: every frame of every track is predicted once.
+def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache, spec: ModelSpec) -> float:
+    """Deterministic loss over whole tracks: every frame of every track is predicted once (``inference_batch_size``
+    patches a model call).
 
     Returns the frame-weighted mean over tracks of the supervised loss, computed on the 257 real STFT bins.
     """
     total, frames = 0.0, 0
+    shapes = get_shapes(spec)
     for triple in triples:
-        mix, acc, voice = (norm(m).numpy() for m in whole_track_magnitudes(triple, cache, model_config))
-        acc_est, voice_est = predict_magnitudes(model, mix, shapes, model_config["inference_batch_size"])
+        mix, acc, voice = (norm(m).numpy() for m in whole_track_magnitudes(triple, cache, spec))
+        acc_est, voice_est = predict_magnitudes(model, mix, shapes, spec.inference_batch_size)
         loss = np.mean((acc_est - acc) ** 2) + np.mean((voice_est - voice) ** 2)
         total += float(loss) * mix.shape[-1]
         frames += mix.shape[-1]
@@ -149,14 +152,13 @@ def track_loss(model: keras.Model, triples: Sequence[Triple], cache: AudioCache,
 def train_supervised(run: TrainingRun, resume: bool = False) -> PhaseResult:
     """Train the separator on ``dataset["train_sup"]`` with early stopping on ``dataset["train_valid"]``.
 
-    Runs under ``Models.training.distribute.get_strategy(model_config)`` with ``model_config["mixed_precision"]``.
+    Runs under the run's ``strategy`` with its ``mixed_precision``.
     ``resume``: continue exactly from the newest checkpoint of ``<id>_sup`` (see ``Models.training.loop.run_phase``).
     """
-    model_config, dataset, cache = run.model_config, run.dataset, run.cache
-    shapes = get_shapes(model_config)
-    trainer = SupervisedTrainer(model_config, get_strategy(model_config))
-    plan = excerpt_plan(model_config, shapes)
-    global_batch, workers = int(model_config["batch_size"]), int(model_config["num_workers"])
+    spec, train, dataset, cache = run.config.spec, run.config.train, run.dataset, run.cache
+    trainer = SupervisedTrainer(spec, train, get_strategy(train.strategy))
+    plan = excerpt_plan(spec)
+    global_batch, workers = train.batch_size, run.config.data.num_workers
 
     def make_step(start_step: int) -> Callable[[], dict[str, tf.Tensor]]:
         def pipeline(batch: int, seed: tuple[int, ...], skip: int) -> tf.data.Dataset:
@@ -164,14 +166,14 @@ def train_supervised(run: TrainingRun, resume: bool = False) -> PhaseResult:
                                 skip=skip)
 
         # Seeds (seed, 0, pipeline): the 0 keeps the batch sequence of runs made before exact resume.
-        batches = distribute(trainer.strategy, pipeline, global_batch, (int(model_config["seed"]), 0), start_step)
-        return trainer.make_step(batches, paired_features(model_config, shapes), global_batch)
+        batches = distribute(trainer.strategy, pipeline, global_batch, (train.seed, 0), start_step)
+        return trainer.make_step(batches, paired_features(spec), global_batch)
 
     valid = dataset["train_valid"]
 
     def validate() -> float:
-        return track_loss(trainer.separator, valid, cache, model_config, shapes)
+        return track_loss(trainer.separator, valid, cache, spec)
 
-    summarise = make_summariser(trainer.separator, valid[0], cache, model_config, shapes) if valid else None
+    summarise = make_summariser(trainer.separator, valid[0], cache, spec, train.summary_seconds) if valid else None
     phase = TrainingPhase("sup", trainer.trackables(), make_step, validate, summarise, trainer.strategy)
-    return run_phase(phase, model_config, run.experiment_id, resume=resume, progress=run.progress)
+    return run_phase(phase, run.config, run.experiment_id, resume=resume, progress=run.progress)

@@ -32,14 +32,14 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from Models.nets.checkpoint_files import write_run_files
     from Models.nets.factory import build_separator
-    from tests.tiny import TINY_MODEL
+    from tests.tiny import TINY_CONFIG
 
     base = tmp_path_factory.mktemp("checkpoints")
     folder = base / MODEL_ID
     folder.mkdir()
     keras.utils.set_random_seed(1)
-    tf.train.Checkpoint(model=build_separator(TINY_MODEL)).write(str(folder / f"{MODEL_ID}-10"))
-    write_run_files(folder, TINY_MODEL)
+    tf.train.Checkpoint(model=build_separator(TINY_CONFIG.spec)).write(str(folder / f"{MODEL_ID}-10"))
+    write_run_files(folder, TINY_CONFIG)
     (folder / "best.json").write_text(json.dumps({"checkpoint": f"{MODEL_ID}-10", "val_loss": 0.25}))
     return base
 
