@@ -82,19 +82,19 @@ def test_runs_are_described_from_their_own_records_newest_first(tmp_path: Path) 
     time from run.json; legacy folders count, folders without a spec or a usable checkpoint do not."""
     old, new = tmp_path / "1_sup", tmp_path / "2_semisup"
     for folder, created, loss in ((old, "2026-01-01T00:00:00+00:00", 0.5), (new, "2026-02-01T00:00:00+00:00", 0.25)):
-        write_run_files(folder, RUN_CONFIG)
+        write_run_files(folder, RUN)
         record = json.loads((folder / RUN_RECORD_FILE).read_text())
         (folder / RUN_RECORD_FILE).write_text(json.dumps({**record, "created": created}))
         prefix = fake_checkpoint(folder)
         (folder / "best.json").write_text(json.dumps({"checkpoint": Path(prefix).name, "val_loss": loss}))
     (tmp_path / "3_sup").mkdir()  # no spec: not a run
-    write_run_files(tmp_path / "4_sup", RUN_CONFIG)  # a spec but no checkpoint: not offered
+    write_run_files(tmp_path / "4_sup", RUN)  # a spec but no checkpoint: not offered
     legacy = tmp_path / "elsewhere" / "5_sup"
     legacy.mkdir(parents=True)
     (legacy / LEGACY_CONFIG_FILE).write_text(json.dumps(RUN_CONFIG))
     fake_checkpoint(legacy)  # its best.json records no loss
     broken = tmp_path / "6_sup"
-    write_run_files(broken, RUN_CONFIG)
+    write_run_files(broken, RUN)
     fake_checkpoint(broken)
     (broken / "best.json").write_text("{not json")  # unreadable: the checkpoint cannot be resolved, not offered
 

@@ -45,7 +45,6 @@ from tqdm import tqdm
 from Input.audio import files as audio
 from Input.audio.probe import probe_sample
 from Input.datasets.partitions import PAIRED_PARTITIONS, DatasetError, DatasetNotFound, empty_dataset, validate_dataset
-from Input import audio
 from Input.config import DataConfig
 from Sample import Sample
 from Utils import read_versioned_pickle, write_versioned_pickle
