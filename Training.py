@@ -2,7 +2,7 @@
 early stopping, then a BSS evaluation of both on the test partition.
 
     python Training.py                                   # MUSDB18 in datasets/MUSDB18
-    python Training.py with demo                         # generated demo songs, a few minutes on a CPU
+    python Training.py with demo                         # generated demo songs, about 4 minutes on 2 CPU cores
     python Training.py with paper                        # the paper's experiment (DSD100, MedleyDB, CCMixter, iKala)
     python Training.py with scarce_labels                # the paper's claim on MUSDB18 alone
     python Training.py with model_config.batch_size=16 model_config.alpha=0.01
