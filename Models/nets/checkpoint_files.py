@@ -19,16 +19,17 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from Models.config import ExperimentConfig, ModelSpec
 from Utils import BEST_FILE, CheckpointError, ConfigError, checkpoint_exists, read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODEL_SPEC_FILE = "model_spec.json"
 RUN_RECORD_FILE = "run.json"
@@ -63,6 +64,17 @@ def write_run_files(folder: str | os.PathLike, config: ExperimentConfig) -> None
     write_json_atomic(folder / RUN_RECORD_FILE, record)
 
 
+def _parsed(path: Path, data: object, build: Callable[[dict[str, Any]], T]) -> T:
+    """``build(data)`` for the JSON object read from ``path``; CheckpointError naming ``path`` when ``data`` is no
+    object or ``build`` refuses a value."""
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    try:
+        return build(data)
+    except (ConfigError, ValueError, TypeError) as err:
+        raise CheckpointError(f"{path}: {err}") from err
+
+
 def read_model_spec(folder: str | os.PathLike) -> ModelSpec:
     """The model spec of a checkpoint folder: ``model_spec.json``, else the spec keys of a legacy
     ``model_config.json``; keys added since it was written take their defaults.
@@ -78,13 +90,7 @@ def read_model_spec(folder: str | os.PathLike) -> ModelSpec:
     if not path.is_file():
         raise CheckpointError(f"{folder / MODEL_SPEC_FILE}: missing (and no legacy {LEGACY_CONFIG_FILE}); "
                               "cannot rebuild the model")
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: not a JSON object")
-    try:
-        return ModelSpec.from_dict(data)
-    except (ConfigError, ValueError, TypeError) as err:
-        raise CheckpointError(f"{path}: {err}") from err
+    return _parsed(path, read_json(path), ModelSpec.from_dict)
 
 
 def read_run_config(folder: str | os.PathLike) -> ExperimentConfig:
@@ -106,12 +112,7 @@ def read_run_config(folder: str | os.PathLike) -> ExperimentConfig:
         if not legacy.is_file():
             raise CheckpointError(f"{path}: missing (and no legacy {LEGACY_CONFIG_FILE})")
         path, config = legacy, read_json(legacy)
-        if not isinstance(config, dict):
-            raise CheckpointError(f"{legacy}: not a JSON object")
-    try:
-        return ExperimentConfig.from_stored(config)
-    except (ConfigError, ValueError, TypeError) as err:
-        raise CheckpointError(f"{path}: {err}") from err
+    return _parsed(path, config, ExperimentConfig.from_stored)
 
 
 def checkpoint_folder(path: str | os.PathLike) -> Path:
