@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from Models.nets.unet import get_padding
+from Models.nets.padding import get_padding
 
 if TYPE_CHECKING:
     from Models.config import ModelSpec
