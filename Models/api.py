@@ -4,6 +4,12 @@
     separator = Separator.load("checkpoints/542621_sup")             # a run folder or a checkpoint prefix
     stems = separator.separate(audio, 44100)                           # [channels, samples] -> same shape
     separator.separate_file("song.mp3", {"vocals": "v.wav", "accompaniment": "a.wav"})
+    Separator.load("checkpoints/542621_sup/model.onnx")                 # the ONNX engine: no TensorFlow at all
+
+Two engines run the network (``engine``): ``"tf"``, the Keras U-Net restored from a TensorFlow checkpoint, and
+``"onnx"``, its ONNX export (``python -m Models.export``; every training phase writes ``model.onnx`` beside its best
+checkpoint) run by onnxruntime (``Models.separation.onnx_engine``). They differ only in that call
+(``Models.separation.windows``); the STFT, chunks, masks, Wiener filter, bands and files are the same code.
 
 ``separate.py``, the evaluation (``Models.evaluation.bss_eval.bss_evaluate``, ``Evaluate.py``), the benchmarks and the
 web worker all apply a checkpoint through this object; :class:`Models.separation.options.SeparationOptions` says how
@@ -20,47 +26,90 @@ from typing import Any
 import numpy as np
 
 from Models.config import ModelSpec
+from Models.nets.onnx_files import is_onnx_path, onnx_file_of
 from Models.separation.options import SeparationOptions
 
 logger = logging.getLogger(__name__)
+
+ENGINES: tuple[str, ...] = ("auto", "tf", "onnx")
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported here (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def choose_engine(checkpoint: str | os.PathLike, engine: str = "auto") -> str:
+    """The engine (``"tf"`` or ``"onnx"``) that runs ``checkpoint``; without TensorFlow.
+
+    ``"auto"`` takes ``"onnx"`` when ``checkpoint`` is an ``.onnx`` file, its run folder holds ``model.onnx``, or
+    TensorFlow is not installed; else ``"tf"``.
+
+    Raises:
+        ConfigError: an unknown ``engine``, or ``"tf"`` asked for an ``.onnx`` file.
+    """
+    from Utils import ConfigError
+
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "auto":
+        return "onnx" if onnx_file_of(checkpoint).is_file() or is_onnx_path(checkpoint) or not tensorflow_installed() \
+            else "tf"
+    if engine == "tf" and is_onnx_path(checkpoint):
+        raise ConfigError(f"{checkpoint}: an ONNX file needs the onnx engine, not tf")
+    return engine
 
 
 class Separator:
     """A restored separator with its model spec (rates, FFT size, sizes: ``Models.config.ModelSpec``).
 
     Attributes:
-        model: the Keras U-Net (``Models.nets.factory.build_separator``).
+        model: the network: the Keras U-Net (``Models.nets.factory.build_separator``, engine ``"tf"``) or an
+            ``Models.separation.onnx_engine.OnnxNetwork`` (engine ``"onnx"``).
         spec: its model spec (``expected_sr``: the model's rate in Hz, ``num_fft``, ``num_hop``, ...).
-        checkpoint: the checkpoint prefix the weights came from.
+        checkpoint: the checkpoint prefix (or ONNX file) the weights came from.
         precision: the compute precision in use (``"float32"``, ``"bfloat16"`` or ``"float16"``).
+        engine: ``"tf"`` or ``"onnx"``.
     """
 
-    def __init__(self, model: Any, spec: ModelSpec, checkpoint: str, precision: str) -> None:
+    def __init__(self, model: Any, spec: ModelSpec, checkpoint: str, precision: str, engine: str = "tf") -> None:
         self.model = model
         self.spec = spec
         self.checkpoint = checkpoint
         self.precision = precision
+        self.engine = engine
 
     @classmethod
-    def load(cls, checkpoint: str | os.PathLike, precision: str = "float32") -> Separator:
+    def load(cls, checkpoint: str | os.PathLike, precision: str = "float32", engine: str = "auto",
+             cpu_only: bool = False) -> Separator:
         """Rebuild and restore the separator of ``checkpoint`` and its model spec: the one place that loads a
         trained separator (training's validation, evaluation, ``separate.py``, the benchmarks, the web worker).
 
         Args:
-            checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``) or a run folder (its best
-                checkpoint, else its latest).
+            checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``), a run folder (its best
+                checkpoint, else its latest; or its ``model.onnx`` with the onnx engine) or an ``.onnx`` file.
             precision: compute precision: ``"auto"`` (chosen from the hardware and logged,
                 ``Models.separation.precision.choose_precision``; ``separate.py``'s default) or a key of
                 ``Models.separation.options.PRECISIONS``: ``"float32"`` (the default, whatever the model was trained
                 with), or ``"bfloat16"`` / ``"float16"``: float32 weights, 16-bit arithmetic. bfloat16 is about
                 1.7x faster on CPUs with AVX512_BF16 or AMX (slower without them); float16 suits GPUs. The
-                log-magnitude estimates then differ from float32 by about 0.5% of their range.
+                log-magnitude estimates then differ from float32 by about 0.5% of their range. The onnx engine
+                computes in float32 (``"auto"`` means float32 there).
+            engine: ``"auto"`` (see :func:`choose_engine`), ``"tf"`` or ``"onnx"``. The onnx engine imports no
+                TensorFlow.
+            cpu_only: the onnx engine uses the CPU even when onnxruntime's CUDA provider is there (the TF engine's
+                devices are TensorFlow's to set).
 
         Raises:
             CheckpointError: one line naming the checkpoint: nothing there, no model spec, or weights that do not
-                fit the model the spec describes.
+                fit the model the spec describes; a missing or unreadable ONNX file.
+            ConfigError: an unknown ``engine``; a 16-bit ``precision`` with the onnx engine.
             ValueError: an unknown ``precision``.
         """
+        if choose_engine(checkpoint, engine) == "onnx":
+            return cls._load_onnx(checkpoint, precision, cpu_only)
         import tensorflow as tf
 
         from Input.audio.files import one_line
@@ -81,7 +130,21 @@ class Separator:
         restore_checkpoint(tf.train.Checkpoint(model=model), prefix,
                            "weights do not match the model of its model spec")
         logger.info("loaded separator from %s", prefix)
-        return cls(model, spec, prefix, str(model.compute_dtype))  # what "auto" chose
+        return cls(model, spec, prefix, str(model.compute_dtype), "tf")  # what "auto" chose
+
+    @classmethod
+    def _load_onnx(cls, checkpoint: str | os.PathLike, precision: str, cpu_only: bool) -> Separator:
+        """:meth:`load` with the onnx engine."""
+        from Models.separation.onnx_engine import OnnxNetwork
+        from Models.separation.options import PRECISION_CHOICES
+        from Utils import ConfigError
+
+        if precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {precision!r}")
+        if precision not in ("auto", "float32"):
+            raise ConfigError(f"precision {precision} needs the tf engine; the onnx engine computes in float32")
+        network = OnnxNetwork.load(onnx_file_of(checkpoint), cpu_only)
+        return cls(network, network.spec, str(network.path), "float32", "onnx")
 
     @property
     def sample_rate(self) -> int:

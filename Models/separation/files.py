@@ -12,15 +12,18 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tf_keras as keras
 
 from Input.audio.files import AudioError
 from Input.audio.stream import AudioReader, AudioWriter
 from Models.config import ModelSpec
 from Models.separation.input_rate import InputRateStream
 from Models.separation.options import OUTPUT_SOURCES, SeparationOptions
+
+if TYPE_CHECKING:
+    import tf_keras as keras
 
 logger = logging.getLogger(__name__)
 

@@ -33,14 +33,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soxr
-import tf_keras as keras
 
 from Models.config import ModelSpec
 from Models.separation.model_rate import Chunk, ModelRateStream
 from Models.separation.options import OUTPUT_SOURCES, SeparationOptions
+
+if TYPE_CHECKING:
+    import tf_keras as keras
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ output frame is predicted exactly once, and turn the estimates back into audio, 
 Sliding windows (:mod:`Models.separation.windows`). The mixture's log-normalised magnitude ``[257, frames]`` is padded
 with the model's time context at both ends (zeros, i.e. silence, as the original code did) and cut into
 windows whose outputs tile the track without overlap: wide windows on a grid of ``2**num_layers`` frames, where
-a frame's estimate does not depend on which window computes it, run in batches through one traced
-``tf.function`` per window shape.
+a frame's estimate does not depend on which window computes it, run in batches through one
+network call per window shape (a traced ``tf.function``, or onnxruntime: the engines).
 
 Streaming (:class:`ModelRateStream`). Audio at ``expected_sr`` is fed in pieces of any size; it is
 processed in chunks of ``chunk_frames`` output frames (a multiple of the grid), so memory stays bounded for any
@@ -45,17 +45,20 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
-import tf_keras as keras
 
 from Models.config import ModelSpec
-from Models.nets.factory import ModelShapes, get_shapes
+from Models.nets.shapes import ModelShapes, get_shapes
 from Models.separation.masks import band_gain, soft_masks, wiener
 from Models.separation.options import DEFAULT_CHUNK_SECONDS, MODES
 from Models.separation.windows import WindowPredictor, get_predictor, plan_windows, trace_count, window_step
 from Sample import SOURCES
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+    import tf_keras as keras
 
 __all__ = [
     "Chunk", "MODES", "SOURCES", "ModelRateStream", "WindowPredictor", "get_predictor", "hann_window", "overlap_add",

@@ -1,4 +1,4 @@
-"""Sliding the separator over a spectrogram in wide windows, with one traced ``tf.function`` per window shape.
+"""Sliding the separator over a spectrogram in wide windows, with one network call per window shape.
 
 The U-Net has only valid convolutions, so it accepts any input width of the form
 :func:`Models.nets.unet.get_padding` gives. Inference uses windows far wider than the training patch (``step``
@@ -9,9 +9,13 @@ network's pooling grid lines up with that of any other window: a frame's estimat
 (or chunk) computes it. Whatever is left at the end of a spectrogram is covered by training-size windows when
 that is cheaper than one more wide window.
 
-Each window shape has one ``tf.function`` with a fixed input signature (the batch dimension is free unless
+The network call is the only part that differs between the engines: the TF engine
+(``Models.separation.tf_engine``, for Keras models) has one ``tf.function`` per window shape with a fixed input
+signature (the batch dimension is free unless
 ``jit_compile``, where batches are padded to ``per_call`` windows so XLA compiles once), so nothing retraces
-across tracks, chunks or lengths (:func:`trace_count`). Predictors are cached per model (weakly) and shape
+across tracks, chunks or lengths (:func:`trace_count`); the ONNX engine (``Models.separation.onnx_engine``, for
+networks with a ``window_function`` method) runs onnxruntime, whose axes are free. No TensorFlow is imported here.
+Predictors are cached per model (weakly) and shape
 (:func:`get_predictor`). Models that are not a ``Models.nets.unet.Unet`` are run on patches of their built size,
 ``input_time`` -> ``output_time``, on a grid of ``output_time`` frames.
 """
@@ -21,14 +25,15 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
-import tf_keras as keras
 
-from Models.nets.geometry import crop_output_to_stft
+from Models.nets.padding import get_padding
 from Models.nets.shapes import ModelShapes
-from Models.nets.unet import Unet, get_padding
+
+if TYPE_CHECKING:
+    import tf_keras as keras
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,16 @@ def window_step(frames: int, grid: int, limit: int = MAX_WINDOW_FRAMES) -> int:
     return grid * max(1, -(-int(frames) // (count * grid)))
 
 
+def unet_layers(model: Any) -> int | None:
+    """The depth of a U-Net separator (a ``Models.nets.unet.Unet``, or another engine's network that says it is one
+    by its ``num_layers``, as ``Models.separation.onnx_engine.OnnxNetwork``); None for any other model."""
+    if hasattr(model, "window_function"):
+        return int(model.num_layers)
+    from Models.nets.unet import Unet  # the model is a Keras one: TensorFlow is imported already
+
+    return model.num_layers if isinstance(model, Unet) else None
+
+
 def plan_windows(model: keras.Model, shapes: ModelShapes, step: int | None = None, batch_size: int = 16) -> Windows:
     """Window geometry for ``model``.
 
@@ -65,10 +80,11 @@ def plan_windows(model: keras.Model, shapes: ModelShapes, step: int | None = Non
         batch_size: model work per call in training-size patches (``output_time`` frames each): a window of
             ``step`` frames counts as ``step / output_time`` patches, and every call takes at least one window.
     """
-    if isinstance(model, Unet):
-        grid = 2**model.num_layers
+    num_layers = unet_layers(model)
+    if num_layers is not None:
+        grid = 2**num_layers
         step = grid * max(1, -(-int(step or MAX_WINDOW_FRAMES) // grid))
-        (in_freq, in_time), (_, out_time) = get_padding((shapes.num_bins, step), model.num_layers)
+        (in_freq, in_time), (_, out_time) = get_padding((shapes.num_bins, step), num_layers)
         if in_freq == shapes.input_freq and (in_time - out_time) // 2 == shapes.context_frames:
             per_call = max(1, int(batch_size) * shapes.output_time // step)
             return Windows(step, in_time, out_time, grid, per_call)
@@ -78,28 +94,31 @@ def plan_windows(model: keras.Model, shapes: ModelShapes, step: int | None = Non
 
 
 class _WindowFunction:
-    """One window shape: a ``tf.function`` with a fixed input signature, called in batches of ``per_call``."""
+    """One window shape: the engine's network call (see the module docstring), fed in batches of ``per_call``."""
 
     def __init__(self, model: weakref.ref, shapes: ModelShapes, windows: Windows, jit_compile: bool) -> None:
-        self._model = model  # weak: the predictor cache is keyed by the model
         self.shapes = shapes
         self.windows = windows
         self.jit_compile = jit_compile
-        self.traces = 0
-        batch = windows.per_call if jit_compile else None  # XLA compiles per shape: pad to a fixed batch
-        spec = tf.TensorSpec([batch, shapes.input_freq, windows.input_time, 1], tf.float32)
-        # No autograph: the separator's call has no tensor-dependent Python control flow, and converting it
-        # costs about 0.4 s of the first call (cold start) for the paper's model.
-        self.function = tf.function(
-            self._forward, input_signature=[spec], jit_compile=jit_compile, autograph=False
-        )
+        network = model()
+        make = getattr(network, "window_function", None)  # engines other than Keras (Models.separation.onnx_engine)
+        if make is None:
+            from Models.separation.tf_engine import KerasWindowFunction
 
-    def _forward(self, windows: tf.Tensor) -> tf.Tensor:
-        """``[batch, input_freq, input_time, 1]`` -> ``[2, batch, 257, step]`` (accompaniment, voice)."""
-        self.traces += 1  # runs only while tracing
-        acc, voice = self._model()(windows, training=False)
-        estimates = tf.cast(tf.stack([acc[..., 0], voice[..., 0]]), tf.float32)  # [2, batch, out_freq, out_time]
-        return crop_output_to_stft(estimates, self.shapes)[..., : self.windows.step]
+            self.run = KerasWindowFunction(model, shapes, windows.input_time, windows.step,
+                                           windows.per_call if jit_compile else None, jit_compile)
+        else:
+            self.run = make(shapes, windows.step, jit_compile)
+
+    @property
+    def traces(self) -> int:
+        """Traces of the network call (TF engine: at most one; other engines trace nothing)."""
+        return self.run.traces
+
+    @property
+    def function(self) -> Any:
+        """The TF engine's ``tf.function`` (None for other engines)."""
+        return getattr(self.run, "function", None)
 
     def __call__(self, padded: np.ndarray, first: int, count: int) -> np.ndarray:
         """Estimates ``[2, channels, 257, count * step]`` of the ``count`` windows starting at frame ``first``
@@ -115,7 +134,7 @@ class _WindowFunction:
             size = len(part)
             if self.jit_compile and size < win.per_call:
                 part = np.concatenate([part, np.zeros((win.per_call - size, *part.shape[1:]), np.float32)])
-            parts.append(self.function(part).numpy()[:, :size])
+            parts.append(self.run(part)[:, :size])
         estimates = np.concatenate(parts, axis=1).reshape(2, channels, count, -1, win.step)
         return estimates.transpose(0, 1, 3, 2, 4).reshape(2, channels, -1, count * win.step)
 
