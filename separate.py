@@ -4,6 +4,7 @@
     python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
     python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
     python separate.py --input song.wav --wiener 1 --vocals-band full  # Wiener filter; vocals above 4096 Hz too
+    python separate.py --input song.wav --checkpoint model.onnx        # onnxruntime alone, no TensorFlow
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
@@ -11,6 +12,10 @@ the output folder. Outputs have the input's sample rate, channel count and lengt
 for how the model, which works at ``expected_sr`` mono, is applied). Exit status: 0 if every input was
 separated (or skipped because its outputs exist), otherwise the ``Utils.EXIT_STATUS`` of the first problem
 (4: an input could not be read, 6: an output could not be written, 5: no usable checkpoint, 2: bad options).
+
+``--engine`` chooses what runs the network (``Models.api.choose_engine``): ``tf`` (TensorFlow, a checkpoint) or
+``onnx`` (onnxruntime, the run's ``model.onnx`` or an ``.onnx`` file; TensorFlow is not imported). ``auto`` takes
+onnx when there is an ONNX file or TensorFlow is not installed. Every other option works with both.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from Models.api import Separator
+from Models.api import ENGINES, Separator, choose_engine
 from Models.separation.options import (
     ACCOMPANIMENT_MODES,
     PRECISION_CHOICES,
@@ -58,7 +63,14 @@ def get_parser() -> argparse.ArgumentParser:
         "--checkpoint",
         metavar="PATH",
         help="checkpoint prefix (checkpoints/<id>_<phase>/<id>_<phase>-"
-        "<step>) or run folder; default: newest under checkpoints/",
+        "<step>), run folder or .onnx file; default: newest under checkpoints/",
+    )
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINES,
+        help="what runs the network: tf (TensorFlow), onnx (onnxruntime: the run's model.onnx or the .onnx file, "
+        "no TensorFlow), auto (default: onnx when there is an ONNX file or TensorFlow is missing)",
     )
     p.add_argument(
         "--format", default=DEFAULTS.fmt, choices=("wav", "flac", "mp3"), help="output format (default: wav)"
@@ -283,21 +295,26 @@ def _main(argv: list[str] | None) -> int:
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
     if checkpoint is None:
         raise CheckpointError(NO_CHECKPOINT)
-    resolve_checkpoint(checkpoint)  # a bad path or model spec is reported before TensorFlow starts
+    engine = choose_engine(checkpoint, args.engine)
+    separator = None
+    if engine == "onnx":  # loads in well under a second, without TensorFlow
+        separator = Separator.load(checkpoint, args.precision, "onnx", cpu_only=args.cpu)
+    else:
+        resolve_checkpoint(checkpoint)  # a bad path or model spec is reported before TensorFlow starts
     if not inputs:
         return statuses[0]
     from tqdm import tqdm
 
-    from Utils import import_tensorflow
-
-    tf = import_tensorflow()
-
     from Input.audio.files import AudioError
 
-    if args.cpu:
-        tf.config.set_visible_devices([], "GPU")
-    separator = Separator.load(checkpoint, args.precision)
-    logger.info("using checkpoint %s", separator.checkpoint)
+    if separator is None:
+        from Utils import import_tensorflow
+
+        tf = import_tensorflow()
+        if args.cpu:
+            tf.config.set_visible_devices([], "GPU")
+        separator = Separator.load(checkpoint, args.precision, "tf")
+    logger.info("using %s (engine %s)", separator.checkpoint, separator.engine)
     protected = [file for file, _ in inputs]
     plans = plan_outputs(inputs, Path(args.output), args.format)
     try:

@@ -95,6 +95,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike |
     data = onnx_bytes(model, spec, Path(prefix).name)
     target = Path(output) if output is not None else onnx_file_of(Path(prefix).parent / ONNX_FILE)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
     except OSError as err:

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from Input.audio.cache import AudioCache
 from Models.config import ExperimentConfig, TrainConfig
 from Models.nets.checkpoint_files import write_run_files
+from Models.nets.onnx_export import export_checkpoint
 from Models.training.checkpoints import CheckpointKeeper, PhaseResult
 from Models.training.distribute import is_chief
 from Models.training.early_stopping import EarlyStopping
@@ -115,6 +116,16 @@ class _StopRequest:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def export_onnx(best: str) -> None:
+    """Write ``model.onnx`` (the ONNX export of the best checkpoint, ``Models.nets.onnx_export``) into the run folder
+    of a finished phase. Without tf2onnx the phase still finishes; the log says how to export later."""
+    try:
+        export_checkpoint(best)
+    except ImportError as err:
+        logger.warning("no model.onnx written (%s); install tf2onnx and run python -m Models.export --checkpoint %s",
+                       err, Path(best).parent)
 
 
 def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int | str, resume: bool = False,
@@ -208,6 +219,8 @@ def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int
             raise TrainingDiverged(f"{phase.name}: no epoch completed, so there is no best checkpoint in {folder}")
         result = PhaseResult(best, float(stopping.best_loss), int(step), int(stopping.epoch), stop_reason)
         keeper.finish(result)
+        if chief:
+            export_onnx(best)
         logger.info("%s finished (%s) after %d epochs; best checkpoint %s (validation loss %.5f)",
                     phase.name, stop_reason, result.epochs, best, result.best_val_loss)
         return result
