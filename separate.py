@@ -314,7 +314,7 @@ def _main(argv: list[str] | None) -> int:
         if args.cpu:
             tf.config.set_visible_devices([], "GPU")
         separator = Separator.load(checkpoint, args.precision, "tf")
-    logger.info("using %s (engine %s)", separator.checkpoint, separator.engine)
+    logger.info("using checkpoint %s (engine %s)", separator.checkpoint, separator.engine)
     protected = [file for file, _ in inputs]
     plans = plan_outputs(inputs, Path(args.output), args.format)
     try:
