@@ -14,6 +14,7 @@ import tf_keras as keras
 from Input.synth.generate import generate_dataset, generate_unpaired
 from Models.config import ExperimentConfig, ModelSpec, resolved_model_config
 from Models.nets.factory import build_separator, get_shapes
+from Models.separation.onnx_engine import OnnxNetwork
 from Models.training.supervised import SupervisedTrainer
 from tests.tiny import TINY_TRAINING
 
@@ -101,6 +102,8 @@ def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(song
         assert best["checkpoint"] == f"7_{phase}-{TINY['epoch_it']}"
         assert Path(f"{prefix}.index").is_file()
         assert results[phase]["best_checkpoint"] == str(prefix)
+        onnx_spec = OnnxNetwork.load(folder / "model.onnx").spec  # the ONNX export beside the best checkpoint
+        assert onnx_spec == ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])
         stored = ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))

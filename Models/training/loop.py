@@ -28,6 +28,7 @@ from Input.audio.cache import AudioCache
 from Models.config import ExperimentConfig, TrainConfig
 from Models.nets.checkpoint_files import write_run_files
 from Models.nets.onnx_export import export_checkpoint
+from Models.nets.unet import Unet
 from Models.training.checkpoints import CheckpointKeeper, PhaseResult
 from Models.training.distribute import is_chief
 from Models.training.early_stopping import EarlyStopping
@@ -219,7 +220,7 @@ def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int
             raise TrainingDiverged(f"{phase.name}: no epoch completed, so there is no best checkpoint in {folder}")
         result = PhaseResult(best, float(stopping.best_loss), int(step), int(stopping.epoch), stop_reason)
         keeper.finish(result)
-        if chief:
+        if chief and isinstance(phase.trackables.get("model"), Unet):
             export_onnx(best)
         logger.info("%s finished (%s) after %d epochs; best checkpoint %s (validation loss %.5f)",
                     phase.name, stop_reason, result.epochs, best, result.best_val_loss)
