@@ -79,7 +79,7 @@ serve: ffmpeg $(WEB_STAMP) frontend
 	$(PY) harmony_split/backend/manage.py serve
 
 # Python tests include the browser tests (tests/web/test_browser.py), which need the built app and chromium.
-# All of them, slow ones included (about 20 minutes on 2 cores). The quick loop while editing skips the tests
+# All of them, slow ones included (about 15 minutes on 2 cores). The quick loop while editing skips the tests
 # marked slow (training runs, command-line and web-service subprocesses, the browser):
 #   .venv/bin/python -m pytest -q -m "not slow"
 test: ffmpeg redis postgres chromium lint frontend-test

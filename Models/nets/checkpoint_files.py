@@ -195,21 +195,27 @@ def describe_run(folder: str | os.PathLike) -> RunInfo:
                    val_loss=float(val_loss) if isinstance(val_loss, int | float) else None, created=str(created))
 
 
+def run_folders(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """The run folders (:func:`is_run_folder`) in ``base_dir`` plus those of the ``extra`` checkpoints, each once;
+    only the folder listing and file names are read (no checkpoint is resolved)."""
+    base = Path(base_dir)
+    folders = [f for f in base.iterdir() if f.is_dir()] if base.is_dir() else []
+    seen = {f.resolve() for f in folders}
+    for path in extra:
+        chosen = checkpoint_folder(path).resolve()
+        if chosen not in seen:
+            seen.add(chosen)
+            folders.append(chosen)
+    return [folder for folder in folders if is_run_folder(folder)]
+
+
 def list_runs(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[RunInfo]:
-    """The loadable runs in ``base_dir`` plus the run folders of ``extra`` checkpoints (each once), newest first.
+    """The loadable runs of :func:`run_folders`, newest first.
 
     A folder that holds a spec but no usable checkpoint (:func:`resolve_checkpoint` fails) is left out and logged.
     """
-    base = Path(base_dir)
-    folders = [f for f in base.iterdir() if f.is_dir()] if base.is_dir() else []
-    for path in extra:
-        chosen = checkpoint_folder(path).resolve()
-        if chosen not in [f.resolve() for f in folders]:
-            folders.append(chosen)
     runs = []
-    for folder in folders:
-        if not is_run_folder(folder):
-            continue
+    for folder in run_folders(base_dir, extra):
         try:
             resolve_checkpoint(folder)
         except CheckpointError as err:
@@ -226,13 +232,8 @@ def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str |
     modification time of the run's ``best.json`` (or of its newest checkpoint index when a run recorded no
     best). Returns None when nothing is found.
     """
-    base = Path(base_dir)
-    if not base.is_dir():
-        return None
     candidates: list[tuple[float, str]] = []
-    for folder in base.iterdir():
-        if not is_run_folder(folder):
-            continue
+    for folder in run_folders(base_dir):
         try:
             prefix, _ = resolve_checkpoint(folder)
         except CheckpointError as err:

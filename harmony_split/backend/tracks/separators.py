@@ -15,11 +15,11 @@ from typing import Any
 from django.conf import settings
 
 from Models.nets.checkpoint_files import (
-    RunInfo,
     checkpoint_folder,
     find_latest_checkpoint,
     list_runs,
     resolve_checkpoint,
+    run_folders,
 )
 from Utils import CheckpointError
 
@@ -29,10 +29,9 @@ _loaded: dict[str, Any] = {}  # checkpoint prefix -> Models.api.Separator
 _lock = threading.Lock()
 
 
-def _runs() -> list[RunInfo]:
-    """The offered runs, newest first."""
-    extra = [settings.HARMONY_CHECKPOINT] if settings.HARMONY_CHECKPOINT else []
-    return list_runs(settings.HARMONY_CHECKPOINT_DIR, extra)
+def _extra() -> list[str]:
+    """``HARMONY_CHECKPOINT``, offered even when it lies outside ``HARMONY_CHECKPOINT_DIR``."""
+    return [settings.HARMONY_CHECKPOINT] if settings.HARMONY_CHECKPOINT else []
 
 
 def default_model_id() -> str | None:
@@ -47,12 +46,15 @@ def list_models() -> list[dict[str, Any]]:
     """``[{"id", "name", "phase", "val_loss", "created", "default"}]``, newest first; only loadable folders."""
     default = default_model_id()
     return [{"id": run.folder.name, "name": run.folder.name, "phase": run.phase, "val_loss": run.val_loss,
-             "created": run.created, "default": run.folder.name == default} for run in _runs()]
+             "created": run.created, "default": run.folder.name == default}
+            for run in list_runs(settings.HARMONY_CHECKPOINT_DIR, _extra())]
 
 
 def model_folder(model_id: str) -> Path | None:
-    """The run folder of a model id, or None when no such model is offered."""
-    return next((run.folder for run in _runs() if run.folder.name == model_id), None)
+    """The run folder of a model id, or None when there is no run folder of that name (a folder whose checkpoint
+    cannot be loaded is returned: loading it then says why)."""
+    return next((folder for folder in run_folders(settings.HARMONY_CHECKPOINT_DIR, _extra())
+                 if folder.name == model_id), None)
 
 
 def loaded(model_id: str) -> Any:  # noqa: ANN401 -- a Models.api.Separator (no TensorFlow import here)
