@@ -295,7 +295,7 @@ def _main(argv: list[str] | None) -> int:
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")
     if checkpoint is None:
         raise CheckpointError(NO_CHECKPOINT)
-    engine = choose_engine(checkpoint, args.engine)
+    engine = choose_engine(checkpoint, args.engine, args.precision)
     separator = None
     if engine == "onnx":  # loads in well under a second, without TensorFlow
         separator = Separator.load(checkpoint, args.precision, "onnx", cpu_only=args.cpu)

@@ -4,11 +4,11 @@
     separator = Separator.load("checkpoints/542621_sup")             # a run folder or a checkpoint prefix
     stems = separator.separate(audio, 44100)                           # [channels, samples] -> same shape
     separator.separate_file("song.mp3", {"vocals": "v.wav", "accompaniment": "a.wav"})
-    Separator.load("checkpoints/542621_sup/model.onnx")                 # the ONNX engine: no TensorFlow at all
+    Separator.load("checkpoints/542621_sup/542621_sup-1001.onnx")       # the ONNX engine: no TensorFlow at all
 
 Two engines run the network (``engine``): ``"tf"``, the Keras U-Net restored from a TensorFlow checkpoint, and
-``"onnx"``, its ONNX export (``python -m Models.export``; every training phase writes ``model.onnx`` beside its best
-checkpoint) run by onnxruntime (``Models.separation.onnx_engine``). They differ only in that call
+``"onnx"``, its ONNX export (``python -m Models.export``; every training phase writes ``<best checkpoint>.onnx``
+beside its best checkpoint) run by onnxruntime (``Models.separation.onnx_engine``). They differ only in that call
 (``Models.separation.windows``); the STFT, chunks, masks, Wiener filter, bands and files are the same code.
 
 ``separate.py``, the evaluation (``Models.evaluation.bss_eval.bss_evaluate``, ``Evaluate.py``), the benchmarks and the
@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from Models.config import ModelSpec
+from Models.nets.checkpoint_files import resolve_checkpoint
 from Models.nets.onnx_files import is_onnx_path, onnx_file_of
 from Models.separation.options import SeparationOptions
 
@@ -41,25 +43,34 @@ def tensorflow_installed() -> bool:
     return importlib.util.find_spec("tensorflow") is not None
 
 
-def choose_engine(checkpoint: str | os.PathLike, engine: str = "auto") -> str:
+def choose_engine(checkpoint: str | os.PathLike, engine: str = "auto", precision: str = "float32") -> str:
     """The engine (``"tf"`` or ``"onnx"``) that runs ``checkpoint``; without TensorFlow.
 
-    ``"auto"`` takes ``"onnx"`` when ``checkpoint`` is an ``.onnx`` file, its run folder holds ``model.onnx``, or
-    TensorFlow is not installed; else ``"tf"``.
+    ``"auto"`` takes ``"onnx"`` when ``checkpoint`` is an ``.onnx`` file or TensorFlow is not installed, and when
+    the checkpoint that ``checkpoint`` resolves to (a run folder's best) has its export beside it
+    (``<prefix>.onnx``) and ``precision`` is float32 (or ``"auto"``); else ``"tf"``. An export of another
+    checkpoint of the same run is never taken for it.
 
     Raises:
         ConfigError: an unknown ``engine``, or ``"tf"`` asked for an ``.onnx`` file.
+        CheckpointError: ``"auto"`` with TensorFlow, for a checkpoint that does not resolve.
     """
     from Utils import ConfigError
 
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "auto":
-        return "onnx" if onnx_file_of(checkpoint).is_file() or is_onnx_path(checkpoint) or not tensorflow_installed() \
-            else "tf"
-    if engine == "tf" and is_onnx_path(checkpoint):
-        raise ConfigError(f"{checkpoint}: an ONNX file needs the onnx engine, not tf")
-    return engine
+    if is_onnx_path(checkpoint):
+        if engine == "tf":
+            raise ConfigError(f"{checkpoint}: an ONNX file needs the onnx engine, not tf")
+        return "onnx"
+    if engine != "auto":
+        return engine
+    if not tensorflow_installed():
+        return "onnx"
+    if precision not in ("auto", "float32"):
+        return "tf"  # 16-bit arithmetic is the TF engine's
+    prefix, _ = resolve_checkpoint(checkpoint)
+    return "onnx" if onnx_file_of(prefix).is_file() else "tf"
 
 
 class Separator:
@@ -69,7 +80,8 @@ class Separator:
         model: the network: the Keras U-Net (``Models.nets.factory.build_separator``, engine ``"tf"``) or an
             ``Models.separation.onnx_engine.OnnxNetwork`` (engine ``"onnx"``).
         spec: its model spec (``expected_sr``: the model's rate in Hz, ``num_fft``, ``num_hop``, ...).
-        checkpoint: the checkpoint prefix (or ONNX file) the weights came from.
+        checkpoint: the checkpoint prefix the weights came from (with the onnx engine: the ONNX file's path
+            without ``.onnx``).
         precision: the compute precision in use (``"float32"``, ``"bfloat16"`` or ``"float16"``).
         engine: ``"tf"`` or ``"onnx"``.
     """
@@ -89,7 +101,8 @@ class Separator:
 
         Args:
             checkpoint: a checkpoint prefix (``checkpoints/542621_sup/542621_sup-1001``), a run folder (its best
-                checkpoint, else its latest; or its ``model.onnx`` with the onnx engine) or an ``.onnx`` file.
+                checkpoint, else its latest; with the onnx engine, that checkpoint's ``.onnx`` export) or an ``.onnx``
+                file.
             precision: compute precision: ``"auto"`` (chosen from the hardware and logged,
                 ``Models.separation.precision.choose_precision``; ``separate.py``'s default) or a key of
                 ``Models.separation.options.PRECISIONS``: ``"float32"`` (the default, whatever the model was trained
@@ -108,12 +121,12 @@ class Separator:
             ConfigError: an unknown ``engine``; a 16-bit ``precision`` with the onnx engine.
             ValueError: an unknown ``precision``.
         """
-        if choose_engine(checkpoint, engine) == "onnx":
+        if choose_engine(checkpoint, engine, precision) == "onnx":
             return cls._load_onnx(checkpoint, precision, cpu_only)
         import tensorflow as tf
 
         from Input.audio.files import one_line
-        from Models.nets.checkpoint_files import resolve_checkpoint, restore_checkpoint
+        from Models.nets.checkpoint_files import restore_checkpoint
         from Models.nets.factory import build_separator, dtype_policy
         from Models.separation.options import PRECISIONS
         from Models.separation.precision import choose_precision
@@ -137,14 +150,23 @@ class Separator:
         """:meth:`load` with the onnx engine."""
         from Models.separation.onnx_engine import OnnxNetwork
         from Models.separation.options import PRECISION_CHOICES
-        from Utils import ConfigError
+        from Utils import CheckpointError, ConfigError
 
         if precision not in PRECISION_CHOICES:
             raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {precision!r}")
         if precision not in ("auto", "float32"):
             raise ConfigError(f"precision {precision} needs the tf engine; the onnx engine computes in float32")
-        network = OnnxNetwork.load(onnx_file_of(checkpoint), cpu_only)
-        return cls(network, network.spec, str(network.path), "float32", "onnx")
+        if is_onnx_path(checkpoint):
+            path = Path(checkpoint)
+        else:
+            prefix, _ = resolve_checkpoint(checkpoint)
+            path = onnx_file_of(prefix)
+            if not path.is_file():
+                raise CheckpointError(f"{prefix}: has no ONNX export ({path.name}); write it with python -m "
+                                      f"Models.export --checkpoint {prefix}")
+        network = OnnxNetwork.load(path, cpu_only)
+        # the checkpoint's prefix (the file's name without .onnx): results are named after it, as with tf
+        return cls(network, network.spec, str(path.with_suffix("")), "float32", "onnx")
 
     @property
     def sample_rate(self) -> int:

@@ -1,6 +1,6 @@
 """Export a trained separator to ONNX: the U-Net alone, with its model spec as metadata (``Models.nets.onnx_files``).
 
-    python -m Models.export --checkpoint checkpoints/542621_sup                  # -> checkpoints/542621_sup/model.onnx
+    python -m Models.export --checkpoint checkpoints/542621_sup      # -> checkpoints/542621_sup/542621_sup-1001.onnx
     python -m Models.export --checkpoint checkpoints/542621_sup/542621_sup-1001 --output sep.onnx
 
 Any checkpoint layout ``Models.api.Separator.load`` reads works (a run folder exports its best checkpoint). The file
@@ -21,7 +21,8 @@ def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m Models.export", description="Export a trained separator to ONNX.")
     p.add_argument("--checkpoint", required=True, metavar="PATH",
                    help="checkpoint prefix (checkpoints/<id>_<phase>/<id>_<phase>-<step>) or run folder")
-    p.add_argument("--output", metavar="FILE", help="the ONNX file (default: model.onnx in the run folder)")
+    p.add_argument("--output", metavar="FILE",
+                   help="the ONNX file (default: <checkpoint prefix>.onnx, beside the checkpoint)")
     return p
 
 

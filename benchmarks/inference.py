@@ -140,8 +140,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     if args.jit_compile is not None:
         updates["jit_compile"] = bool(args.jit_compile)
     prefix = write_checkpoint(work / "1_sup", paper_config(**updates))
-    full = Separator.load(prefix)
-    model, spec, half = full.model, full.spec, Separator.load(prefix, "bfloat16").model
+    full = Separator.load(prefix, engine="tf")
+    model, spec, half = full.model, full.spec, Separator.load(prefix, "bfloat16", "tf").model
     shapes = get_shapes(spec)
     rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                         f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]

@@ -105,3 +105,18 @@ def test_runs_are_described_from_their_own_records_newest_first(tmp_path: Path) 
     assert (runs[2].phase, runs[2].val_loss, runs[2].created) == ("supervised", 0.5, "2026-01-01T00:00:00+00:00")
     described = describe_run(legacy)
     assert described == runs[0] and described.phase == "supervised" and described.val_loss is None
+
+
+def test_folder_without_best_resolves_to_tensorflows_latest_checkpoint_without_tensorflow(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from tests.cli_helpers import write_run
+
+    write_run(tmp_path, "5_sup", TINY_MODEL, 3)
+    folder = tmp_path / "5_sup"
+    (folder / "best.json").unlink()
+    latest = tf.train.Checkpoint(step=tf.Variable(1)).save(str(folder / "5_sup"))  # 5_sup-1, the newest save
+    assert resolve_checkpoint(folder)[0] == latest == tf.train.latest_checkpoint(str(folder))
+    Path(f"{latest}.index").unlink()  # the state file names a checkpoint that is gone: as TensorFlow, no prefix
+    with pytest.raises(CheckpointError, match="holds no TensorFlow checkpoint"):
+        resolve_checkpoint(folder)

@@ -69,8 +69,12 @@ def test_engine_choice(tmp_path: Path) -> None:
     prefix = write_run(tmp_path, "1_sup", TINY_MODEL, 3)
     assert choose_engine(prefix) == choose_engine(tmp_path / "1_sup") == "tf"
     assert choose_engine(tmp_path / "x.onnx") == "onnx"
-    (tmp_path / "1_sup" / "model.onnx").write_bytes(b"")
-    assert choose_engine(prefix) == choose_engine(tmp_path / "1_sup") == "onnx"
+    (tmp_path / "1_sup" / "1_sup-2.onnx").write_bytes(b"")  # the export of another checkpoint of the run
+    assert choose_engine(prefix) == choose_engine(tmp_path / "1_sup") == "tf"
+    Path(f"{prefix}.onnx").write_bytes(b"")  # the export of the run's best checkpoint
+    assert choose_engine(prefix) == choose_engine(tmp_path / "1_sup") == choose_engine(prefix, "auto", "auto") \
+        == "onnx"
+    assert choose_engine(prefix, "auto", "bfloat16") == "tf"  # 16-bit arithmetic is the TF engine's
     assert choose_engine(prefix, "tf") == "tf"
     with pytest.raises(ConfigError, match="x.onnx"):
         choose_engine(tmp_path / "x.onnx", "tf")
@@ -101,7 +105,7 @@ def test_separate_with_onnx_matches_tf(tmp_path: Path) -> None:
     folder = Path(prefix).parent
     exported = run(tmp_path, "-m", "Models.export", "--checkpoint", str(folder))
     assert exported.returncode == 0, exported.stderr[-3000:]
-    assert (folder / "model.onnx").is_file()
+    assert Path(f"{prefix}.onnx").is_file()
     custom = run(tmp_path, "-m", "Models.export", "--checkpoint", prefix, "--output", "other/sep.onnx")
     assert custom.returncode == 0 and (tmp_path / "other" / "sep.onnx").is_file(), custom.stderr[-3000:]
     sf.write(tmp_path / "song.wav", generate_song(3, 4.0, 22050)["mixture"].T, 22050, subtype="FLOAT")
@@ -154,12 +158,15 @@ def test_separate_names_a_bad_onnx_file_in_one_line(tmp_path: Path) -> None:
     assert wrong.returncode == EXIT_STATUS["config"] and "needs the onnx engine" in wrong.stderr
 
 
-def test_export_checkpoint_writes_model_onnx_beside_the_checkpoint(tmp_path: Path) -> None:
+def test_export_checkpoint_writes_the_onnx_file_beside_the_checkpoint(tmp_path: Path) -> None:
     prefix = write_run(tmp_path, "1_sup", TINY_MODEL, 3)
+    with pytest.raises(CheckpointError, match="has no ONNX export"):
+        Separator.load(prefix, engine="onnx")
     written = export_checkpoint(tmp_path / "1_sup")
-    assert written == tmp_path / "1_sup" / "model.onnx"
+    assert written == Path(f"{prefix}.onnx")
     separator = Separator.load(tmp_path / "1_sup")
     assert separator.engine == "onnx" and separator.spec == Separator.load(prefix, engine="tf").spec
+    assert separator.checkpoint == prefix  # results are named after the checkpoint, whichever engine ran it
     audio = np.random.default_rng(0).uniform(-0.5, 0.5, size=(1, 20000)).astype(np.float32)
     onnx_stems = separator.separate(audio, 8192)
     tf_stems = Separator.load(prefix, engine="tf").separate(audio, 8192)

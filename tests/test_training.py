@@ -102,7 +102,7 @@ def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(song
         assert best["checkpoint"] == f"7_{phase}-{TINY['epoch_it']}"
         assert Path(f"{prefix}.index").is_file()
         assert results[phase]["best_checkpoint"] == str(prefix)
-        onnx_spec = OnnxNetwork.load(folder / "model.onnx").spec  # the ONNX export beside the best checkpoint
+        onnx_spec = OnnxNetwork.load(f"{prefix}.onnx").spec  # the ONNX export beside the best checkpoint
         assert onnx_spec == ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])

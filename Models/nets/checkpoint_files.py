@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -121,6 +122,20 @@ def checkpoint_folder(path: str | os.PathLike) -> Path:
     return path if path.is_dir() else path.parent
 
 
+def latest_checkpoint(folder: Path) -> str | None:
+    """The prefix of the latest checkpoint of ``folder`` as TensorFlow's ``checkpoint`` file names it (what
+    ``tf.train.latest_checkpoint`` returns, read without TensorFlow), or None when there is none on disk."""
+    try:
+        state = (folder / "checkpoint").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state, re.MULTILINE)
+    if found is None:
+        return None
+    candidate = folder / Path(found.group(1)).name
+    return str(candidate) if checkpoint_exists(candidate) else None
+
+
 def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, ModelSpec]:
     """Turn a checkpoint prefix or a checkpoint folder into ``(prefix, model spec)``.
 
@@ -137,9 +152,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, ModelSpec]:
             if checkpoint_exists(candidate):
                 prefix = str(candidate)
         if prefix is None:
-            import tensorflow as tf  # lazily: the CLIs report bad paths without TensorFlow's start-up cost
-
-            prefix = tf.train.latest_checkpoint(str(folder))
+            prefix = latest_checkpoint(folder)
         if prefix is None:
             raise CheckpointError(f"{path}: folder holds no TensorFlow checkpoint")
     else:

@@ -21,7 +21,6 @@ from Models.nets.onnx_files import (
     FORMAT,
     FORMAT_KEY,
     INPUT_NAME,
-    ONNX_FILE,
     OPSET,
     OUTPUT_NAMES,
     SPEC_KEY,
@@ -75,7 +74,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike |
 
     Args:
         checkpoint: a checkpoint prefix or run folder, any layout ``resolve_checkpoint`` reads.
-        output: the file to write (default: :data:`ONNX_FILE` in the run folder).
+        output: the file to write (default: ``<checkpoint prefix>.onnx``, beside the checkpoint).
 
     Returns:
         The path written.
@@ -93,7 +92,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike |
             raise CheckpointError(f"{prefix}: cannot build the model of its model spec ({err})") from err
     restore_checkpoint(tf.train.Checkpoint(model=model), prefix, "weights do not match the model of its model spec")
     data = onnx_bytes(model, spec, Path(prefix).name)
-    target = Path(output) if output is not None else onnx_file_of(Path(prefix).parent / ONNX_FILE)
+    target = Path(output) if output is not None else onnx_file_of(prefix)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:

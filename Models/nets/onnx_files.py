@@ -11,7 +11,9 @@ for both engines):
 * ``metadata_props``: :data:`SPEC_KEY` the model spec as JSON (``Models.config.ModelSpec.to_dict``), and
   :data:`FORMAT_KEY`, :data:`CHECKPOINT_KEY` (the checkpoint the weights came from).
 
-A run folder keeps it as :data:`ONNX_FILE` beside its best checkpoint.
+A run folder keeps the export of a checkpoint beside it, named after it: ``<id>_<phase>-<step>.onnx`` beside
+``<id>_<phase>-<step>.index`` (:func:`onnx_file_of`), so a file can never be taken for the export of another
+checkpoint of the same run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ONNX_FILE = "model.onnx"
 INPUT_NAME = "mixture"
 OUTPUT_NAMES = ("accompaniment", "voice")
 SPEC_KEY = "model_spec"
@@ -34,10 +35,7 @@ def is_onnx_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() == ".onnx"
 
 
-def onnx_file_of(path: str | os.PathLike) -> Path:
-    """The ONNX file of a checkpoint path: the path itself if it is an ``.onnx`` file, else :data:`ONNX_FILE` in
-    the run folder of a run folder or checkpoint prefix (which may not exist)."""
-    path = Path(path)
-    if is_onnx_path(path):
-        return path
-    return (path if path.is_dir() else path.parent) / ONNX_FILE
+def onnx_file_of(prefix: str | os.PathLike) -> Path:
+    """The ONNX export of the checkpoint ``prefix`` (``.../<id>_<phase>-<step>``): ``<prefix>.onnx`` (which may not
+    exist)."""
+    return Path(f"{prefix}.onnx")

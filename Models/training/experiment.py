@@ -53,7 +53,7 @@ def phase_plan(dataset: dict, data: DataConfig) -> str:
 
 def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
     """Test loss and (when ``config.evaluation.evaluate``) BSS scores of one checkpoint on ``train_test``."""
-    model = Separator.load(checkpoint).model
+    model = Separator.load(checkpoint, engine="tf").model  # the Keras model: the test loss runs it in TF
     scores: dict[str, Any] = {"checkpoint": checkpoint}
     if dataset["train_test"]:
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, config.spec)

@@ -120,12 +120,12 @@ class _StopRequest:
 
 
 def export_onnx(best: str) -> None:
-    """Write ``model.onnx`` (the ONNX export of the best checkpoint, ``Models.nets.onnx_export``) into the run folder
-    of a finished phase. Without tf2onnx the phase still finishes; the log says how to export later."""
+    """Write ``<best>.onnx`` (the ONNX export of the best checkpoint, ``Models.nets.onnx_export``) beside it when a
+    phase finishes. Without tf2onnx the phase still finishes; the log says how to export later."""
     try:
         export_checkpoint(best)
     except ImportError as err:
-        logger.warning("no model.onnx written (%s); install tf2onnx and run python -m Models.export --checkpoint %s",
+        logger.warning("no ONNX export written (%s); install tf2onnx and run python -m Models.export --checkpoint %s",
                        err, Path(best).parent)
 
 

@@ -56,6 +56,11 @@ HARMONY_STALE_SECONDS = env_number("HARMONY_STALE_SECONDS", 60)  # heartbeat age
 HARMONY_CHUNK_SECONDS = env_number("HARMONY_CHUNK_SECONDS", 10)  # audio per separation block (progress step), s
 HARMONY_WORKER_NICE = int(env_number("HARMONY_WORKER_NICE", 10))  # CPU niceness added to worker processes
 HARMONY_PRECISION = os.environ.get("HARMONY_PRECISION", "float32")  # float32 | bfloat16 | float16
+# What runs the network in workers (Models.api.choose_engine): auto = onnxruntime when the checkpoint has its ONNX
+# export beside it (or TensorFlow is not installed), else TensorFlow; tf; onnx.
+HARMONY_ENGINE = os.environ.get("HARMONY_ENGINE", "auto")
+if HARMONY_ENGINE not in ("auto", "tf", "onnx"):
+    raise ImproperlyConfigured(f"HARMONY_ENGINE={HARMONY_ENGINE!r}: must be auto, tf or onnx")
 HARMONY_PRODUCTION = env_bool("HARMONY_PRODUCTION", False)
 HARMONY_FRONTEND_DIR = REPO / "harmony_split" / "frontend" / "dist"  # the built browser app (part 2)
 

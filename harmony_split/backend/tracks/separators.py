@@ -75,5 +75,6 @@ def loaded(model_id: str) -> Any:  # noqa: ANN401 -- a Models.api.Separator (no 
         if prefix not in _loaded:
             from Models.api import Separator
 
-            _loaded[prefix] = Separator.load(prefix, settings.HARMONY_PRECISION)  # TensorFlow only in workers
+            # TensorFlow (engine tf) only in workers
+            _loaded[prefix] = Separator.load(prefix, settings.HARMONY_PRECISION, settings.HARMONY_ENGINE)
         return _loaded[prefix]
