@@ -14,15 +14,15 @@ $(PY):
 
 # Reinstall only when the dependency list or setup.py changed. The tests cover the web app too; this install holds
 # the web extra, so it stands for the web app's install as well (`make serve` after `make demo` installs nothing).
-$(STAMP): $(PY) requirements.txt setup.py
+$(STAMP): $(PY) requirements.txt requirements-separate.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,web]"
 	touch $(STAMP) $(WEB_STAMP)
 
-# The web app's extra alone (`make serve` on a bare machine).
-$(WEB_STAMP): $(PY) requirements.txt setup.py
+# The web app with the training extra (`make serve` on a bare machine: its workers run TensorFlow checkpoints).
+$(WEB_STAMP): $(PY) requirements.txt requirements-separate.txt setup.py
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[web]"
+	$(PY) -m pip install --quiet -e ".[train,web]"
 	touch $(WEB_STAMP)
 
 ffmpeg:

@@ -1,20 +1,26 @@
 """Installs the semi-supervised adversarial singing-voice separator.
 
-The research code's dependency list lives in requirements.txt only; this file reads it. The web app's
-(harmony_split) are the extra ``web``: ``pip install -e ".[web]"``.
+* ``pip install ".[separate]"`` (or plain ``pip install .``): separation with the onnx engine, without TensorFlow
+  (requirements-separate.txt);
+* ``pip install -e ".[train]"``: training, evaluation and the TF engine too (requirements.txt);
+* ``.[web]``: the web app (harmony_split); ``.[test]``: all of it and the test tools.
 """
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
 
-def read_requirements() -> list[str]:
-    """Return the requirement specifiers of requirements.txt, without comments."""
-    lines = (HERE / "requirements.txt").read_text().splitlines()
-    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+def read_requirements(name: str) -> list[str]:
+    """Return the requirement specifiers of a requirements file, without comments and ``-r`` includes."""
+    lines = (HERE / name).read_text().splitlines()
+    return [spec for spec in (line.split("#")[0].strip() for line in lines) if spec and not spec.startswith("-r")]
+
+
+SEPARATE = read_requirements("requirements-separate.txt")
+TRAIN = read_requirements("requirements.txt")  # on top of SEPARATE
 
 
 # The web app (harmony_split/): Django 5.2 LTS (Django 6 needs Python >= 3.12), its JSON API and schema, the
@@ -36,7 +42,7 @@ WEB = [
 # The test suite covers the web app too, so the test extra includes the web extra (no test is left out for a
 # missing package). playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
 TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
-        "playwright>=1.45,<2", *WEB]
+        "playwright>=1.45,<2", *TRAIN, *WEB]
 
 setup(
     name="adversarial-voice-separation",
@@ -45,13 +51,11 @@ setup(
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["Models", "Input", "benchmarks", "harmony_split", "harmony_split.backend",
-              "harmony_split.backend.server", "harmony_split.backend.tracks",
-              "harmony_split.backend.tracks.migrations", "harmony_split.backend.tracks.management",
-              "harmony_split.backend.tracks.management.commands"],
+    packages=find_packages(include=["Models", "Models.*", "Input", "Input.*", "benchmarks", "benchmarks.*",
+                                    "harmony_split", "harmony_split.*"]),
     package_data={"harmony_split.backend.tracks": ["templates/registration/*.html"]},
     py_modules=["Training", "separate", "Sample", "Evaluate", "Utils"],
-    install_requires=read_requirements(),
-    extras_require={"test": TEST, "web": WEB},
+    install_requires=SEPARATE,
+    extras_require={"separate": [], "train": TRAIN, "test": TEST, "web": WEB},
     entry_points={"console_scripts": ["voice-separate=separate:main"]},
 )

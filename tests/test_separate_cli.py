@@ -51,7 +51,7 @@ def test_auto_detection_picks_the_newest_best_checkpoint(tmp_path: Path) -> None
 
 OPTIONS = ("--input", "--output", "--checkpoint", "--format", "--bit-depth", "--accompaniment", "--offset",
            "--duration", "--overwrite", "--batch-size", "--chunk-seconds", "--precision", "--cpu", "--vocals-band",
-           "--extension", "--wiener")
+           "--extension", "--wiener", "--engine")
 
 
 def test_help_describes_every_option(capsys: pytest.CaptureFixture) -> None:
@@ -78,18 +78,19 @@ def test_options_parse_to_their_values_and_defaults() -> None:
     args = parser.parse_args(["--input", "a.wav", "b", "--output", "out", "--checkpoint", "ck", "--format", "flac",
                               "--bit-depth", "24", "--accompaniment", "model", "--offset", "1.5", "--duration", "2",
                               "--overwrite", "--batch-size", "3", "--chunk-seconds", "4", "--precision", "bfloat16",
-                              "--cpu", "--vocals-band", "model", "--extension", "top", "--wiener", "2"])
+                              "--cpu", "--vocals-band", "model", "--extension", "top", "--wiener", "2", "--engine",
+                              "onnx"])
     assert (args.input, args.output, args.checkpoint, args.format, args.bit_depth, args.accompaniment) == (
         ["a.wav", "b"], "out", "ck", "flac", 24, "model")
     assert (args.offset, args.duration, args.overwrite, args.batch_size, args.chunk_seconds) == (1.5, 2.0, True, 3, 4.0)
-    assert (args.precision, args.cpu) == ("bfloat16", True)
+    assert (args.precision, args.cpu, args.engine) == ("bfloat16", True, "onnx")
     options = separate.separation_options(args)
     assert (options.vocals_band, options.extension, options.wiener) == ("model", "top", 2)
     defaults = parser.parse_args(["--input", "a.wav"])
     assert (defaults.output, defaults.checkpoint, defaults.format, defaults.bit_depth, defaults.accompaniment) == (
         "separated", None, "wav", 16, "residual")
     assert (defaults.offset, defaults.duration, defaults.overwrite, defaults.batch_size) == (0.0, None, False, None)
-    assert (defaults.chunk_seconds, defaults.precision, defaults.cpu) == (30.0, "auto", False)
+    assert (defaults.chunk_seconds, defaults.precision, defaults.cpu, defaults.engine) == (30.0, "auto", False, "auto")
     assert separate.separation_options(defaults) == SeparationOptions(chunk_seconds=30.0)
 
 
