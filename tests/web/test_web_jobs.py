@@ -153,3 +153,25 @@ def test_cleanup_removes_old_tracks_and_orphans(alice, audio, data_dir: Path, se
     assert list(Track.objects.values_list("pk", flat=True)) == [Track.objects.get(pk=new_id).pk]
     call_command("cleanup", days=0)
     assert list((data_dir / "tracks").iterdir()) == [] and not Track.objects.exists()
+
+
+def test_workers_run_the_onnx_export_when_there_is_one(alice, audio, settings, checkpoint_dir: Path,  # noqa: ANN001
+                                                       tmp_path: Path) -> None:
+    import shutil
+
+    from harmony_split.backend.tracks import separators
+    from Models.nets.onnx_export import export_checkpoint
+
+    settings.HARMONY_CHECKPOINT_DIR = shutil.copytree(checkpoint_dir, tmp_path / "checkpoints")
+    (model_id,) = [folder.name for folder in settings.HARMONY_CHECKPOINT_DIR.iterdir()]
+    settings.HARMONY_ENGINE = "auto"
+    assert separators.loaded(model_id).engine == "tf"  # no export yet
+    export_checkpoint(settings.HARMONY_CHECKPOINT_DIR / model_id)
+    separators._loaded.clear()
+    settings.HARMONY_ENGINE = "tf"
+    assert separators.loaded(model_id).engine == "tf"  # asked for
+    separators._loaded.clear()
+    settings.HARMONY_ENGINE = "auto"
+    track = upload(alice, audio("engine.wav", seconds=2.0)).json()
+    assert job(track["id"]).status == "done"
+    assert separators.loaded(model_id).engine == "onnx"  # the one that ran the job
