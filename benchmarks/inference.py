@@ -1,5 +1,5 @@
 """Inference speed of the paper's separator on this machine: U-Net cost and efficiency, model-only and
-end-to-end throughput, cold start and memory of ``python separate.py``.
+end-to-end throughput, cold start and memory of ``python separate.py``, for both engines (TensorFlow and ONNX).
 
     python -m benchmarks.inference [--repeats 5] [--seconds 180] [--batch-size N] [--jit-compile 0|1]
 
@@ -26,7 +26,12 @@ so that ratios compare like with like on a machine shared with other work:
   training-size patches (how the code ran before), the same inside a ``tf.function``, the inference windows
   (now) and the inference windows compiled with XLA;
 * cold start: ``python separate.py`` in a fresh process on a 10-second file, from process start until the
-  first output file exists, and peak RSS (of that run and of one on the 3-minute file).
+  first output file exists, and peak RSS (of that run and of one on the 3-minute file);
+* the ONNX engine (``separate.py --engine onnx``: the checkpoint exported with ``Models.nets.onnx_export``, run by
+  onnxruntime): the same model-only and end-to-end throughputs, their shares of the matmul-bound limit, its ratio
+  to the TF engine, its cold start, and the disk size of the inference install (``pip install ".[separate]"``:
+  this package's base requirements, recursively, as installed here; ``benchmarks.install_size``) beside the full
+  one (``.[train]``).
 """
 
 from __future__ import annotations
@@ -47,11 +52,13 @@ import tensorflow as tf
 
 from benchmarks.cli import run_benchmark
 from benchmarks.flops import graph_flops
+from benchmarks.install_size import installed_megabytes
 from benchmarks.report import interleaved, print_table
 from Models.api import Separator
 from Models.config import ExperimentConfig, resolved_model_config
 from Models.nets.checkpoint_files import write_run_files
 from Models.nets.factory import build_separator, get_shapes
+from Models.nets.onnx_export import export_checkpoint
 from Models.separation.files import separate_file
 from Models.separation.model_rate import ModelRateStream
 from Models.separation.options import DEFAULT_CHUNK_SECONDS, SeparationOptions
@@ -98,14 +105,16 @@ def _peak_rss(pid: int) -> float:
     return 0.0
 
 
-def run_cli(work: Path, prefix: str, song: Path, out: Path) -> tuple[float, float, float]:
-    """``python separate.py`` on ``song`` in a fresh process: (seconds to the first output file, seconds to
-    exit, peak RSS in MiB, read from ``/proc`` every 5 ms: ``ru_maxrss`` of a child counts the parent's pages)."""
+def run_cli(work: Path, prefix: str, song: Path, out: Path, engine: str = "tf") -> tuple[float, float, float]:
+    """``python separate.py --engine engine`` on ``song`` in a fresh process: (seconds to the first output file,
+    seconds to exit, peak RSS in MiB, read from ``/proc`` every 5 ms: ``ru_maxrss`` of a child counts the parent's
+    pages)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     outputs = [out / f"{song.stem}_vocals.wav", out / f"{song.stem}_accompaniment.wav"]
     for path in outputs:
         path.unlink(missing_ok=True)
-    command = [sys.executable, str(REPO / "separate.py"), "--input", str(song), "--output", str(out)]
+    command = [sys.executable, str(REPO / "separate.py"), "--input", str(song), "--output", str(out), "--engine",
+               engine]
     log = out.parent / "separate.log"
     start = time.perf_counter()
     with open(log, "wb") as stderr:
@@ -142,6 +151,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     prefix = write_checkpoint(work / "1_sup", paper_config(**updates))
     full = Separator.load(prefix, engine="tf")
     model, spec, half = full.model, full.spec, Separator.load(prefix, "bfloat16", "tf").model
+    onnx_file = export_checkpoint(prefix)
+    network = Separator.load(prefix, engine="onnx").model
     shapes = get_shapes(spec)
     rows = [("machine", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                         f"TF {tf.__version__}, load {os.getloadavg()[0]:.1f} at start")]
@@ -150,6 +161,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     # The predictor separate_file uses for stereo input in 30 s chunks.
     predictor: WindowPredictor = ModelRateStream(model, spec, 2, DEFAULT_CHUNK_SECONDS).predictor
     half_predictor: WindowPredictor = ModelRateStream(half, spec, 2, DEFAULT_CHUNK_SECONDS).predictor
+    onnx_predictor: WindowPredictor = ModelRateStream(network, spec, 2, DEFAULT_CHUNK_SECONDS).predictor
     win = predictor.windows
     batch = np.random.default_rng(0).random(
         (win.per_call, shapes.input_freq, win.input_time, 1), dtype=np.float32
@@ -188,6 +200,9 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
             "eager patches": lambda: model(patches, training=False)[0].numpy(),
             "function patches": lambda: patch_function(patches)[0].numpy(),
             "xla windows": lambda: xla_function(batch)[0].numpy(),
+            "call onnx": lambda: onnx_predictor.main.run(batch),
+            "e2e onnx": lambda: separate_file(song, outputs, network, spec),
+            "e2e onnx full band": lambda: separate_file(song, outputs, network, spec, FULL_BAND),
         },
         args.repeats,
     )
@@ -217,12 +232,30 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
                  f"{half_only:.1f}; {args.seconds / times['e2e bf16']:.1f} "
                  f"({args.seconds / times['e2e bf16'] / half_only:.0%})"))
 
+    onnx_only = model_only * times["call"] / times["call onnx"]
+    onnx_e2e, onnx_full = args.seconds / times["e2e onnx"], args.seconds / times["e2e onnx full band"]
+    rows.append((f"ONNX engine ({onnx_file.stat().st_size / 1e6:.1f} MB file): model-only s/s; end to end x real "
+                 "time, defaults / --vocals-band full",
+                 f"{onnx_only:.1f}; {onnx_e2e:.1f} / {onnx_full:.1f}"))
+    rows.append(("ONNX engine, share of the matmul-bound limit: defaults / --vocals-band full",
+                 f"{onnx_e2e / limit:.0%} / {onnx_full / limit:.0%}"))
+    rows.append(("ONNX engine end to end / TF engine's (speed ratio, defaults / full band)",
+                 f"{e2e / times['e2e onnx']:.2f} / {full / times['e2e onnx full band']:.2f}"))
+
     short = work / "short.wav"
     write_song(short, 10.0)
-    runs = [run_cli(work, prefix, short, work / "cli") for _ in range(max(1, args.repeats // 2))]
-    first, total, rss = (float(np.median(v)) for v in zip(*runs, strict=True))
-    rows.append(("cold start of separate.py (10 s file): first output / exit, s", f"{first:.2f} / {total:.2f}"))
-    rows.append(("peak RSS of separate.py, 10 s file, MiB", f"{rss:.0f}"))
+    for engine in ("tf", "onnx"):
+        runs = [run_cli(work, prefix, short, work / "cli", engine) for _ in range(max(1, args.repeats // 2))]
+        first, total, rss = (float(np.median(v)) for v in zip(*runs, strict=True))
+        rows.append((f"cold start of separate.py --engine {engine} (10 s file): first output / exit, s; peak RSS MiB",
+                     f"{first:.2f} / {total:.2f}; {rss:.0f}"))
+    try:
+        separate_mb, _ = installed_megabytes("adversarial-voice-separation")
+        train_mb, _ = installed_megabytes("adversarial-voice-separation", ("train",))
+        rows.append(('installed packages, MB: pip install ".[separate]" / ".[train]"',
+                     f"{separate_mb:.0f} / {train_mb:.0f}"))
+    except ImportError:  # metadata.PackageNotFoundError: run from a checkout without pip install
+        rows.append(("installed packages, MB", "not measured: this package is not pip-installed here"))
     _, total, rss = run_cli(work, prefix, song, work / "cli")
     rows.append((f"separate.py on the {args.seconds:g} s file: wall s, peak RSS MiB", f"{total:.2f}, {rss:.0f}"))
     rows.append(("load average at the end", f"{os.getloadavg()[0]:.1f}"))
