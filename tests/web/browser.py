@@ -100,3 +100,24 @@ def drop_files(page, target, files: list[tuple[str, bytes, str]]) -> None:  # no
         payload,
     )
     target.dispatch_event("drop", {"dataTransfer": transfer})
+
+
+def add_finished_tracks(service: Service, tracks: list[tuple[str, float]]) -> None:
+    """Rows of finished tracks ``(name, seconds)`` of the test account, oldest first, written into the service's
+    database with ``manage.py shell`` (rows only: listing a library reads no files)."""
+    code = (
+        "import json, sys\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from harmony_split.backend.tracks.models import Separation, Track\n"
+        f"owner = get_user_model().objects.get(username={USER!r})\n"
+        "for name, seconds in json.loads(sys.stdin.read()):\n"
+        "    track = Track.objects.create(owner=owner, name=name, upload='upload.wav', duration_s=seconds,\n"
+        "                                 sample_rate=44100, channels=2)\n"
+        "    Separation.objects.create(track=track, model='none', status='done', progress=1.0)\n"
+    )
+    env = {**os.environ, "HARMONY_DATA_DIR": str(service.data_dir), "PYTHONPATH": str(REPO)}
+    env.pop("DATABASE_URL", None)
+    import json
+
+    subprocess.run([sys.executable, str(MANAGE), "shell", "--no-imports", "-c", code], env=env, check=True,
+                   input=json.dumps(tracks), text=True)

@@ -17,7 +17,16 @@ import pytest
 import soundfile as sf
 from playwright import sync_api as playwright_api
 
-from tests.web.browser import CHROMIUM_FLAGS, PASSWORD, USER, Service, chromium_path, drop_files, running_service
+from tests.web.browser import (
+    CHROMIUM_FLAGS,
+    PASSWORD,
+    USER,
+    Service,
+    add_finished_tracks,
+    chromium_path,
+    drop_files,
+    running_service,
+)
 
 expect = playwright_api.expect
 
@@ -236,3 +245,38 @@ def test_too_many_sign_ins_show_when_to_try_again(browser, service: Service) -> 
         assert [e for e in opened.errors if "status of 429" not in e] == []
     finally:
         opened.context.close()
+
+
+def test_library_pages_searches_and_sorts_every_track(session: Page) -> None:
+    names = [f"{'Étude' if i % 5 == 0 else 'riff'} {i:02d}.wav" for i in range(27)]
+    add_finished_tracks(session.service, [(name, 60.0 + i) for i, name in enumerate(names)])
+    page = session.page
+    page.reload()
+    tracks = page.get_by_role("table", name="Tracks")
+    pages = page.get_by_role("navigation", name="Pages")
+    expect(pages.get_by_role("status")).to_have_text(re.compile(r"Page 1 of 2 · 2\d tracks"))
+    seen: list[str] = []
+    while True:
+        expect(tracks.get_by_role("row")).not_to_have_count(1)  # the header row alone: not loaded yet
+        seen += [n for n in tracks.get_by_role("link").all_inner_texts() if n in names]
+        following = pages.get_by_role("button", name="Next page")
+        if following.is_disabled():
+            break
+        label = pages.get_by_role("status").inner_text()
+        following.click()
+        expect(pages.get_by_role("status")).not_to_have_text(label)
+    assert sorted(seen) == sorted(names) and seen[0] == names[-1]  # every track once, newest first
+
+    page.get_by_role("combobox", name="Sort tracks").select_option(label="Name A–Z")
+    expect(pages.get_by_role("status")).to_have_text(re.compile(r"^Page 1 of"))
+    expect(tracks.get_by_role("link").first).to_have_text("Étude 00.wav")  # sorted as "etude": no case, no accent
+    page.get_by_role("combobox", name="Sort tracks").select_option(label="Longest first")
+    expect(tracks.get_by_role("link").first).to_have_text(names[-1])
+    expect(tracks.get_by_role("row", name=names[-1])).to_contain_text("1:26")  # 86 s
+
+    page.get_by_role("searchbox", name="Search tracks").fill("ETUDE")
+    expect(pages.get_by_role("status")).to_have_text("Page 1 of 1 · 6 tracks")
+    expect(tracks.get_by_role("link")).to_have_text([n for n in sorted(names, reverse=True) if "Étude" in n])
+    page.get_by_role("searchbox", name="Search tracks").fill("no such song")
+    expect(page.get_by_text("No track name matches this search.")).to_be_visible()
+    assert session.errors == []

@@ -142,6 +142,51 @@ def test_list_is_newest_first_and_paginated(alice) -> None:  # noqa: ANN001
     assert [t["id"] for t in second["results"]] == ids[2::-1] and second["next"] is None
 
 
+def test_library_search_and_sort_reach_every_track_once(client_of) -> None:  # noqa: ANN001
+    from django.contrib.auth import get_user_model
+
+    from harmony_split.backend.tracks.models import Separation, Track
+
+    alice, bob = client_of("alice"), client_of("bob")
+    owner = get_user_model().objects.get(username="alice")
+    names = [f"{'Blues' if i % 3 == 0 else 'ballad'} take {i:02d}.wav" for i in range(26)]
+    for i, name in enumerate(names):  # equal durations in pairs: ties must not lose or repeat a track
+        track = Track.objects.create(owner=owner, name=name, upload="upload.wav", duration_s=float(100 - i // 2),
+                                     sample_rate=8000, channels=1)
+        Separation.objects.create(track=track, model=MODEL_ID, status="done")
+    theirs = Track.objects.create(owner=get_user_model().objects.get(username="bob"), name="Blues take 99.wav",
+                                  upload="upload.wav", duration_s=1.0, sample_rate=8000, channels=1)
+    Separation.objects.create(track=theirs, model=MODEL_ID, status="done")
+
+    def every_page(query: str) -> list[dict]:
+        answer, rows = alice.get(f"/api/tracks/{query}").json(), []
+        while True:
+            rows += answer["results"]
+            if answer["next"] is None:
+                return rows
+            answer = alice.get(answer["next"]).json()
+
+    by_name = every_page("?ordering=name")
+    assert [t["name"] for t in by_name] == sorted(names, key=str.lower)  # case does not split the list
+    assert [t["name"] for t in every_page("?ordering=-name")] == sorted(names, key=str.lower, reverse=True)
+    shortest = every_page("?ordering=duration_s")
+    assert [t["duration_s"] for t in shortest] == sorted(t["duration_s"] for t in by_name)
+    assert sorted(t["id"] for t in shortest) == sorted(t["id"] for t in by_name) and len(shortest) == 26
+    blues = every_page("?search=BLUES%20take&ordering=-created")
+    assert [t["name"] for t in blues] == [n for n in names[::-1] if n.startswith("Blues")]  # not bob's
+    assert every_page("?search=nothing-like-this") == []
+    accented = Track.objects.create(owner=owner, name="Étude in Ré.wav", upload="upload.wav", duration_s=1.0,
+                                    sample_rate=8000, channels=1)
+    Separation.objects.create(track=accented, model=MODEL_ID, status="done")
+    for query in ("étude", "ETUDE re", "Étude%20RÉ"):  # no case and no accents, also for letters beyond ASCII
+        assert [t["name"] for t in every_page(f"?search={query}")] == ["Étude in Ré.wav"], query
+    aria = Track.objects.create(owner=owner, name="Âria.wav", upload="upload.wav", duration_s=1.0, sample_rate=8000,
+                                channels=1)
+    Separation.objects.create(track=aria, model=MODEL_ID, status="done")
+    assert every_page("?ordering=name")[0]["name"] == "Âria.wav"  # as "aria", before "ballad" (bytes: last)
+    assert [t["name"] for t in bob.get("/api/tracks/?search=take").json()["results"]] == ["Blues take 99.wav"]
+
+
 def test_another_users_tracks_are_404(client_of, audio) -> None:  # noqa: ANN001
     alice, mallory = client_of("alice"), client_of("mallory")
     track_id = upload(alice, audio("private.wav", seconds=1.0)).json()["id"]

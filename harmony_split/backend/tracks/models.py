@@ -6,6 +6,7 @@ Files live in ``HARMONY_DATA_DIR/tracks/<track id>/`` (see :mod:`.storage`); del
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from django.conf import settings
@@ -16,12 +17,20 @@ from django.dispatch import receiver
 from .storage import remove_track_files
 
 
+def library_key(text: str) -> str:
+    """``text`` as the library compares it: without case or accents ("Étude" and "etude" are one key), so that
+    search and sort treat every language alike on SQLite, whose LIKE and LOWER fold ASCII only."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 class Track(models.Model):
     """An uploaded song. The upload is stored under a generated name; ``name`` is the sanitised original one."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
     name = models.CharField(max_length=200)  # sanitised original file name, shown and used for downloads
+    name_key = models.CharField(max_length=400, default="", editable=False, db_index=True)  # library_key(name)
     upload = models.CharField(max_length=40)  # file name inside the track's folder, e.g. "upload.mp3"
     duration_s = models.FloatField()  # seconds
     sample_rate = models.PositiveIntegerField()  # Hz
@@ -33,6 +42,10 @@ class Track(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.name_key = library_key(self.name)
+        super().save(*args, **kwargs)
 
 
 class Separation(models.Model):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -29,7 +29,7 @@ from Input.audio.probe import AudioError, probe
 from Utils import atomic_open
 
 from . import files, jobs, separators, storage
-from .models import Separation, Track
+from .models import Separation, Track, library_key
 from .serializers import (
     ErrorSerializer,
     HealthSerializer,
@@ -56,6 +56,26 @@ class NotReady(APIException):
     default_code = "not_ready"
 
 
+class LibrarySearch(filters.SearchFilter):
+    """DRF's ``search`` parameter over the names' :func:`.models.library_key` (no case, no accents)."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        return [library_key(term) for term in super().get_search_terms(request)]
+
+
+class LibraryOrdering(filters.OrderingFilter):
+    """DRF's ``ordering`` parameter, with names compared by :func:`.models.library_key` (as a musician reads them)
+    and ties broken by upload time and id, so that every track is on exactly one page."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: object) -> QuerySet:
+        keys = []
+        for field in self.get_ordering(request, queryset, view) or ():
+            name, descending = field.lstrip("-"), field.startswith("-")
+            key = F("name_key" if name == "name" else name)
+            keys.append(key.desc() if descending else key.asc())
+        return queryset.order_by(*keys, "-created", "id")
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: TrackSerializer(many=True), **ERRORS}),
     retrieve=extend_schema(responses={200: TrackSerializer, **ERRORS}),
@@ -63,13 +83,19 @@ class NotReady(APIException):
 )
 class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
                    viewsets.GenericViewSet):
-    """The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+    """The caller's tracks. ``GET /api/tracks/``: newest first, paginated (``page``), searched by name
+    (``search``: every word must occur, any case) and sorted by ``ordering`` (``created``, ``name`` or
+    ``duration_s``; ``-`` first for descending); ``POST``: upload a song and queue its
     separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
     ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
     and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``."""
 
     serializer_class = TrackSerializer
     throttle_classes = (UploadThrottle,)
+    filter_backends = (LibrarySearch, LibraryOrdering)
+    search_fields = ("name_key",)
+    ordering_fields = ("created", "name", "duration_s")
+    ordering = ("-created",)
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[Track]:

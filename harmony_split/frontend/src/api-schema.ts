@@ -114,7 +114,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated (``page``), searched by name
+         *     (``search``: every word must occur, any case) and sorted by ``ordering`` (``created``, ``name`` or
+         *     ``duration_s``; ``-`` first for descending); ``POST``: upload a song and queue its
          *     separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
          *     ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
          *     and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``.
@@ -122,7 +124,9 @@ export interface paths {
         get: operations["tracks_list"];
         put?: never;
         /**
-         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated (``page``), searched by name
+         *     (``search``: every word must occur, any case) and sorted by ``ordering`` (``created``, ``name`` or
+         *     ``duration_s``; ``-`` first for descending); ``POST``: upload a song and queue its
          *     separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
          *     ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
          *     and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``.
@@ -142,7 +146,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated (``page``), searched by name
+         *     (``search``: every word must occur, any case) and sorted by ``ordering`` (``created``, ``name`` or
+         *     ``duration_s``; ``-`` first for descending); ``POST``: upload a song and queue its
          *     separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
          *     ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
          *     and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``.
@@ -151,7 +157,9 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated; ``POST``: upload a song and queue its
+         * @description The caller's tracks. ``GET /api/tracks/``: newest first, paginated (``page``), searched by name
+         *     (``search``: every word must occur, any case) and sorted by ``ordering`` (``created``, ``name`` or
+         *     ``duration_s``; ``-`` first for descending); ``POST``: upload a song and queue its
          *     separation (within the uploads per hour, the queued jobs and the stored megabytes allowed per account).
          *     ``GET``/``DELETE /api/tracks/<id>/``: one track / cancel its job if queued or running, then delete its files
          *     and row. Actions: ``cancel/``, ``stems/<stem>``, ``download``.
@@ -607,8 +615,12 @@ export interface operations {
     tracks_list: {
         parameters: {
             query?: {
+                /** @description Which field to use when ordering the results. */
+                ordering?: string;
                 /** @description A page number within the paginated result set. */
                 page?: number;
+                /** @description A search term. */
+                search?: string;
             };
             header?: never;
             path?: never;

@@ -3,6 +3,7 @@
 // The types come from the server's OpenAPI schema (api-schema.ts, generated: `make api-types` at the repository
 // root; tests/web/test_api_types.py fails when it is stale).
 import type { components, operations } from "./api-schema";
+import { type LibraryQuery, queryString } from "./logic/library";
 
 type Schemas = components["schemas"];
 
@@ -85,10 +86,9 @@ export function listModels(): Promise<SeparatorModel[]> {
   return request<SeparatorModel[]>("GET", "/api/models/");
 }
 
-/** The caller's tracks, newest first (the first page of the service's paginated list). */
-export async function listTracks(): Promise<Track[]> {
-  const page = await request<TrackPage>("GET", "/api/tracks/");
-  return page.results;
+/** One page of the caller's tracks, searched and sorted as `query` says (logic/library.ts). */
+export function listTracks(query: LibraryQuery): Promise<TrackPage> {
+  return request<TrackPage>("GET", `/api/tracks/${queryString(query)}`);
 }
 
 export function getTrack(id: string): Promise<Track> {

@@ -1,19 +1,58 @@
-// The start page: the upload area and the user's tracks, newest first, kept fresh by polling.
-import { useCallback } from "react";
-import { listTracks, type Track } from "../api";
+// The start page: the upload area and the user's library (searched, sorted, a page at a time), kept fresh by
+// polling while a track on the page is queued or running.
+import { useCallback, useEffect, useState } from "react";
+import { listTracks, type TrackPage } from "../api";
+import { FIRST_QUERY, type LibraryQuery, pageCount } from "../logic/library";
 import { usePolling } from "../logic/usePolling";
+import { LibraryControls, Pager } from "./Library";
 import { TrackList } from "./TrackList";
 import { Upload } from "./Upload";
 
-const statuses = (tracks: Track[]) => tracks.map((t) => t.status);
+const SEARCH_DELAY_MS = 250; // typing pauses this long before the search is sent
+
+const statuses = (page: TrackPage) => page.results.map((t) => t.status);
 
 export function Home({ navigate, onError }: { navigate: (path: string) => void; onError: (e: unknown) => void }) {
-  const { value: tracks, refresh } = usePolling(listTracks, statuses, onError);
-  const onUploaded = useCallback(() => refresh(), [refresh]);
+  const [query, setQuery] = useState<LibraryQuery>(FIRST_QUERY);
+  const [typed, setTyped] = useState("");
+  useEffect(() => {
+    const timer = window.setTimeout(() => {
+      setQuery((q) => (q.search === typed ? q : { ...q, search: typed, page: 1 }));
+    }, SEARCH_DELAY_MS);
+    return () => window.clearTimeout(timer);
+  }, [typed]);
+  const load = useCallback(() => listTracks(query), [query]);
+  const { value: page, refresh } = usePolling(load, statuses, onError);
+  const onUploaded = useCallback(() => {
+    setTyped("");
+    setQuery(FIRST_QUERY); // the new track is the newest: show it
+    refresh();
+  }, [refresh]);
+  useEffect(() => {
+    // a page emptied by deletions: go back to the last page that has tracks
+    if (page !== undefined && page.results.length === 0 && query.page > 1) {
+      setQuery((q) => ({ ...q, page: pageCount(page.count) }));
+    }
+  }, [page, query.page]);
   return (
     <div className="home">
       <Upload onUploaded={onUploaded} onError={onError}>
-        <TrackList tracks={tracks} navigate={navigate} onChanged={refresh} onError={onError} />
+        <LibraryControls
+          search={typed}
+          ordering={query.ordering}
+          onSearch={setTyped}
+          onOrdering={(ordering) => setQuery((q) => ({ ...q, ordering, page: 1 }))}
+        />
+        <TrackList
+          tracks={page?.results}
+          searching={query.search.trim() !== ""}
+          navigate={navigate}
+          onChanged={refresh}
+          onError={onError}
+        />
+        {page !== undefined && (
+          <Pager page={query.page} count={page.count} onPage={(n) => setQuery((q) => ({ ...q, page: n }))} />
+        )}
       </Upload>
     </div>
   );

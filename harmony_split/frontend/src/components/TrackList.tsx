@@ -1,16 +1,19 @@
-// The user's tracks, newest first. Each row is named by its file name and shows its status.
+// One page of the user's tracks. Each row is named by its file name and shows its length and status.
 import type { Track } from "../api";
+import { formatLength } from "../logic/library";
 import { trackPath } from "../logic/route";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
 
 export function TrackList({
   tracks,
+  searching,
   navigate,
   onChanged,
   onError,
 }: {
   tracks: Track[] | undefined;
+  searching: boolean;
   navigate: (path: string) => void;
   onChanged: () => void;
   onError: (e: unknown) => void;
@@ -19,13 +22,14 @@ export function TrackList({
     return <p className="muted">Loading tracks…</p>;
   }
   if (tracks.length === 0) {
-    return <p className="muted">No tracks yet.</p>;
+    return <p className="muted">{searching ? "No track name matches this search." : "No tracks yet."}</p>;
   }
   return (
     <table className="tracks card" aria-label="Tracks">
       <thead>
         <tr>
           <th scope="col">File</th>
+          <th scope="col">Length</th>
           <th scope="col">Status</th>
           <th scope="col">
             <span className="visually-hidden">Actions</span>
@@ -46,6 +50,7 @@ export function TrackList({
                 {t.name}
               </a>
             </td>
+            <td className="track-length">{formatLength(t.duration_s)}</td>
             <td>
               <TrackStatus track={t} />
             </td>

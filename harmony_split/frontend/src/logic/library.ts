@@ -1,0 +1,55 @@
+// The library's view of the user's tracks: which page, which search, which order; and how to say it.
+
+export const PAGE_SIZE = 20; // the server's page size (REST_FRAMEWORK.PAGE_SIZE)
+
+/** The orders offered, as the API's `ordering` values with the words a musician reads. */
+export const SORTS = [
+  { value: "-created", label: "Newest first" },
+  { value: "created", label: "Oldest first" },
+  { value: "name", label: "Name A–Z" },
+  { value: "-name", label: "Name Z–A" },
+  { value: "-duration_s", label: "Longest first" },
+  { value: "duration_s", label: "Shortest first" },
+] as const;
+
+export type Sort = (typeof SORTS)[number]["value"];
+
+export interface LibraryQuery {
+  search: string;
+  ordering: Sort;
+  page: number; // from 1
+}
+
+export const FIRST_QUERY: LibraryQuery = { search: "", ordering: "-created", page: 1 };
+
+/** The query string of `GET /api/tracks/` for this view (`?ordering=...`, plus `search` and `page` when set). */
+export function queryString(query: LibraryQuery): string {
+  const params = new URLSearchParams({ ordering: query.ordering });
+  const search = query.search.trim();
+  if (search) {
+    params.set("search", search);
+  }
+  if (query.page > 1) {
+    params.set("page", String(query.page));
+  }
+  return `?${params.toString()}`;
+}
+
+/** How many pages `count` tracks fill (at least 1, so that an empty library reads "Page 1 of 1"). */
+export function pageCount(count: number): number {
+  return Math.max(1, Math.ceil(count / PAGE_SIZE));
+}
+
+/** "Page 2 of 3 · 45 tracks" (or "1 track"). */
+export function pageLabel(page: number, count: number): string {
+  return `Page ${page} of ${pageCount(count)} · ${count} ${count === 1 ? "track" : "tracks"}`;
+}
+
+/** A length in seconds as m:ss (or h:mm:ss from an hour on). */
+export function formatLength(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
