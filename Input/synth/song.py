@@ -288,6 +288,31 @@ def _chords(rng: np.random.Generator, n: int, sr: int, eighth: float, chords: li
     return _reverb(rng, out, sr, rng.uniform(0.6, 2.0), rng.uniform(0.1, 0.3))
 
 
+@dataclass(frozen=True)
+class SongFacts:
+    """What a generated song is, musically: its tempo (beats per minute), its key's tonic (pitch class, 0 = C)
+    and mode ("major" | "minor")."""
+
+    tempo_bpm: float
+    tonic: int
+    mode: str
+
+
+def _facts(rng: np.random.Generator, style: SongDomain) -> tuple[SongFacts, np.ndarray, int]:
+    """The song's first random choices (tempo, mode, key: always drawn first, in this order): its facts, its
+    scale (semitones above the tonic) and its tonic as a MIDI offset (0-11 plus the domain's transposition)."""
+    tempo = float(rng.uniform(*style.tempo_bpm))
+    scale = _MAJOR if rng.random() < 0.6 else _MINOR
+    key = int(rng.integers(12)) + style.transpose
+    return SongFacts(tempo, key % 12, "major" if scale is _MAJOR else "minor"), scale, key
+
+
+def song_facts(seed: int, domain: str = "default") -> SongFacts:
+    """The tempo and key of ``generate_song(seed, ..., domain=domain)`` (any length and rate), without
+    synthesising it."""
+    return _facts(np.random.default_rng(seed), DOMAINS[domain])[0]
+
+
 def generate_song(seed: int, seconds: float, sr: int = 22050, domain: str = "default") -> dict[str, np.ndarray]:
     """Synthesise one song.
 
@@ -308,9 +333,8 @@ def generate_song(seed: int, seconds: float, sr: int = 22050, domain: str = "def
     style = DOMAINS[domain]
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sr))
-    beat = 60.0 / rng.uniform(*style.tempo_bpm)
-    scale = _MAJOR if rng.random() < 0.6 else _MINOR
-    key = int(rng.integers(12)) + style.transpose
+    facts, scale, key = _facts(rng, style)
+    beat = 60.0 / facts.tempo_bpm
     progression = _PROGRESSIONS[rng.integers(len(_PROGRESSIONS))]
     n_bars = int(math.ceil(seconds / (4 * beat))) + 1
     degrees = [progression[b % 4] for b in range(n_bars)]

@@ -113,7 +113,9 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     row = page.get_by_role("row", name=song.name)
     expect(row).to_contain_text(re.compile("Queued|Running|Done"))
     expect(row).to_contain_text("Done", timeout=180_000)
+    expect(row).to_contain_text(re.compile(r"\d+ BPM · [A-G][#b]? (major|minor)"))  # the song's tempo and key
     row.get_by_role("link", name=song.name).click()
+    expect(page.get_by_text(re.compile(r"^\d+ BPM · [A-G][#b]? (major|minor)$"))).to_be_visible()
 
     play = page.get_by_role("button", name="Play")
     expect(play).to_be_enabled()

@@ -236,3 +236,18 @@ def test_schema_is_openapi_3(transactional_db) -> None:  # noqa: ANN001
     for route in ("/api/tracks/", "/api/tracks/{id}/", "/api/tracks/{id}/stems/{stem}", "/api/tracks/{id}/download",
                   "/api/models/", "/api/health/", "/api/auth/token/"):
         assert route in schema["paths"], route
+
+
+def test_a_finished_track_has_its_tempo_and_key(alice, tmp_path: Path) -> None:  # noqa: ANN001
+    from Input.synth.song import generate_song, song_facts
+
+    song = tmp_path / "groove.flac"
+    sf.write(song, generate_song(5, 12.0, 22050)["mixture"].T, 22050)
+    created = upload(alice, song).json()  # the job runs at once here (settings.TASKS)
+    done = alice.get(f"/api/tracks/{created['id']}/").json()
+    assert done["status"] == "done"
+    facts = song_facts(5)  # 128.3 BPM, F minor
+    assert isinstance(done["bpm"], float) and abs(done["bpm"] / facts.tempo_bpm - 1) <= 0.04
+    assert done["key"] == "F minor"
+    listed = alice.get("/api/tracks/").json()["results"][0]
+    assert (listed["bpm"], listed["key"]) == (done["bpm"], done["key"])

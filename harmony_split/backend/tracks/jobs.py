@@ -135,10 +135,25 @@ def run(track_id: str) -> str:
         return _fail(mine, track_id, job.format, f"separation failed: {type(err).__name__}: {err}")
     finally:
         _current.pop("track", None)
+    _analyse(track_id, storage.track_dir(track_id) / job.track.upload)
     if not mine.update(status=S.DONE, progress=1.0, finished=timezone.now(), heartbeat=None):
         return _drop_outputs(track_id, job.format, "cancelled")
     logger.info("track %s: done", track_id)
     return "done"
+
+
+def _analyse(track_id: str, upload: object) -> None:
+    """Store the song's tempo and key, estimated from the uploaded mix (``benchmarks.musical``: on 40 generated
+    songs the mix gave the key exactly for 72 %, the true accompaniment for 57 %). A failure leaves them unknown
+    and is logged: the stems are what the user asked for."""
+    from Input.audio.musical import analyse_file
+
+    try:
+        bpm, key = analyse_file(upload)
+    except Exception:  # noqa: BLE001 -- the estimate is an extra; the job stays done
+        logger.exception("track %s: tempo and key not estimated", track_id)
+        return
+    Track.objects.filter(pk=track_id).update(bpm=round(bpm, 1) if bpm > 0 else None, key=str(key) if key else "")
 
 
 def cancel_track(track: Track) -> None:

@@ -36,6 +36,8 @@ class Track(models.Model):
     sample_rate = models.PositiveIntegerField()  # Hz
     channels = models.PositiveSmallIntegerField()
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    bpm = models.FloatField(null=True, blank=True)  # estimated tempo, beats per minute (after separation)
+    key = models.CharField(max_length=12, blank=True, default="")  # estimated key, e.g. "A minor" ("" unknown)
 
     class Meta:
         ordering = ["-created"]

@@ -37,9 +37,11 @@ class TrackSerializer(serializers.ModelSerializer):
     class Meta:
         model = Track
         fields = ["id", "name", "duration_s", "sample_rate", "channels", "status", "progress", "queue_position",
-                  "error", "model", "format", "created", "finished", "stems"]
+                  "error", "model", "format", "created", "finished", "stems", "bpm", "key"]
         read_only_fields = fields
         extra_kwargs = {"duration_s": {"help_text": "seconds"}, "sample_rate": {"help_text": "Hz"},
+                        "bpm": {"help_text": "estimated tempo, beats per minute (null until done, or unknown)"},
+                        "key": {"help_text": "estimated key, e.g. 'A minor' (empty until done, or unknown)"},
                         "name": {"help_text": "the sanitised original file name"}}
 
     @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))

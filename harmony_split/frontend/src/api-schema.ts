@@ -347,6 +347,13 @@ export interface components {
             /** Format: date-time */
             readonly finished: string | null;
             readonly stems: components["schemas"]["Stems"] | null;
+            /**
+             * Format: double
+             * @description estimated tempo, beats per minute (null until done, or unknown)
+             */
+            readonly bpm: number | null;
+            /** @description estimated key, e.g. 'A minor' (empty until done, or unknown) */
+            readonly key: string;
         };
         UploadRequest: {
             /**

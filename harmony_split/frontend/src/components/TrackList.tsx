@@ -1,6 +1,6 @@
 // One page of the user's tracks. Each row is named by its file name and shows its length and status.
 import type { Track } from "../api";
-import { formatLength } from "../logic/library";
+import { formatLength, musicalFacts } from "../logic/library";
 import { trackPath } from "../logic/route";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
@@ -30,6 +30,7 @@ export function TrackList({
         <tr>
           <th scope="col">File</th>
           <th scope="col">Length</th>
+          <th scope="col">Tempo and key</th>
           <th scope="col">Status</th>
           <th scope="col">
             <span className="visually-hidden">Actions</span>
@@ -51,6 +52,7 @@ export function TrackList({
               </a>
             </td>
             <td className="track-length">{formatLength(t.duration_s)}</td>
+            <td className="musical-facts">{musicalFacts(t.bpm, t.key)}</td>
             <td>
               <TrackStatus track={t} />
             </td>

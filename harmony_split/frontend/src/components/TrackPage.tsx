@@ -5,6 +5,7 @@ import { usePolling } from "../logic/usePolling";
 import { Mixer } from "./Mixer";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
+import { musicalFacts } from "../logic/library";
 
 const statuses = (t: Track) => [t.status];
 
@@ -26,6 +27,7 @@ export function TrackPage({
     <div className="track-page">
       <div className="card track-head">
         <h1>{track.name}</h1>
+        {musicalFacts(track.bpm, track.key) && <p className="musical-facts">{musicalFacts(track.bpm, track.key)}</p>}
         <p>
           <TrackStatus track={track} />
         </p>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FIRST_QUERY, formatLength, pageCount, pageLabel, queryString } from "./library";
+import { FIRST_QUERY, formatLength, musicalFacts, pageCount, pageLabel, queryString } from "./library";
 
 describe("library query", () => {
   it("asks for the order always, and for search and page only when set", () => {
@@ -20,5 +20,14 @@ describe("library query", () => {
 
   it("writes lengths as a player does", () => {
     expect([0, 59.6, 61, 3599, 3600, 3725].map(formatLength)).toEqual(["0:00", "1:00", "1:01", "59:59", "1:00:00", "1:02:05"]);
+  });
+});
+
+describe("musical facts", () => {
+  it("says tempo and key when known", () => {
+    expect(musicalFacts(119.6, "A minor")).toBe("120 BPM · A minor");
+    expect(musicalFacts(null, "C major")).toBe("C major");
+    expect(musicalFacts(98, "")).toBe("98 BPM");
+    expect(musicalFacts(null, "")).toBe("");
   });
 });

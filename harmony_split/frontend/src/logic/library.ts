@@ -53,3 +53,15 @@ export function formatLength(seconds: number): string {
   const s = String(total % 60).padStart(2, "0");
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
+
+/** The song's tempo and key as a musician reads them ("120 BPM · A minor"), or "" while unknown. */
+export function musicalFacts(bpm: number | null, key: string): string {
+  const parts = [];
+  if (bpm !== null && bpm > 0) {
+    parts.push(`${Math.round(bpm)} BPM`);
+  }
+  if (key) {
+    parts.push(key);
+  }
+  return parts.join(" · ");
+}
