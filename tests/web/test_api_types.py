@@ -52,3 +52,14 @@ def test_schema_says_what_the_api_sends(alice, audio) -> None:  # noqa: ANN001
     assert set(done["stems"]) == set(stems["properties"]) == set(stems["required"]) == {"vocals", "accompaniment"}
     assert track["properties"]["format"]["allOf"][0]["$ref"] == "#/components/schemas/FormatEnum"
     assert done["format"] in schema["schemas"]["FormatEnum"]["enum"]
+
+
+def test_the_browser_accepts_exactly_the_extensions_the_server_reads() -> None:
+    import re
+
+    from Input.audio.probe import AUDIO_EXTENSIONS
+
+    source = (FRONTEND / "src" / "logic" / "validation.ts").read_text()
+    listed = re.search(r"export const AUDIO_EXTENSIONS = \[([^\]]*)\]", source)
+    assert listed is not None, "AUDIO_EXTENSIONS not found in validation.ts"
+    assert sorted(re.findall(r'"(\.[a-z0-9]+)"', listed.group(1))) == sorted(AUDIO_EXTENSIONS)

@@ -8,6 +8,12 @@ describe("rejectionReason", () => {
     expect(rejectionReason(file("Song.WAV", 200e6, "audio/wav"), 200)).toBeNull();
     expect(rejectionReason(file("take.flac", 1, ""), 200)).toBeNull();
     expect(rejectionReason(file("clip.m4a", 1, "video/mp4"), 200)).toBeNull();
+    expect(rejectionReason(file("live.mp4", 1, "video/mp4"), 200)).toBeNull(); // the server reads its audio
+  });
+
+  it("refuses what the server does not read", () => {
+    expect(rejectionReason(file("voice.opus", 10, "audio/ogg"), 200)).toMatch(/^voice\.opus: not an audio file/);
+    expect(rejectionReason(file("clip.aac", 10, "audio/aac"), 200)).toMatch(/^clip\.aac: not an audio file/);
   });
 
   it("refuses other extensions, naming the file", () => {

@@ -1,11 +1,12 @@
 // Checks a file before it is uploaded: the browser refuses what the server would refuse anyway, with a
 // message that names the file. The server still decodes every upload; this only spares a pointless transfer.
 
-/** File name endings the service decodes (ffmpeg reads them all). */
-export const AUDIO_EXTENSIONS = [".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".aiff", ".aif"];
+/** File name endings the service accepts: exactly Input/audio/probe.py's AUDIO_EXTENSIONS. */
+export const AUDIO_EXTENSIONS = [".mp3", ".wav", ".flac", ".ogg", ".m4a", ".mp4", ".aiff", ".aif"];
 
-/** The `accept` map for react-dropzone and the file input: MIME type -> extensions. */
-export const ACCEPT: Record<string, string[]> = { "audio/*": AUDIO_EXTENSIONS };
+/** The `accept` map for react-dropzone and the file input: MIME type -> extensions (an .mp4 is a video type,
+ * though the service reads its audio). */
+export const ACCEPT: Record<string, string[]> = { "audio/*": AUDIO_EXTENSIONS, "video/mp4": [".mp4"] };
 
 /** Default upload limit in MB (10^6 bytes): the server's HARMONY_MAX_UPLOAD_MB default, until it announces its own. */
 export const DEFAULT_MAX_UPLOAD_MB = 200;
