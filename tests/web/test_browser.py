@@ -126,6 +126,11 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
         shows_between(start + 2, SONG_SECONDS), timeout=15_000)
 
     vocals = page.get_by_role("region", name="vocals")
+    volume = vocals.get_by_role("slider", name="Volume")
+    expect(volume).to_have_attribute("aria-valuetext", "0.0 dB")  # the level reads as a mixing desk's
+    volume.fill("0.5")
+    expect(volume).to_have_attribute("aria-valuetext", "-6.0 dB")
+    expect(vocals).to_contain_text("-6.0 dB")
     mute = vocals.get_by_role("button", name="Mute")
     expect(mute).to_have_attribute("aria-pressed", "false")
     mute.click()

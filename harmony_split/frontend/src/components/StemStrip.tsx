@@ -1,7 +1,7 @@
 // One stem of the mixer: a region named by the stem with its waveform, Mute, Solo, Volume and Download.
 // With focus anywhere in the region, M toggles Mute and S toggles Solo.
 import type { KeyboardEvent } from "react";
-import type { StemControls } from "../logic/mixer";
+import { type StemControls, volumeLabel } from "../logic/mixer";
 import { Waveform } from "./Waveform";
 
 function Toggle({ label, pressed, onToggle }: { label: string; pressed: boolean; onToggle: () => void }) {
@@ -57,8 +57,12 @@ export function StemStrip({
             max={1}
             step={0.01}
             value={controls.volume}
+            aria-valuetext={volumeLabel(controls.volume)}
             onChange={(e) => onChange({ ...controls, volume: Number(e.target.value) })}
           />
+          <output className="volume-db" aria-hidden="true">
+            {volumeLabel(controls.volume)}
+          </output>
           <a href={downloadUrl} download>
             Download
           </a>

@@ -1,6 +1,7 @@
 // One page of the user's tracks. Each row is named by its file name and shows its length and status.
 import type { Track } from "../api";
-import { formatLength, musicalFacts } from "../logic/library";
+import { musicalFacts } from "../logic/library";
+import { formatTime } from "../logic/mixer";
 import { trackPath } from "../logic/route";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
@@ -51,7 +52,7 @@ export function TrackList({
                 {t.name}
               </a>
             </td>
-            <td className="track-length">{formatLength(t.duration_s)}</td>
+            <td className="track-length">{formatTime(t.duration_s)}</td>
             <td className="musical-facts">{musicalFacts(t.bpm, t.key)}</td>
             <td>
               <TrackStatus track={t} />

@@ -45,15 +45,6 @@ export function pageLabel(page: number, count: number): string {
   return `Page ${page} of ${pageCount(count)} · ${count} ${count === 1 ? "track" : "tracks"}`;
 }
 
-/** A length in seconds as m:ss (or h:mm:ss from an hour on). */
-export function formatLength(seconds: number): string {
-  const total = Math.max(0, Math.round(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
 /** The song's tempo and key as a musician reads them ("120 BPM · A minor"), or "" while unknown. */
 export function musicalFacts(bpm: number | null, key: string): string {
   const parts = [];

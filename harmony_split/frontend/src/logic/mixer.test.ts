@@ -1,4 +1,4 @@
-import { effectiveGains, formatTime } from "./mixer";
+import { effectiveGains, formatTime, volumeLabel } from "./mixer";
 
 const stem = (volume: number, muted = false, soloed = false) => ({ volume, muted, soloed });
 
@@ -31,5 +31,11 @@ describe("formatTime", () => {
     expect(formatTime(75)).toBe("1:15");
     expect(formatTime(3723)).toBe("1:02:03");
     expect(formatTime(-3)).toBe("0:00");
+  });
+});
+
+describe("volumeLabel", () => {
+  it("labels volumes in dB as a mixing desk does", () => {
+    expect([1, 0.5, 0.1, 0.2, 0].map(volumeLabel)).toEqual(["0.0 dB", "-6.0 dB", "-20.0 dB", "-14.0 dB", "-inf dB"]);
   });
 });

@@ -17,6 +17,15 @@ export function effectiveGains(stems: readonly StemControls[]): number[] {
   });
 }
 
+/** A volume (linear gain 0-1) in decibels, as a mixing desk labels it: "0.0 dB", "-6.0 dB", "-inf dB" at 0. */
+export function volumeLabel(volume: number): string {
+  if (volume <= 0) {
+    return "-inf dB";
+  }
+  const db = 20 * Math.log10(Math.min(1, volume));
+  return `${db > -0.05 ? "0.0" : db.toFixed(1)} dB`;
+}
+
 /** Seconds as m:ss (or h:mm:ss), rounded down; the transport's time display. */
 export function formatTime(seconds: number): string {
   const total = Math.max(0, Math.floor(seconds));
