@@ -139,6 +139,8 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     solo = page.get_by_role("region", name="accompaniment").get_by_role("button", name="Solo")
     solo.click()
     expect(solo).to_have_attribute("aria-pressed", "true")
+    expect(vocals).to_contain_text("Silent while another stem is soloed")  # the silent stems say why
+    expect(page.get_by_role("region", name="mixture")).to_contain_text("Silent while another stem is soloed")
     page.get_by_role("region", name="accompaniment").focus()
     page.keyboard.press("s")
     expect(solo).to_have_attribute("aria-pressed", "false")

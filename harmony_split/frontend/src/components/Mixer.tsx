@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { stemUrl, type StemName, type Track } from "../api";
 import { decodeAudio, MixEngine } from "../logic/engine";
-import { effectiveGains, formatTime, type StemControls } from "../logic/mixer";
+import { effectiveGains, formatTime, silenceReasons, type StemControls } from "../logic/mixer";
 import { StemStrip } from "./StemStrip";
 
 export const STEMS = ["mixture", "vocals", "accompaniment"] as const satisfies readonly StemName[];
@@ -139,6 +139,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
       </div>
       {STEMS.map((stem, i) => (
         <StemStrip
+          silence={silenceReasons(controls, STEMS)[i]}
           key={stem}
           stem={stem}
           buffer={buffers?.[i] ?? null}

@@ -7,6 +7,7 @@ function Harness({ onChange }: { onChange: (c: StemControls) => void }) {
   const [controls, setControls] = useState<StemControls>({ volume: 1, muted: false, soloed: false });
   return (
     <StemStrip
+      silence={controls.muted ? "Muted" : null}
       stem="vocals"
       buffer={null}
       controls={controls}

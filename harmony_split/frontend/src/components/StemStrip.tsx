@@ -20,7 +20,9 @@ export function StemStrip({
   downloadUrl,
   onChange,
   onSeek,
+  silence,
 }: {
+  silence: string | null;
   stem: string;
   buffer: AudioBuffer | null;
   controls: StemControls;
@@ -44,7 +46,7 @@ export function StemStrip({
   };
 
   return (
-    <section className="stem card" aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
+    <section className={silence ? "stem card silent" : "stem card"} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
       <div className="stem-head">
         <h2>{stem}</h2>
         <div className="stem-controls">
@@ -68,6 +70,7 @@ export function StemStrip({
           </a>
         </div>
       </div>
+      {silence && <p className="stem-hint small">{silence}</p>}
       {buffer ? (
         <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} />
       ) : (

@@ -1,4 +1,4 @@
-import { effectiveGains, formatTime, volumeLabel } from "./mixer";
+import { effectiveGains, formatTime, silenceReasons, volumeLabel } from "./mixer";
 
 const stem = (volume: number, muted = false, soloed = false) => ({ volume, muted, soloed });
 
@@ -37,5 +37,23 @@ describe("formatTime", () => {
 describe("volumeLabel", () => {
   it("labels volumes in dB as a mixing desk does", () => {
     expect([1, 0.5, 0.1, 0.2, 0].map(volumeLabel)).toEqual(["0.0 dB", "-6.0 dB", "-20.0 dB", "-14.0 dB", "-inf dB"]);
+  });
+});
+
+describe("silenceReasons", () => {
+  const names = ["mixture", "vocals", "accompaniment"];
+  const c = (volume: number, muted: boolean, soloed: boolean) => ({ volume, muted, soloed });
+  it("says why a stem is silent, and nothing for one that sounds", () => {
+    expect(silenceReasons([c(1, true, false), c(1, false, false), c(0, false, false)], names)).toEqual([
+      "Muted: the vocals and accompaniment play the song. Solo the mixture to compare.",
+      null,
+      "Volume at zero",
+    ]);
+    expect(silenceReasons([c(1, true, false), c(1, true, false), c(1, false, true)], names)).toEqual([
+      "Silent while another stem is soloed",
+      "Silent while another stem is soloed",
+      null,
+    ]);
+    expect(silenceReasons([c(1, false, false), c(1, true, false), c(1, false, false)], names)[1]).toBe("Muted");
   });
 });

@@ -17,6 +17,29 @@ export function effectiveGains(stems: readonly StemControls[]): number[] {
   });
 }
 
+/**
+ * Why each stem is silent, in the order given (null where it sounds): a line the mixer shows on the stem.
+ * @param names the stems' names; the mixture's mute explains itself (it starts muted so the stems play the song)
+ */
+export function silenceReasons(stems: readonly StemControls[], names: readonly string[]): (string | null)[] {
+  const gains = effectiveGains(stems);
+  const anySolo = stems.some((s) => s.soloed);
+  return stems.map((s, i) => {
+    if (gains[i] > 0) {
+      return null;
+    }
+    if (anySolo && !s.soloed) {
+      return "Silent while another stem is soloed";
+    }
+    if (s.muted && !anySolo) {
+      return names[i] === "mixture"
+        ? "Muted: the vocals and accompaniment play the song. Solo the mixture to compare."
+        : "Muted";
+    }
+    return "Volume at zero";
+  });
+}
+
 /** A volume (linear gain 0-1) in decibels, as a mixing desk labels it: "0.0 dB", "-6.0 dB", "-inf dB" at 0. */
 export function volumeLabel(volume: number): string {
   if (volume <= 0) {
