@@ -10,6 +10,8 @@ type Schemas = components["schemas"];
 export type Track = Schemas["Track"];
 export type TrackStatus = Schemas["StatusEnum"];
 export type TrackPage = Schemas["PaginatedTrackList"];
+/** The stems' file format of a track (wav, flac or mp3). */
+export type StemFormat = Track["format"];
 export type SeparatorModel = Schemas["Model"];
 export type Session = Schemas["Session"];
 export type Health = Schemas["Health"];
@@ -125,7 +127,12 @@ export function zipUrl(track: Track): string {
  * which reports upload progress (fetch does not).
  * @param onProgress called with the fraction sent, 0-1
  */
-export function uploadTrack(file: File, model: string | null, onProgress: (fraction: number) => void): Promise<Track> {
+export function uploadTrack(
+  file: File,
+  model: string | null,
+  format: StemFormat,
+  onProgress: (fraction: number) => void,
+): Promise<Track> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/tracks/");
@@ -152,6 +159,7 @@ export function uploadTrack(file: File, model: string | null, onProgress: (fract
     xhr.onerror = () => reject(new ApiError(0, `${file.name}: the upload failed (network error)`));
     const form = new FormData();
     form.append("file", file);
+    form.append("format", format);
     if (model) {
       form.append("model", model);
     }

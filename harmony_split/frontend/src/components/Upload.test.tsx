@@ -59,4 +59,20 @@ describe("Upload", () => {
     await waitFor(() => expect(sent).toEqual(["sent"]));
     expect(screen.getByText("Uploading fine.mp3: 0%")).toBeTruthy();
   });
+
+  it("sends the chosen stem format with the file", async () => {
+    const forms: FormData[] = [];
+    vi.spyOn(XMLHttpRequest.prototype, "send").mockImplementation((body) => {
+      forms.push(body as FormData);
+    });
+    render(<Upload onUploaded={() => undefined} onError={() => undefined}>{null}</Upload>);
+    await screen.findByText("Audio files up to 2 MB.");
+    const formats = screen.getByRole("combobox", { name: "Stems as" }) as HTMLSelectElement;
+    expect(formats.value).toBe("wav");
+    fireEvent.change(formats, { target: { value: "flac" } });
+    await drop([sized("take.wav", "audio/wav", 1e3)]);
+    await waitFor(() => expect(forms).toHaveLength(1));
+    expect(forms[0].get("format")).toBe("flac");
+    expect(forms[0].get("model")).toBe("m2");
+  });
 });

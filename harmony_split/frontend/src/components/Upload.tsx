@@ -2,8 +2,15 @@
 // type or an oversize file before sending it (logic/validation.ts); the server's own 4xx message is shown too.
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useDropzone, type FileRejection } from "react-dropzone";
-import { getHealth, listModels, uploadTrack, type SeparatorModel } from "../api";
+import { getHealth, listModels, uploadTrack, type SeparatorModel, type StemFormat } from "../api";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
+
+/** The stem formats offered at upload, in a musician's words. */
+const STEM_FORMATS: readonly { value: StemFormat; label: string }[] = [
+  { value: "wav", label: "WAV (lossless)" },
+  { value: "flac", label: "FLAC (lossless, smaller)" },
+  { value: "mp3", label: "MP3 (smallest)" },
+];
 
 interface Sending {
   key: number;
@@ -22,6 +29,7 @@ export function Upload({
 }) {
   const [models, setModels] = useState<SeparatorModel[]>([]);
   const [model, setModel] = useState<string>("");
+  const [format, setFormat] = useState<StemFormat>("wav");
   const [maxMb, setMaxMb] = useState(DEFAULT_MAX_UPLOAD_MB);
   const [sending, setSending] = useState<Sending[]>([]);
   const nextKey = useRef(0);
@@ -47,7 +55,7 @@ export function Upload({
     setSending((old) => [...old, { key, name: file.name, fraction: 0 }]);
     const progress = (fraction: number) =>
       setSending((old) => old.map((s) => (s.key === key ? { ...s, fraction } : s)));
-    uploadTrack(file, model || null, progress)
+    uploadTrack(file, model || null, format, progress)
       .then(onUploaded)
       .catch(onError)
       .finally(() => setSending((old) => old.filter((s) => s.key !== key)));
@@ -87,6 +95,19 @@ export function Upload({
               <option key={m.id} value={m.id}>
                 {m.name}
                 {m.default ? " (default)" : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="model-picker">
+          Stems as
+          <select
+            value={format}
+            onChange={(e) => setFormat(STEM_FORMATS.find((f) => f.value === e.target.value)?.value ?? "wav")}
+          >
+            {STEM_FORMATS.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
               </option>
             ))}
           </select>
