@@ -111,6 +111,7 @@ def run(track_id: str) -> str:
         if total - decoded > max(1.0, 0.05 * total):  # e.g. a cut mp3 whose header announces the whole song
             raise AudioError(job.track.upload, f"the audio ends after {decoded:.1f} s of the {total:.1f} s its "
                              "header announces (truncated or corrupt file)")
+        _analyse(track_id, storage.track_dir(track_id) / job.track.upload)  # while the heartbeat still covers it
     except Cancelled:
         return _drop_outputs(track_id, job.format, "cancelled")
     except (Stopping, KeyboardInterrupt, SystemExit) as stop:  # the worker stops: the job goes back to the queue
@@ -135,7 +136,6 @@ def run(track_id: str) -> str:
         return _fail(mine, track_id, job.format, f"separation failed: {type(err).__name__}: {err}")
     finally:
         _current.pop("track", None)
-    _analyse(track_id, storage.track_dir(track_id) / job.track.upload)
     if not mine.update(status=S.DONE, progress=1.0, finished=timezone.now(), heartbeat=None):
         return _drop_outputs(track_id, job.format, "cancelled")
     logger.info("track %s: done", track_id)
