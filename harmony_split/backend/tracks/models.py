@@ -46,7 +46,7 @@ class Track(models.Model):
         return f"{self.name} ({self.id})"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.name_key = library_key(self.name)
+        self.name_key = library_key(self.name)[:400]  # NFKD may lengthen a name (ligatures)
         super().save(*args, **kwargs)
 
 

@@ -9,7 +9,7 @@ def fill_name_keys(apps, schema_editor) -> None:  # noqa: ANN001 -- Django's mig
 
     Track = apps.get_model("tracks", "Track")
     for track in Track.objects.only("pk", "name").iterator():
-        Track.objects.filter(pk=track.pk).update(name_key=library_key(track.name))
+        Track.objects.filter(pk=track.pk).update(name_key=library_key(track.name)[:400])
 
 
 class Migration(migrations.Migration):
