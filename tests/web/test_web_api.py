@@ -251,3 +251,17 @@ def test_a_finished_track_has_its_tempo_and_key(alice, tmp_path: Path) -> None: 
     assert done["key"] == "F minor"
     listed = alice.get("/api/tracks/").json()["results"][0]
     assert (listed["bpm"], listed["key"]) == (done["bpm"], done["key"])
+
+
+def test_high_quality_runs_the_wiener_filter(alice, audio) -> None:  # noqa: ANN001
+    song = audio("duet.wav", seconds=3.0, channels=2)
+    stems = {}
+    for quality in ("standard", "high"):
+        track = upload(alice, song, quality=quality).json()
+        assert alice.get(f"/api/tracks/{track['id']}/").json()["quality"] == quality
+        answer = alice.get(f"/api/tracks/{track['id']}/stems/vocals")
+        stems[quality] = sf.read(io.BytesIO(b"".join(answer.streaming_content)))[0]
+    assert stems["standard"].shape == stems["high"].shape
+    assert np.abs(stems["standard"] - stems["high"]).max() > 1e-3  # the filter changed the estimate
+    refused = upload(alice, song, quality="ultra")
+    assert refused.status_code == 400 and "quality" in refused.json()["error"]

@@ -26,7 +26,7 @@ from Input.audio.probe import AudioError, AudioWriteError, one_line
 from Utils import CheckpointError
 
 from . import separators, storage
-from .models import Separation, Track, WorkerBeat
+from .models import QUALITIES, Separation, Track, WorkerBeat
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def run(track_id: str) -> str:
         from Models.separation.options import SeparationOptions
         separator = separators.loaded(job.model)  # TensorFlow only in workers
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
-                                    max_seconds=settings.HARMONY_MAX_MINUTES * 60)
+                                    max_seconds=settings.HARMONY_MAX_MINUTES * 60, **QUALITIES[job.quality])
         result = separator.separate_file(storage.track_dir(track_id) / job.track.upload, outputs, options,
                                          progress)
         decoded = result["samples"] / result["sample_rate"]

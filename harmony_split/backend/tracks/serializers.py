@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Separation, Track
+from .models import QUALITIES, Separation, Track
 
 FORMATS = ("wav", "flac", "mp3")
 
@@ -31,13 +31,15 @@ class TrackSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="separation.model", read_only=True, help_text="model id (GET /api/models/)")
     format = serializers.ChoiceField(source="separation.format", choices=FORMATS, read_only=True,
                                      help_text="the stems' file format")
+    quality = serializers.ChoiceField(source="separation.quality", choices=tuple(QUALITIES), read_only=True,
+                                      help_text="the separation setting asked for")
     finished = serializers.DateTimeField(source="separation.finished", read_only=True, allow_null=True)
     stems = serializers.SerializerMethodField()
 
     class Meta:
         model = Track
         fields = ["id", "name", "duration_s", "sample_rate", "channels", "status", "progress", "queue_position",
-                  "error", "model", "format", "created", "finished", "stems", "bpm", "key"]
+                  "error", "model", "format", "quality", "created", "finished", "stems", "bpm", "key"]
         read_only_fields = fields
         extra_kwargs = {"duration_s": {"help_text": "seconds"}, "sample_rate": {"help_text": "Hz"},
                         "bpm": {"help_text": "estimated tempo, beats per minute (null until done, or unknown)"},
@@ -66,6 +68,8 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True, help_text="the song: wav, flac, ogg, aiff, mp3, m4a or mp4")
     model = serializers.CharField(required=False, help_text="a model id of GET /api/models/ (default: the default)")
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="wav", help_text="stem format")
+    quality = serializers.ChoiceField(choices=tuple(QUALITIES), required=False, default="standard",
+                                      help_text="standard, or high: the multichannel Wiener filter (slower)")
 
 
 class ModelSerializer(serializers.Serializer):

@@ -116,7 +116,7 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
                               f"{settings.HARMONY_MAX_QUEUED}): wait for one to finish or delete one")
         form = UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        upload, fmt = form.validated_data["file"], form.validated_data["format"]
+        upload, fmt, quality = (form.validated_data[k] for k in ("file", "format", "quality"))
         if upload.size == 0:
             raise ValidationError({"file": "empty file"})
         check_storage(request.user, upload.size)  # before the file is copied into the data folder
@@ -125,7 +125,7 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
             raise ValidationError({"model": "no trained model is available on this server (run `make demo`)"})
         if separators.model_folder(model_id) is None:
             raise ValidationError({"model": f"unknown model id {model_id!r} (see GET /api/models/)"})
-        track = self._store(upload, model_id, fmt)
+        track = self._store(upload, model_id, fmt, quality)
         return Response(TrackSerializer(track).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Track) -> None:
@@ -181,7 +181,7 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
             raise NotReady(f"the track is {track.separation.status}: its stems exist once it is done")
         return track
 
-    def _store(self, upload, model_id: str, fmt: str) -> Track:  # noqa: ANN001 -- an UploadedFile
+    def _store(self, upload, model_id: str, fmt: str, quality: str) -> Track:  # noqa: ANN001 -- an UploadedFile
         """Copy the upload under a generated name, probe it by decoding its header, and queue it."""
         track_id = uuid.uuid4()
         folder = storage.track_dir(track_id)
@@ -196,7 +196,7 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
                 track = Track.objects.create(
                     id=track_id, owner=self.request.user, name=storage.safe_name(upload.name or ""),
                     upload=stored.name, duration_s=duration, sample_rate=sample_rate, channels=channels)
-                Separation.objects.create(track=track, model=model_id, format=fmt)
+                Separation.objects.create(track=track, model=model_id, format=fmt, quality=quality)
                 jobs.enqueue(track.id)
         except BaseException:
             storage.remove_track_files(track_id)

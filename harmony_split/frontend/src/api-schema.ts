@@ -281,6 +281,12 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Track"][];
         };
+        /**
+         * @description * `standard` - standard
+         *     * `high` - high
+         * @enum {string}
+         */
+        QualityEnum: "standard" | "high";
         Session: {
             username: string | null;
             authenticated: boolean;
@@ -342,6 +348,13 @@ export interface components {
              *     * `mp3` - mp3
              */
             readonly format: components["schemas"]["FormatEnum"];
+            /**
+             * @description the separation setting asked for
+             *
+             *     * `standard` - standard
+             *     * `high` - high
+             */
+            readonly quality: components["schemas"]["QualityEnum"];
             /** Format: date-time */
             readonly created: string;
             /** Format: date-time */
@@ -372,6 +385,14 @@ export interface components {
              * @default wav
              */
             format?: components["schemas"]["FormatEnum"];
+            /**
+             * @description standard, or high: the multichannel Wiener filter (slower)
+             *
+             *     * `standard` - standard
+             *     * `high` - high
+             * @default standard
+             */
+            quality?: components["schemas"]["QualityEnum"];
         };
     };
     responses: never;

@@ -12,6 +12,8 @@ export type TrackStatus = Schemas["StatusEnum"];
 export type TrackPage = Schemas["PaginatedTrackList"];
 /** The stems' file format of a track (wav, flac or mp3). */
 export type StemFormat = Track["format"];
+/** The separation setting asked for: standard, or high (the Wiener filter). */
+export type Quality = Track["quality"];
 export type SeparatorModel = Schemas["Model"];
 export type Session = Schemas["Session"];
 export type Health = Schemas["Health"];
@@ -131,6 +133,7 @@ export function uploadTrack(
   file: File,
   model: string | null,
   format: StemFormat,
+  quality: Quality,
   onProgress: (fraction: number) => void,
 ): Promise<Track> {
   return new Promise((resolve, reject) => {
@@ -160,6 +163,7 @@ export function uploadTrack(
     const form = new FormData();
     form.append("file", file);
     form.append("format", format);
+    form.append("quality", quality);
     if (model) {
       form.append("model", model);
     }

@@ -10,7 +10,13 @@ import { Upload } from "./Upload";
 
 const SEARCH_DELAY_MS = 250; // typing pauses this long before the search is sent
 
-const statuses = (page: TrackPage) => page.results.map((t) => t.status);
+/** A loaded page with the query it answers (the pager shows the page on screen, not the one being fetched). */
+interface Shown {
+  query: LibraryQuery;
+  page: TrackPage;
+}
+
+const statuses = (shown: Shown) => shown.page.results.map((t) => t.status);
 
 export function Home({ navigate, onError }: { navigate: (path: string) => void; onError: (e: unknown) => void }) {
   const [query, setQuery] = useState<LibraryQuery>(FIRST_QUERY);
@@ -21,8 +27,9 @@ export function Home({ navigate, onError }: { navigate: (path: string) => void; 
     }, SEARCH_DELAY_MS);
     return () => window.clearTimeout(timer);
   }, [typed]);
-  const load = useCallback(() => listTracks(query), [query]);
-  const { value: page, refresh } = usePolling(load, statuses, onError);
+  const load = useCallback(() => listTracks(query).then((page) => ({ query, page })), [query]);
+  const { value: shown, refresh } = usePolling(load, statuses, onError);
+  const page = shown?.page;
   const onUploaded = useCallback(() => {
     setTyped("");
     setQuery(FIRST_QUERY); // the new track is the newest: show it
@@ -50,8 +57,12 @@ export function Home({ navigate, onError }: { navigate: (path: string) => void; 
           onChanged={refresh}
           onError={onError}
         />
-        {page !== undefined && (
-          <Pager page={query.page} count={page.count} onPage={(n) => setQuery((q) => ({ ...q, page: n }))} />
+        {shown !== undefined && (
+          <Pager
+            page={shown.query.page}
+            count={shown.page.count}
+            onPage={(n) => setQuery((q) => ({ ...q, page: n }))}
+          />
         )}
       </Upload>
     </div>

@@ -60,7 +60,7 @@ describe("Upload", () => {
     expect(screen.getByText("Uploading fine.mp3: 0%")).toBeTruthy();
   });
 
-  it("sends the chosen stem format with the file", async () => {
+  it("sends the chosen stem format and quality with the file", async () => {
     const forms: FormData[] = [];
     vi.spyOn(XMLHttpRequest.prototype, "send").mockImplementation((body) => {
       forms.push(body as FormData);
@@ -70,9 +70,13 @@ describe("Upload", () => {
     const formats = screen.getByRole("combobox", { name: "Stems as" }) as HTMLSelectElement;
     expect(formats.value).toBe("wav");
     fireEvent.change(formats, { target: { value: "flac" } });
+    const quality = screen.getByRole("combobox", { name: "Quality" }) as HTMLSelectElement;
+    expect(quality.value).toBe("standard");
+    fireEvent.change(quality, { target: { value: "high" } });
     await drop([sized("take.wav", "audio/wav", 1e3)]);
     await waitFor(() => expect(forms).toHaveLength(1));
     expect(forms[0].get("format")).toBe("flac");
+    expect(forms[0].get("quality")).toBe("high");
     expect(forms[0].get("model")).toBe("m2");
   });
 });

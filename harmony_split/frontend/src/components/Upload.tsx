@@ -2,7 +2,7 @@
 // type or an oversize file before sending it (logic/validation.ts); the server's own 4xx message is shown too.
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useDropzone, type FileRejection } from "react-dropzone";
-import { getHealth, listModels, uploadTrack, type SeparatorModel, type StemFormat } from "../api";
+import { getHealth, listModels, uploadTrack, type SeparatorModel, type Quality, type StemFormat } from "../api";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
 
 /** The stem formats offered at upload, in a musician's words. */
@@ -30,6 +30,7 @@ export function Upload({
   const [models, setModels] = useState<SeparatorModel[]>([]);
   const [model, setModel] = useState<string>("");
   const [format, setFormat] = useState<StemFormat>("wav");
+  const [quality, setQuality] = useState<Quality>("standard");
   const [maxMb, setMaxMb] = useState(DEFAULT_MAX_UPLOAD_MB);
   const [sending, setSending] = useState<Sending[]>([]);
   const nextKey = useRef(0);
@@ -55,7 +56,7 @@ export function Upload({
     setSending((old) => [...old, { key, name: file.name, fraction: 0 }]);
     const progress = (fraction: number) =>
       setSending((old) => old.map((s) => (s.key === key ? { ...s, fraction } : s)));
-    uploadTrack(file, model || null, format, progress)
+    uploadTrack(file, model || null, format, quality, progress)
       .then(onUploaded)
       .catch(onError)
       .finally(() => setSending((old) => old.filter((s) => s.key !== key)));
@@ -97,6 +98,13 @@ export function Upload({
                 {m.default ? " (default)" : ""}
               </option>
             ))}
+          </select>
+        </label>
+        <label className="model-picker">
+          Quality
+          <select value={quality} onChange={(e) => setQuality(e.target.value === "high" ? "high" : "standard")}>
+            <option value="standard">Standard (fastest)</option>
+            <option value="high">High (slower)</option>
           </select>
         </label>
         <label className="model-picker">
