@@ -293,4 +293,19 @@ def test_library_pages_searches_and_sorts_every_track(session: Page) -> None:
     expect(tracks.get_by_role("link")).to_have_text([n for n in sorted(names, reverse=True) if "Étude" in n])
     page.get_by_role("searchbox", name="Search tracks").fill("no such song")
     expect(page.get_by_text("No track name matches this search.")).to_be_visible()
-    assert session.errors == []
+
+    page.get_by_role("searchbox", name="Search tracks").fill("")
+    page.get_by_role("combobox", name="Sort tracks").select_option(label="Newest first")
+    expect(pages.get_by_role("status")).to_have_text(re.compile(r"^Page 1 of 2 · "))
+    pages.get_by_role("button", name="Next page").click()
+    expect(pages.get_by_role("status")).to_have_text(re.compile(r"^Page 2 of 2 · "))
+    page.on("dialog", lambda dialog: dialog.accept())  # deleting the last page's tracks leads back to page 1
+    last_page = tracks.get_by_role("button", name="Delete")
+    remaining = last_page.count()
+    assert 0 < remaining < 20
+    for left in range(remaining, 0, -1):
+        expect(last_page).to_have_count(left)
+        last_page.first.click()
+    expect(pages.get_by_role("status")).to_have_text("Page 1 of 1 · 20 tracks")
+    expect(page.get_by_role("alert")).to_have_count(0)  # no "Invalid page" on the way
+    assert [e for e in session.errors if "status of 404" not in e] == []  # the gone page's answer, handled

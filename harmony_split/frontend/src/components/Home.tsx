@@ -1,8 +1,8 @@
 // The start page: the upload area and the user's library (searched, sorted, a page at a time), kept fresh by
 // polling while a track on the page is queued or running.
 import { useCallback, useEffect, useState } from "react";
-import { listTracks, type TrackPage } from "../api";
-import { FIRST_QUERY, type LibraryQuery, pageCount } from "../logic/library";
+import { ApiError, listTracks, type TrackPage } from "../api";
+import { FIRST_QUERY, type LibraryQuery } from "../logic/library";
 import { usePolling } from "../logic/usePolling";
 import { LibraryControls, Pager } from "./Library";
 import { TrackList } from "./TrackList";
@@ -27,7 +27,19 @@ export function Home({ navigate, onError }: { navigate: (path: string) => void; 
     }, SEARCH_DELAY_MS);
     return () => window.clearTimeout(timer);
   }, [typed]);
-  const load = useCallback(() => listTracks(query).then((page) => ({ query, page })), [query]);
+  const load = useCallback(async (): Promise<Shown> => {
+    try {
+      return { query, page: await listTracks(query) };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404 && query.page > 1) {
+        // the page is gone (its last tracks were deleted): show the first one
+        const first = { ...query, page: 1 };
+        setQuery((q) => (q.page === query.page ? first : q));
+        return { query: first, page: await listTracks(first) };
+      }
+      throw e;
+    }
+  }, [query]);
   const { value: shown, refresh } = usePolling(load, statuses, onError);
   const page = shown?.page;
   const onUploaded = useCallback(() => {
@@ -35,12 +47,6 @@ export function Home({ navigate, onError }: { navigate: (path: string) => void; 
     setQuery(FIRST_QUERY); // the new track is the newest: show it
     refresh();
   }, [refresh]);
-  useEffect(() => {
-    // a page emptied by deletions: go back to the last page that has tracks
-    if (page !== undefined && page.results.length === 0 && query.page > 1) {
-      setQuery((q) => ({ ...q, page: pageCount(page.count) }));
-    }
-  }, [page, query.page]);
   return (
     <div className="home">
       <Upload onUploaded={onUploaded} onError={onError}>
