@@ -4,7 +4,7 @@
     python separate.py --input album/ live.m4a --output out --format flac --bit-depth 24
     python separate.py --input song.wav --checkpoint checkpoints/542621_sup --accompaniment model
     python separate.py --input song.wav --wiener 1 --vocals-band full  # Wiener filter; vocals above 4096 Hz too
-    python separate.py --input song.wav --checkpoint model.onnx        # onnxruntime alone, no TensorFlow
+    python separate.py --input song.wav --checkpoint voice.onnx        # onnxruntime alone, no TensorFlow
 
 For each input ``<name>.<ext>`` the output folder receives ``<name>_vocals.<format>``,
 ``<name>_accompaniment.<format>`` and a copy of the input. Files found in a folder keep their sub-folder below
@@ -14,8 +14,9 @@ separated (or skipped because its outputs exist), otherwise the ``Utils.EXIT_STA
 (4: an input could not be read, 6: an output could not be written, 5: no usable checkpoint, 2: bad options).
 
 ``--engine`` chooses what runs the network (``Models.api.choose_engine``): ``tf`` (TensorFlow, a checkpoint) or
-``onnx`` (onnxruntime, the run's ``model.onnx`` or an ``.onnx`` file; TensorFlow is not imported). ``auto`` takes
-onnx when there is an ONNX file or TensorFlow is not installed. Every other option works with both.
+``onnx`` (onnxruntime: the checkpoint's ``.onnx`` export beside it, or an ``.onnx`` file; TensorFlow is not
+imported). ``auto`` takes onnx for an ``.onnx`` file, for a checkpoint with its export, or when TensorFlow is not
+installed (TensorFlow for ``--precision bfloat16/float16``). Every other option works with both.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--engine",
         default="auto",
         choices=ENGINES,
-        help="what runs the network: tf (TensorFlow), onnx (onnxruntime: the run's model.onnx or the .onnx file, "
-        "no TensorFlow), auto (default: onnx when there is an ONNX file or TensorFlow is missing)",
+        help="what runs the network: tf (TensorFlow), onnx (onnxruntime: the checkpoint's .onnx export or the "
+        ".onnx file, no TensorFlow), auto (default: onnx when there is an ONNX file or TensorFlow is missing)",
     )
     p.add_argument(
         "--format", default=DEFAULTS.fmt, choices=("wav", "flac", "mp3"), help="output format (default: wav)"

@@ -21,6 +21,9 @@ from .storage import remove_track_files
 QUALITIES = {"standard": {}, "high": {"wiener": 1}}
 
 
+NAME_KEY_LENGTH = 400  # characters of Track.name_key (NFKD can lengthen a 200-character name: ligatures)
+
+
 def library_key(text: str) -> str:
     """``text`` as the library compares it: without case or accents ("Étude" and "etude" are one key), so that
     search and sort treat every language alike on SQLite, whose LIKE and LOWER fold ASCII only."""
@@ -34,7 +37,7 @@ class Track(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
     name = models.CharField(max_length=200)  # sanitised original file name, shown and used for downloads
-    name_key = models.CharField(max_length=400, default="", editable=False, db_index=True)  # library_key(name)
+    name_key = models.CharField(max_length=NAME_KEY_LENGTH, default="", editable=False, db_index=True)  # library_key
     upload = models.CharField(max_length=40)  # file name inside the track's folder, e.g. "upload.mp3"
     duration_s = models.FloatField()  # seconds
     sample_rate = models.PositiveIntegerField()  # Hz
@@ -50,7 +53,7 @@ class Track(models.Model):
         return f"{self.name} ({self.id})"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.name_key = library_key(self.name)[:400]  # NFKD may lengthen a name (ligatures)
+        self.name_key = library_key(self.name)[:NAME_KEY_LENGTH]
         super().save(*args, **kwargs)
 
 

@@ -1,5 +1,6 @@
 // The library's controls: search by name, sort, and page through.
 import { pageCount, pageLabel, SORTS, type Sort } from "../logic/library";
+import { Choice } from "./Choice";
 
 export function LibraryControls({
   search,
@@ -21,20 +22,7 @@ export function LibraryControls({
         value={search}
         onChange={(e) => onSearch(e.target.value)}
       />
-      <label>
-        <span className="muted">Sort</span>{" "}
-        <select
-          aria-label="Sort tracks"
-          value={ordering}
-          onChange={(e) => onOrdering(SORTS.find((s) => s.value === e.target.value)?.value ?? "-created")}
-        >
-          {SORTS.map((s) => (
-            <option key={s.value} value={s.value}>
-              {s.label}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label="Sort" name="Sort tracks" options={SORTS} value={ordering} onChange={onOrdering} />
     </div>
   );
 }

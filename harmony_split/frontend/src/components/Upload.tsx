@@ -4,12 +4,17 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useDropzone, type FileRejection } from "react-dropzone";
 import { getHealth, listModels, uploadTrack, type SeparatorModel, type Quality, type StemFormat } from "../api";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
+import { Choice, type Option } from "./Choice";
 
-/** The stem formats offered at upload, in a musician's words. */
-const STEM_FORMATS: readonly { value: StemFormat; label: string }[] = [
+/** The stem formats and qualities offered at upload, in a musician's words. */
+const STEM_FORMATS: readonly Option<StemFormat>[] = [
   { value: "wav", label: "WAV (lossless)" },
   { value: "flac", label: "FLAC (lossless, smaller)" },
   { value: "mp3", label: "MP3 (smallest)" },
+];
+const QUALITIES: readonly Option<Quality>[] = [
+  { value: "standard", label: "Standard (fastest)" },
+  { value: "high", label: "High (slower)" },
 ];
 
 interface Sending {
@@ -100,26 +105,8 @@ export function Upload({
             ))}
           </select>
         </label>
-        <label className="model-picker">
-          Quality
-          <select value={quality} onChange={(e) => setQuality(e.target.value === "high" ? "high" : "standard")}>
-            <option value="standard">Standard (fastest)</option>
-            <option value="high">High (slower)</option>
-          </select>
-        </label>
-        <label className="model-picker">
-          Stems as
-          <select
-            value={format}
-            onChange={(e) => setFormat(STEM_FORMATS.find((f) => f.value === e.target.value)?.value ?? "wav")}
-          >
-            {STEM_FORMATS.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice className="model-picker" label="Quality" options={QUALITIES} value={quality} onChange={setQuality} />
+        <Choice className="model-picker" label="Stems as" options={STEM_FORMATS} value={format} onChange={setFormat} />
       </div>
       <p className="muted small">Audio files up to {maxMb} MB.</p>
       {sending.length > 0 && (
