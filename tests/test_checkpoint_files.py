@@ -13,14 +13,13 @@ from Models.nets.checkpoint_files import (
     MODEL_SPEC_FILE,
     RUN_RECORD_FILE,
     SPEC_KEYS,
-    describe_run,
     find_latest_checkpoint,
-    list_runs,
     read_model_spec,
     read_run_config,
     resolve_checkpoint,
     write_run_files,
 )
+from Models.nets.runs import describe_run, list_runs
 from tests.tiny import TINY_MODEL
 from Utils import CheckpointError
 

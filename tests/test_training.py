@@ -14,6 +14,7 @@ import tf_keras as keras
 from Input.synth.generate import generate_dataset, generate_unpaired
 from Models.config import ExperimentConfig, ModelSpec, resolved_model_config
 from Models.nets.factory import build_separator, get_shapes
+from Models.nets.runs import describe_run
 from Models.separation.onnx_engine import OnnxNetwork
 from Models.training.supervised import SupervisedTrainer
 from tests.tiny import TINY_TRAINING
@@ -106,6 +107,10 @@ def test_both_phases_write_best_checkpoints_that_reload_the_trained_weights(song
         assert onnx_spec == ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))
         assert np.isfinite(results[phase]["test_loss"])
         assert np.isfinite(results[phase]["median"]["voice"]["SDR"])
+        described = describe_run(folder)  # the run's own record names the model for the web app's picker
+        assert described.vocals_sdr == pytest.approx(results[phase]["median"]["voice"]["SDR"])
+        phase_name = {"sup": "Supervised", "semisup": "Semi-supervised"}[phase]
+        assert described.label.startswith(f"{phase_name} · ") and described.label.endswith(" dB SDR")
         stored = ModelSpec.from_dict(json.loads((folder / "model_spec.json").read_text()))
         model = build_separator(stored)
         fresh = [w.copy() for w in model.get_weights()]

@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -167,47 +166,6 @@ def is_run_folder(folder: Path) -> bool:
     return folder.is_dir() and any((folder / name).is_file() for name in (MODEL_SPEC_FILE, LEGACY_CONFIG_FILE))
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """What a run folder says about its model, for people choosing one (the web app's model list).
-
-    Attributes:
-        folder: the run folder (``checkpoints/<id>_<phase>``); ``folder.name`` is the model's id.
-        phase: ``"supervised"``, ``"semi-supervised"``, or the folder name's suffix (``"unknown"`` without one).
-        val_loss: the best validation loss (``best.json``), None when the run recorded none.
-        created: ISO time the run was started (``run.json``), else the time ``best.json`` (or the folder) was
-            last written.
-    """
-
-    folder: Path
-    phase: str
-    val_loss: float | None
-    created: str
-
-
-def _read_record(path: Path) -> dict[str, Any]:
-    """A JSON object file, or {} when it is absent or unreadable (logged)."""
-    try:
-        data = read_json(path) if path.is_file() else {}
-    except (OSError, ValueError, CheckpointError) as err:
-        logger.warning("%s: unreadable (%s)", path, err)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def describe_run(folder: str | os.PathLike) -> RunInfo:
-    """The :class:`RunInfo` of a run folder, from its ``best.json`` and ``run.json`` (either may be missing)."""
-    folder = Path(folder)
-    best, record = _read_record(folder / BEST_FILE), _read_record(folder / RUN_RECORD_FILE)
-    stamp_file = folder / BEST_FILE if (folder / BEST_FILE).is_file() else folder
-    created = record.get("created") or datetime.fromtimestamp(stamp_file.stat().st_mtime, UTC).isoformat()
-    suffix = folder.name.rsplit("_", 1)[-1] if "_" in folder.name else ""
-    val_loss = best.get("val_loss")
-    return RunInfo(folder=folder,
-                   phase={"sup": "supervised", "semisup": "semi-supervised"}.get(suffix, suffix or "unknown"),
-                   val_loss=float(val_loss) if isinstance(val_loss, int | float) else None, created=str(created))
-
-
 def run_folders(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """The run folders (:func:`is_run_folder`) in ``base_dir`` plus those of the ``extra`` checkpoints, each once;
     only the folder listing and file names are read (no checkpoint is resolved)."""
@@ -220,22 +178,6 @@ def run_folders(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] 
             seen.add(chosen)
             folders.append(chosen)
     return [folder for folder in folders if is_run_folder(folder)]
-
-
-def list_runs(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[RunInfo]:
-    """The loadable runs of :func:`run_folders`, newest first.
-
-    A folder that holds a spec but no usable checkpoint (:func:`resolve_checkpoint` fails) is left out and logged.
-    """
-    runs = []
-    for folder in run_folders(base_dir, extra):
-        try:
-            resolve_checkpoint(folder)
-        except CheckpointError as err:
-            logger.info("not offered: %s", err)
-            continue
-        runs.append(describe_run(folder))
-    return sorted(runs, key=lambda run: run.created, reverse=True)
 
 
 def find_latest_checkpoint(base_dir: str | os.PathLike = "checkpoints") -> str | None:

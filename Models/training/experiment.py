@@ -21,6 +21,7 @@ from Models.api import Separator
 from Models.config import ExperimentConfig
 from Models.evaluation.bss_eval import EvaluationOptions, bss_evaluate, dataset_name
 from Models.nets.checkpoint_files import checkpoint_folder, read_run_config
+from Models.nets.runs import write_evaluation_record
 from Models.nets.shapes import min_excerpt_seconds
 from Models.training.checkpoints import PhaseResult, finished_result
 from Models.training.distribute import get_strategy
@@ -52,7 +53,8 @@ def phase_plan(dataset: dict, data: DataConfig) -> str:
 
 
 def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
-    """Test loss and (when ``config.evaluation.evaluate``) BSS scores of one checkpoint on ``train_test``."""
+    """Test loss and (when ``config.evaluation.evaluate``) BSS scores of one checkpoint on ``train_test``; their
+    headline is also written into the checkpoint's run folder (``evaluation.json``)."""
     model = Separator.load(checkpoint, engine="tf").model  # the Keras model: the test loss runs it in TF
     scores: dict[str, Any] = {"checkpoint": checkpoint}
     if dataset["train_test"]:
@@ -62,6 +64,8 @@ def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cac
     if evaluation.evaluate and dataset["train_test"]:
         options = EvaluationOptions(evaluation.results_dir, window_seconds=evaluation.eval_window_seconds)
         scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(config.data))
+    if "test_loss" in scores:  # the run's quality figure, for people choosing a model (Models.nets.runs)
+        write_evaluation_record(checkpoint_folder(checkpoint), dataset_name(config.data), scores)
     return scores
 
 

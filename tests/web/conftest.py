@@ -32,6 +32,7 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from Models.nets.checkpoint_files import write_run_files
     from Models.nets.factory import build_separator
+    from Models.nets.runs import write_evaluation_record
     from tests.tiny import TINY_CONFIG
 
     base = tmp_path_factory.mktemp("checkpoints")
@@ -41,6 +42,7 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tf.train.Checkpoint(model=build_separator(TINY_CONFIG.spec)).write(str(folder / f"{MODEL_ID}-10"))
     write_run_files(folder, TINY_CONFIG)
     (folder / "best.json").write_text(json.dumps({"checkpoint": f"{MODEL_ID}-10", "val_loss": 0.25}))
+    write_evaluation_record(folder, "MUSDB18", {"test_loss": 0.3, "bss": {"median": {"voice": {"SDR": 4.31}}}})
     return base
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,10 @@ def test_models_lists_the_checkpoint_with_its_default(alice) -> None:  # noqa: A
     (model,) = response.json()
     assert model["id"] == MODEL_ID and model["default"] is True
     assert model["phase"] == "supervised" and model["val_loss"] == 0.25 and model["created"]
+    # named by what it is, from the run's own record (not its folder name)
+    day = datetime.fromisoformat(model["created"])
+    assert model["name"] == f"Supervised · MUSDB18 · {day.day} {day:%b %Y} · vocals 4.3 dB SDR"
+    assert (model["data"], model["vocals_sdr"]) == ("MUSDB18", 4.31)
 
 
 def test_upload_separates_and_serves_both_stems(alice, audio, data_dir: Path) -> None:  # noqa: ANN001

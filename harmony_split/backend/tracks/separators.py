@@ -14,13 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from Models.nets.checkpoint_files import (
-    checkpoint_folder,
-    find_latest_checkpoint,
-    list_runs,
-    resolve_checkpoint,
-    run_folders,
-)
+from Models.nets.checkpoint_files import checkpoint_folder, find_latest_checkpoint, resolve_checkpoint, run_folders
+from Models.nets.runs import distinct_labels, list_runs
 from Utils import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -43,11 +38,14 @@ def default_model_id() -> str | None:
 
 
 def list_models() -> list[dict[str, Any]]:
-    """``[{"id", "name", "phase", "val_loss", "created", "default"}]``, newest first; only loadable folders."""
+    """``[{"id", "name", "phase", "data", "vocals_sdr", "val_loss", "created", "default"}]``, newest first; only
+    loadable folders. ``name`` says what the model is (``Models.nets.runs.distinct_labels``)."""
     default = default_model_id()
-    return [{"id": run.folder.name, "name": run.folder.name, "phase": run.phase, "val_loss": run.val_loss,
-             "created": run.created, "default": run.folder.name == default}
-            for run in list_runs(settings.HARMONY_CHECKPOINT_DIR, _extra())]
+    runs = list_runs(settings.HARMONY_CHECKPOINT_DIR, _extra())
+    return [{"id": run.folder.name, "name": name, "phase": run.phase, "data": run.data,
+             "vocals_sdr": run.vocals_sdr, "val_loss": run.val_loss, "created": run.created,
+             "default": run.folder.name == default}
+            for run, name in zip(runs, distinct_labels(runs), strict=True)]
 
 
 def model_folder(model_id: str) -> Path | None:

@@ -73,9 +73,11 @@ class UploadSerializer(serializers.Serializer):
 
 
 class ModelSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
+    id = serializers.CharField(help_text="the run folder's name; what uploads send as model")
+    name = serializers.CharField(help_text="what the model is: phase, training data, date, vocals SDR where scored")
     phase = serializers.CharField()
+    data = serializers.CharField(help_text="the training data in words; empty when the run recorded none")
+    vocals_sdr = serializers.FloatField(allow_null=True, help_text="median vocals SDR on the test songs, dB")
     val_loss = serializers.FloatField(allow_null=True)
     created = serializers.CharField()
     default = serializers.BooleanField()

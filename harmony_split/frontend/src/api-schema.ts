@@ -258,9 +258,18 @@ export interface components {
             max_upload_mb: number;
         };
         Model: {
+            /** @description the run folder's name; what uploads send as model */
             id: string;
+            /** @description what the model is: phase, training data, date, vocals SDR where scored */
             name: string;
             phase: string;
+            /** @description the training data in words; empty when the run recorded none */
+            data: string;
+            /**
+             * Format: double
+             * @description median vocals SDR on the test songs, dB
+             */
+            vocals_sdr: number | null;
             /** Format: double */
             val_loss: number | null;
             created: string;
