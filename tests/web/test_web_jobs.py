@@ -39,6 +39,39 @@ def test_progress_moves_block_by_block_to_done(alice, audio) -> None:  # noqa: A
     assert (done.status, done.progress, done.attempts) == ("done", 1.0, 1)
 
 
+def test_a_running_job_says_what_it_does(alice, audio, monkeypatch) -> None:  # noqa: ANN001
+    """The API's stage follows the job: loading the model (no progress yet), separating (progress counts), analysing
+    tempo and key; none once done. Spies read the stored track at each step and call the real code."""
+    import Input.audio.musical
+    from harmony_split.backend.tracks import separators
+    from harmony_split.backend.tracks.serializers import TrackSerializer
+
+    seen: list[tuple[str, str | None, float]] = []
+
+    def observe(step: str) -> None:
+        track = Track.objects.get(separation__status="running")
+        data = TrackSerializer(track).data
+        seen.append((step, data["stage"], data["progress"]))
+
+    real_loaded, real_analyse = separators.loaded, Input.audio.musical.analyse_file
+    monkeypatch.setattr(separators, "loaded", lambda model: (observe("load"), real_loaded(model))[1])
+    monkeypatch.setattr(Input.audio.musical, "analyse_file", lambda path: (observe("analyse"), real_analyse(path))[1])
+
+    def record(sender: object, track_id: str, progress: float, **kwargs: object) -> None:
+        observe("block")
+
+    jobs.track_progress.connect(record)
+    try:
+        track = upload(alice, audio("stages.wav", seconds=3.0)).json()
+    finally:
+        jobs.track_progress.disconnect(record)
+    assert seen[0] == ("load", "loading", 0.0)
+    assert [stage for step, stage, _ in seen[1:-1]] == ["separating"] * (len(seen) - 2) and len(seen) >= 4
+    assert seen[-1][:2] == ("analyse", "analysing") and seen[-1][2] == max(p for *_, p in seen) > 0.5
+    done = alice.get(f"/api/tracks/{track['id']}/").json()
+    assert (done["status"], done["stage"]) == ("done", None)
+
+
 def test_cancel_while_running_leaves_no_files(alice, audio, settings, data_dir: Path) -> None:  # noqa: ANN001
     settings.TASKS = DB_QUEUE  # queued; the job runs below in a thread, as in a worker
     track_id = upload(alice, audio("cancel.wav", seconds=6.0)).json()["id"]

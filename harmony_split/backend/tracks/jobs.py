@@ -79,7 +79,8 @@ def run(track_id: str) -> str:
     me = worker_id()
     now = timezone.now()
     claimed = Separation.objects.filter(pk=track_id, status=S.QUEUED).update(
-        status=S.RUNNING, attempts=F("attempts") + 1, worker=me, heartbeat=now, progress=0.0, error="")
+        status=S.RUNNING, attempts=F("attempts") + 1, worker=me, heartbeat=now, progress=0.0, error="",
+        stage=Separation.Stage.LOADING)
     if not claimed:
         logger.info("track %s: skipped (cancelled, deleted or claimed by another worker)", track_id)
         return "skipped"
@@ -103,6 +104,8 @@ def run(track_id: str) -> str:
     try:
         from Models.separation.options import SeparationOptions
         separator = separators.loaded(job.model)  # TensorFlow only in workers
+        if not mine.update(stage=Separation.Stage.SEPARATING, heartbeat=timezone.now()):
+            raise Cancelled
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
                                     max_seconds=settings.HARMONY_MAX_MINUTES * 60, **QUALITIES[job.quality])
         result = separator.separate_file(storage.track_dir(track_id) / job.track.upload, outputs, options,
@@ -111,6 +114,8 @@ def run(track_id: str) -> str:
         if total - decoded > max(1.0, 0.05 * total):  # e.g. a cut mp3 whose header announces the whole song
             raise AudioError(job.track.upload, f"the audio ends after {decoded:.1f} s of the {total:.1f} s its "
                              "header announces (truncated or corrupt file)")
+        if not mine.update(stage=Separation.Stage.ANALYSING, heartbeat=timezone.now()):
+            raise Cancelled
         _analyse(track_id, storage.track_dir(track_id) / job.track.upload)  # while the heartbeat still covers it
     except Cancelled:
         return _drop_outputs(track_id, job.format, "cancelled")

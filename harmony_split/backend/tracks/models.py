@@ -71,12 +71,20 @@ class Separation(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    class Stage(models.TextChoices):
+        """What a running job is doing (the progress bar can only measure the separating)."""
+
+        LOADING = "loading"  # the worker loads the model (seconds on a cold worker)
+        SEPARATING = "separating"  # progress counts the separated audio
+        ANALYSING = "analysing"  # tempo and key, after the stems are written
+
     track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="separation", primary_key=True)
     model = models.CharField(max_length=200)  # model id: a run folder name under HARMONY_CHECKPOINT_DIR
     format = models.CharField(max_length=4, default="wav")  # stem container: wav | flac | mp3
     quality = models.CharField(max_length=8, default="standard")  # a key of QUALITIES
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(default=0.0)  # fraction of the audio separated, 0-1
+    stage = models.CharField(max_length=10, choices=Stage.choices, blank=True, default="")  # while running
     error = models.CharField(max_length=400, blank=True, default="")  # one line, when failed
     attempts = models.PositiveSmallIntegerField(default=0)  # runs started (a re-queued job runs twice)
     worker = models.CharField(max_length=100, blank=True, default="")  # id of the worker running it

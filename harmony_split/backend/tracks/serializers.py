@@ -26,6 +26,7 @@ class TrackSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(source="separation.status", choices=Separation.Status.choices, read_only=True)
     progress = serializers.FloatField(source="separation.progress", read_only=True,
                                       help_text="fraction of the audio separated, 0-1")
+    stage = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     model = serializers.CharField(source="separation.model", read_only=True, help_text="model id (GET /api/models/)")
@@ -38,13 +39,20 @@ class TrackSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Track
-        fields = ["id", "name", "duration_s", "sample_rate", "channels", "status", "progress", "queue_position",
-                  "error", "model", "format", "quality", "created", "finished", "stems", "bpm", "key"]
+        fields = ["id", "name", "duration_s", "sample_rate", "channels", "status", "progress", "stage",
+                  "queue_position", "error", "model", "format", "quality", "created", "finished", "stems", "bpm", "key"]
         read_only_fields = fields
         extra_kwargs = {"duration_s": {"help_text": "seconds"}, "sample_rate": {"help_text": "Hz"},
                         "bpm": {"help_text": "estimated tempo, beats per minute (null until done, or unknown)"},
                         "key": {"help_text": "estimated key, e.g. 'A minor' (empty until done, or unknown)"},
                         "name": {"help_text": "the sanitised original file name"}}
+
+    @extend_schema_field(serializers.ChoiceField(choices=Separation.Stage.choices, allow_null=True,
+                                                 help_text="while running: loading the model, separating (progress "
+                                                           "counts), or analysing tempo and key; else null"))
+    def get_stage(self, track: Track) -> str | None:
+        job = track.separation
+        return (job.stage or None) if job.status == Separation.Status.RUNNING else None
 
     @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
     def get_queue_position(self, track: Track) -> int | None:

@@ -275,6 +275,8 @@ export interface components {
             created: string;
             default: boolean;
         };
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedTrackList: {
             /** @example 123 */
             count: number;
@@ -300,6 +302,13 @@ export interface components {
             username: string | null;
             authenticated: boolean;
         };
+        /**
+         * @description * `loading` - Loading
+         *     * `separating` - Separating
+         *     * `analysing` - Analysing
+         * @enum {string}
+         */
+        StageEnum: "loading" | "separating" | "analysing";
         /**
          * @description * `queued` - Queued
          *     * `running` - Running
@@ -345,6 +354,14 @@ export interface components {
              * @description fraction of the audio separated, 0-1
              */
             readonly progress: number;
+            /**
+             * @description while running: loading the model, separating (progress counts), or analysing tempo and key; else null
+             *
+             *     * `loading` - Loading
+             *     * `separating` - Separating
+             *     * `analysing` - Analysing
+             */
+            readonly stage: (components["schemas"]["StageEnum"] | components["schemas"]["NullEnum"]) | null;
             readonly queue_position: number | null;
             readonly error: string | null;
             /** @description model id (GET /api/models/) */

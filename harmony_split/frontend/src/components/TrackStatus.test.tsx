@@ -1,10 +1,14 @@
 import { render, screen } from "@testing-library/react";
-import type { TrackStatus as Status } from "../api";
+import type { TrackStatus as Status, Track } from "../api";
+
+type Stage = NonNullable<Track["stage"]>;
 import { TrackStatus } from "./TrackStatus";
 
-const track = (status: Status, extra: Partial<{ progress: number; queue_position: number; error: string }> = {}) => ({
+type Extra = Partial<{ progress: number; queue_position: number; error: string; stage: Stage }>;
+const track = (status: Status, extra: Extra = {}) => ({
   status,
   progress: extra.progress ?? 0,
+  stage: extra.stage ?? (status === "running" ? "separating" : null),
   queue_position: extra.queue_position ?? null,
   error: extra.error ?? null,
 });
@@ -21,6 +25,15 @@ describe("TrackStatus", () => {
     expect(screen.getByText("Running 42%")).toBeTruthy();
     const bar = screen.getByRole("progressbar", { name: "Separation progress" });
     expect(bar.getAttribute("value")).toBe("0.42");
+  });
+
+  it("says when the model is loading or the song is being analysed", () => {
+    const { rerender } = render(<TrackStatus track={track("running", { stage: "loading" })} />);
+    expect(screen.getByText("Running: loading the model")).toBeTruthy();
+    const bar = screen.getByRole("progressbar", { name: "Separation progress" });
+    expect(bar.hasAttribute("value")).toBe(false); // indeterminate: nothing to measure yet
+    rerender(<TrackStatus track={track("running", { stage: "analysing", progress: 0.99 })} />);
+    expect(screen.getByText("Running: finding tempo and key")).toBeTruthy();
   });
 
   it("shows done, cancelled, and failed with its one-line reason", () => {
