@@ -168,6 +168,12 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     regions = [page.get_by_role("region", name=n).bounding_box() for n in ("mixture", "vocals", "accompaniment")]
     assert len({round(r["x"]) for r in regions}) == 1 and regions[0]["y"] < regions[1]["y"] < regions[2]["y"]
     assert fits_width(page), "sideways scrolling at phone width"
+    page.set_viewport_size({"width": 360, "height": 560})  # a small phone: the mixer is taller than the screen
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # to the last stem's controls
+    play_bottom = page.evaluate("document.querySelector('.mixer').offsetTop + 60")  # where Play sits unstuck
+    assert page.evaluate("window.scrollY") > play_bottom, "the mixer fits the screen: the check below proves nothing"
+    expect(page.get_by_role("button", name="Play"), "the transport scrolled away").to_be_in_viewport()
+    page.set_viewport_size(PHONE)
     page.screenshot(path=tmp_path / "mixer-phone.png", full_page=True)
     page.set_viewport_size({"width": 1200, "height": 900})
 
