@@ -144,6 +144,11 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     page.get_by_role("region", name="accompaniment").focus()
     page.keyboard.press("s")
     expect(solo).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("m")
+    accompaniment_mute = page.get_by_role("region", name="accompaniment").get_by_role("button", name="Mute")
+    expect(accompaniment_mute).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("m")
+    expect(accompaniment_mute).to_have_attribute("aria-pressed", "false")
     page.get_by_role("heading", name=song.name).click()  # focus outside any button: space toggles the transport
     page.keyboard.press(" ")
     expect(page.get_by_role("button", name="Play")).to_be_visible()
@@ -315,3 +320,26 @@ def test_library_pages_searches_and_sorts_every_track(session: Page) -> None:
     expect(pages.get_by_role("status")).to_have_text("Page 1 of 1 · 20 tracks")
     expect(page.get_by_role("alert")).to_have_count(0)  # no "Invalid page" on the way
     assert [e for e in session.errors if "status of 404" not in e] == []  # the gone page's answer, handled
+
+
+def test_question_mark_lists_the_keyboard_shortcuts(session: Page) -> None:
+    page = session.page
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_hidden()
+    page.get_by_role("main").click(position={"x": 2, "y": 2})  # focus on the page, not in a field
+    page.keyboard.press("?")
+    expect(shortcuts).to_be_visible()
+    expect(shortcuts.get_by_role("row", name="Space Play or pause")).to_be_visible()
+    expect(shortcuts.get_by_role("row")).to_have_count(7)
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
+    search = page.get_by_role("searchbox", name="Search tracks")
+    search.fill("what?")  # typed in a field, "?" is text
+    expect(search).to_have_value("what?")
+    expect(shortcuts).to_be_hidden()
+    page.get_by_role("button", name="Keyboard shortcuts").click()  # also without a keyboard
+    expect(shortcuts).to_be_visible()
+    shortcuts.get_by_role("button", name="Close").click()
+    expect(shortcuts).to_be_hidden()
+    expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_focused()  # focus comes back
+    assert session.errors == []

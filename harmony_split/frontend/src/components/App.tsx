@@ -5,6 +5,7 @@ import { ApiError, getSession, signOut, type Session } from "../api";
 import { parseRoute, type Route } from "../logic/route";
 import { ErrorAlert } from "./ErrorAlert";
 import { Home } from "./Home";
+import { Shortcuts } from "./Shortcuts";
 import { SignIn } from "./SignIn";
 import { TrackPage } from "./TrackPage";
 
@@ -68,6 +69,7 @@ export function App() {
         </a>
         {session && (
           <span className="account">
+            <Shortcuts />
             <span className="muted">{session.username}</span>
             <button type="button" onClick={onSignOut}>
               Sign out
