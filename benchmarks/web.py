@@ -212,8 +212,6 @@ def load(service: Service, song: Path, users: list[dict[str, str]], uploads: int
     own and measured their own wait for the interpreter lock as latency. Returns ``{"errors": jobs not done,
     "failed_polls": non-2xx answers and socket errors, "p50", "p95": ms, "requests", "rate": polls/s, "wall": s}``.
     """
-    if shutil.which("wrk") is None:
-        raise SystemExit("benchmarks.web: the status pollers need wrk (Debian: apt-get install wrk)")
     owners = [users[i % len(users)] for i in range(uploads)]
     start = time.perf_counter()
     with ThreadPoolExecutor(min(uploads, 32)) as pool:
@@ -256,6 +254,8 @@ def _main(argv: list[str] | None) -> None:
     parser.add_argument("--rss-jobs", type=int, default=30, help="jobs of the memory test")
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (median)")
     args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("benchmarks.web: the status pollers need wrk (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         work = Path(tmp)
         prefix = write_checkpoint(work / "checkpoints" / "1_sup", paper_config())
