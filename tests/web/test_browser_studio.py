@@ -17,7 +17,15 @@ import pytest
 import soundfile as sf
 
 from tests.web.browser import Service, drop_files, running_service
-from tests.web.test_browser import Page, browser, expect, generated_mp3, session  # noqa: F401 -- fixtures
+from tests.web.test_browser import (  # noqa: F401 -- browser and session are fixtures
+    PHONE,
+    Page,
+    browser,
+    expect,
+    fits_width,
+    generated_mp3,
+    session,
+)
 
 MAX_UPLOAD_MB = 8
 SR = 44100
@@ -171,6 +179,12 @@ def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Pag
     expect(timer, "the loop ended after a mute").to_have_text(re.compile(r"^0:0[56] / "), timeout=5_000)
     assert page.locator("[data-audio-state]").get_attribute("data-audio-state") == "running"
 
+    page.screenshot(path=tmp_path / "studio-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    assert fits_width(page), "sideways scrolling at phone width"
+    page.screenshot(path=tmp_path / "studio-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1200, "height": 900})
+
     loop.click()  # off: playback goes on past B
     expect(loop).to_have_attribute("aria-pressed", "false")
     expect(timer).to_have_text(re.compile(r"^0:1[01] / "), timeout=15_000)
@@ -233,5 +247,6 @@ def test_tempo_and_pitch_of_an_exported_sine_and_the_clock_at_half_tempo(session
     expect(tempo).to_have_attribute("aria-valuetext", "50 %")
     page.get_by_role("button", name="Play").click()
     elapsed = wall_seconds_between(page, "0:01", "0:03")  # 2 song seconds: 4 s of wall clock at 50 %, 2 at 100 %
+    print(f"2 song seconds at 50 % tempo took {elapsed:.2f} s of wall clock")
     assert 3.2 < elapsed < 5.0, f"2 song seconds took {elapsed:.2f} s of wall clock at 50 % tempo"
     assert session.errors == []
