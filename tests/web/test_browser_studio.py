@@ -16,16 +16,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.web import test_browser as base
 from tests.web.browser import Service, drop_files, running_service
-from tests.web.test_browser import (  # noqa: F401 -- browser and session are fixtures
-    PHONE,
-    Page,
-    browser,
-    expect,
-    fits_width,
-    generated_mp3,
-    session,
-)
+from tests.web.test_browser import PHONE, Page, expect, fits_width, generated_mp3
+
+browser = base.browser  # the fixtures of test_browser.py: one Chromium for the module, a signed-in page a test
+session = base.session
 
 MAX_UPLOAD_MB = 8
 SR = 44100
