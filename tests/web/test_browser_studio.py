@@ -175,9 +175,13 @@ def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Pag
     expect(timer, "the loop ended after a mute").to_have_text(re.compile(r"^0:0[56] / "), timeout=5_000)
     assert page.locator("[data-audio-state]").get_attribute("data-audio-state") == "running"
 
+    for stem in ("mixture", "vocals", "accompaniment"):  # every waveform shows the loop (wavesurfer's region)
+        expect(page.get_by_role("region", name=stem).locator('[part~="loop"]')).to_be_visible()
     page.screenshot(path=tmp_path / "studio-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
     assert fits_width(page), "sideways scrolling at phone width"
+    for stem in ("mixture", "vocals", "accompaniment"):
+        expect(page.get_by_role("region", name=stem).locator('[part~="loop"]')).to_be_visible()
     page.screenshot(path=tmp_path / "studio-phone.png", full_page=True)
     page.set_viewport_size({"width": 1200, "height": 900})
 

@@ -69,14 +69,15 @@ export class MixEngine {
   /** Sets the tempo (percent) and pitch (semitones), during playback too. */
   async setTempoPitch(tempo: number, semitones: number): Promise<void> {
     const switching = isIdentity(tempo, semitones) !== isIdentity(this.sound.tempo, this.sound.semitones);
-    if (this.playing && !switching) {
-      this.anchorPosition = this.position(); // the clock goes on from here at the new rate
-      this.anchorTime = this.context.currentTime;
-    }
+    const at = this.position(); // at the old rate
     this.sound = { ...this.sound, tempo, semitones };
     if (this.playing && switching) {
-      await this.seek(this.position());
+      await this.seek(at); // the graph changes: new sources through (or around) a SoundTouch node
       return;
+    }
+    if (this.playing) {
+      this.anchorPosition = at; // the clock goes on from here at the new rate
+      this.anchorTime = this.context.currentTime;
     }
     for (const source of this.sources) {
       source.playbackRate.setValueAtTime(tempoRate(tempo), this.context.currentTime);
