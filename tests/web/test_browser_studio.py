@@ -174,6 +174,11 @@ def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Pag
     expect(timer).to_have_text(re.compile(r"^0:09 / "), timeout=15_000)
     expect(timer, "the loop ended after a mute").to_have_text(re.compile(r"^0:0[56] / "), timeout=5_000)
     assert page.locator("[data-audio-state]").get_attribute("data-audio-state") == "running"
+    tempo = page.get_by_role("slider", name="Tempo")
+    tempo.fill("150")  # during playback: the loop goes on, through the SoundTouch node
+    expect(tempo).to_have_attribute("aria-valuetext", "150 %")
+    expect(timer).to_have_text(re.compile(r"^0:09 / "), timeout=15_000)
+    expect(timer, "the loop ended at 150 % tempo").to_have_text(re.compile(r"^0:0[56] / "), timeout=5_000)
 
     for stem in ("mixture", "vocals", "accompaniment"):  # every waveform shows the loop (wavesurfer's region)
         expect(page.get_by_role("region", name=stem).locator('[part~="loop"]')).to_be_visible()
@@ -249,4 +254,8 @@ def test_tempo_and_pitch_of_an_exported_sine_and_the_clock_at_half_tempo(session
     elapsed = wall_seconds_between(page, "0:01", "0:03")  # 2 song seconds: 4 s of wall clock at 50 %, 2 at 100 %
     print(f"2 song seconds at 50 % tempo took {elapsed:.2f} s of wall clock")
     assert 3.2 < elapsed < 5.0, f"2 song seconds took {elapsed:.2f} s of wall clock at 50 % tempo"
+    tempo.fill("150")  # during playback
+    elapsed = wall_seconds_between(page, "0:04", "0:07")  # 3 song seconds: 2 s of wall clock at 150 %, 3 at 100 %
+    print(f"3 song seconds at 150 % tempo took {elapsed:.2f} s of wall clock")
+    assert 1.6 < elapsed < 2.6, f"3 song seconds took {elapsed:.2f} s of wall clock at 150 % tempo"
     assert session.errors == []
