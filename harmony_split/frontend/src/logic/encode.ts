@@ -6,6 +6,16 @@ export type MixFormat = "wav" | "mp3";
 export const MP3_KBPS = 192; // the MP3 export's bit rate, kbit/s
 const MP3_FRAME = 1152; // samples per channel that LAME takes at a time
 
+/** The sample rates (Hz) an MP3 file can have: MPEG-1, 2 and 2.5 layer III. */
+export const MP3_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
+
+/** Why a mix at `sampleRate` Hz cannot be an MP3 (one line, for the musician), or null when it can. */
+export function mp3Refusal(sampleRate: number): string | null {
+  return (MP3_RATES as readonly number[]).includes(sampleRate)
+    ? null
+    : `an MP3 cannot hold ${sampleRate / 1000} kHz audio (it holds 8 to 48 kHz): export this song as WAV`;
+}
+
 /** Float samples in [-1, 1] as 16-bit integers (x * 32768, rounded, clipped): the inverse of decoding. */
 export function toInt16(samples: Float32Array): Int16Array {
   const out = new Int16Array(samples.length);
@@ -46,6 +56,10 @@ export function encodeWav(audio: AudioBuffer): Blob {
 
 /** An MP3 file of `audio` (mono or stereo, its sample rate: one LAME supports) at MP3_KBPS. */
 export async function encodeMp3(audio: AudioBuffer): Promise<Blob> {
+  const refusal = mp3Refusal(audio.sampleRate);
+  if (refusal) {
+    throw new Error(refusal);
+  }
   const { Mp3Encoder } = await import("@breezystack/lamejs");
   const channels = Math.min(2, audio.numberOfChannels);
   const data = Array.from({ length: channels }, (_, c) => toInt16(audio.getChannelData(c)));
