@@ -142,6 +142,7 @@ def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Pag
     expect(span).to_contain_text("No loop")
 
     waveform = page.get_by_role("region", name="accompaniment").get_by_role("img")
+    expect(waveform).to_have_accessible_name(re.compile(r"^accompaniment waveform \(left above right\);"))  # stereo
     box = waveform.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 0.25 * box["width"], y)
@@ -224,7 +225,9 @@ def test_tempo_and_pitch_of_an_exported_sine_and_the_clock_at_half_tempo(session
     sine = tmp_path / "sine 440.wav"
     sf.write(sine, 0.5 * np.sin(2 * np.pi * hz * t), SR, subtype="PCM_16")  # mono
     open_separated(page, sine, "audio/wav")
-    page.get_by_role("region", name="mixture").get_by_role("button", name="Solo").click()  # the input itself
+    mixture = page.get_by_role("region", name="mixture")
+    expect(mixture.get_by_role("img")).to_have_accessible_name(re.compile(r"^mixture waveform;"))  # mono: one
+    mixture.get_by_role("button", name="Solo").click()  # the input itself
     downloads = tmp_path / "downloads"
     downloads.mkdir()
 

@@ -1,4 +1,5 @@
-// One stem's waveform (wavesurfer.js, drawn from the already decoded buffer) with a playhead and the A-B loop.
+// One stem's waveform (wavesurfer.js, drawn from the already decoded buffer: a stereo stem shows its left
+// channel above its right one) with a playhead and the A-B loop.
 // Clicking it seeks the whole mix; dragging across it sets the loop (wavesurfer's regions plugin), and the
 // loop's region can be moved or resized by its edges. Every stem's waveform shows the same loop.
 import { useEffect, useRef } from "react";
@@ -8,6 +9,18 @@ import type { Loop } from "../logic/loop";
 
 const LOOP_ID = "loop"; // the id of the region that shows the loop (a dragged selection has another)
 const LOOP_COLOR = "rgba(240, 180, 60, 0.28)";
+const WAVE_COLOR = "#6b7fd7";
+const HEIGHT_PX = 56; // the whole waveform's height, both channels of a stereo stem together
+
+/** wavesurfer's options for the channels of `buffer`: one waveform, or left above right for stereo. */
+function channelOptions(buffer: AudioBuffer) {
+  const stereo = buffer.numberOfChannels >= 2;
+  return {
+    peaks: stereo ? [buffer.getChannelData(0), buffer.getChannelData(1)] : [buffer.getChannelData(0)],
+    height: stereo ? HEIGHT_PX / 2 : HEIGHT_PX, // per channel
+    splitChannels: stereo ? [{ waveColor: WAVE_COLOR }, { waveColor: WAVE_COLOR }] : undefined,
+  };
+}
 
 export function Waveform({
   buffer,
@@ -38,11 +51,10 @@ export function Waveform({
     const plugin = RegionsPlugin.create();
     const surfer = WaveSurfer.create({
       container: container.current,
-      peaks: [buffer.getChannelData(0)],
+      ...channelOptions(buffer),
       duration: buffer.duration,
-      height: 56,
-      waveColor: "#6b7fd7",
-      progressColor: "#6b7fd7",
+      waveColor: WAVE_COLOR,
+      progressColor: WAVE_COLOR,
       cursorWidth: 0,
       barWidth: 2,
       barGap: 1,
@@ -85,7 +97,7 @@ export function Waveform({
 
   const percent = buffer.duration > 0 ? Math.min(100, (position / buffer.duration) * 100) : 0;
   return (
-    <div className="waveform" aria-label={`${label} waveform; click to seek, drag to set the loop`} role="img">
+    <div className="waveform" aria-label={`${label} waveform${buffer.numberOfChannels >= 2 ? " (left above right)" : ""}; click to seek, drag to set the loop`} role="img">
       <div ref={container} />
       <div className="playhead" style={{ left: `${percent}%` }} />
     </div>
