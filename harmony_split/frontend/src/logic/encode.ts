@@ -1,10 +1,11 @@
 // Encoders of an exported mix: 16-bit PCM WAV (written here: a 44-byte RIFF header and interleaved samples) and
-// MP3 through @breezystack/lamejs (LAME's encoder in JavaScript), loaded only when an MP3 is asked for.
+// MP3 through @breezystack/lamejs (LAME's encoder in JavaScript) in a Web Worker, loaded only when an MP3 is asked
+// for.
+import type { Mp3Answer, Mp3Job } from "./mp3.worker";
 
 export type MixFormat = "wav" | "mp3";
 
 export const MP3_KBPS = 192; // the MP3 export's bit rate, kbit/s
-const MP3_FRAME = 1152; // samples per channel that LAME takes at a time
 
 /** The sample rates (Hz) an MP3 file can have: MPEG-1, 2 and 2.5 layer III. */
 export const MP3_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
@@ -54,23 +55,29 @@ export function encodeWav(audio: AudioBuffer): Blob {
   return new Blob([view.buffer], { type: "audio/wav" });
 }
 
-/** An MP3 file of `audio` (mono or stereo, its sample rate: one LAME supports) at MP3_KBPS. */
+/** An MP3 file of `audio` (mono or stereo, its sample rate: one MP3 can hold) at MP3_KBPS, encoded by LAME in a
+ * Web Worker (logic/mp3.worker.ts). */
 export async function encodeMp3(audio: AudioBuffer): Promise<Blob> {
   const refusal = mp3Refusal(audio.sampleRate);
   if (refusal) {
     throw new Error(refusal);
   }
-  const { Mp3Encoder } = await import("@breezystack/lamejs");
-  const channels = Math.min(2, audio.numberOfChannels);
-  const data = Array.from({ length: channels }, (_, c) => toInt16(audio.getChannelData(c)));
-  const encoder = new Mp3Encoder(channels, audio.sampleRate, MP3_KBPS);
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < audio.length; i += MP3_FRAME) {
-    const left = data[0].subarray(i, i + MP3_FRAME);
-    parts.push(channels === 2 ? encoder.encodeBuffer(left, data[1].subarray(i, i + MP3_FRAME)) : encoder.encodeBuffer(left));
+  const channels = Array.from({ length: Math.min(2, audio.numberOfChannels) }, (_, c) => toInt16(audio.getChannelData(c)));
+  const worker = new Worker(new URL("./mp3.worker.ts", import.meta.url), { type: "module" });
+  try {
+    const answer = await new Promise<Mp3Answer>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<Mp3Answer>) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(`the MP3 encoder stopped (${event.message})`));
+      const job: Mp3Job = { channels, sampleRate: audio.sampleRate, kbps: MP3_KBPS };
+      worker.postMessage(job, channels.map((c) => c.buffer));
+    });
+    if ("error" in answer) {
+      throw new Error(`the MP3 encoder failed (${answer.error})`);
+    }
+    return new Blob(answer.parts.map((p) => new Uint8Array(p)), { type: "audio/mpeg" });
+  } finally {
+    worker.terminate();
   }
-  parts.push(encoder.flush());
-  return new Blob(parts.map((p) => new Uint8Array(p)), { type: "audio/mpeg" });
 }
 
 /** The mix encoded as `format`. */
