@@ -82,9 +82,9 @@ export function Transport(props: TransportProps) {
         <button type="button" onClick={props.onSetB} aria-keyshortcuts="]" disabled={!props.ready}>
           Set B
         </button>
-        <span className="loop-span small" aria-label="Loop span">
+        <output className="loop-span small" aria-label="Loop span">
           {loop ? `A ${formatTime(loop.start)} – B ${formatTime(loop.end)}` : "No loop: drag on a waveform or press [ and ]"}
-        </span>
+        </output>
       </div>
       <div className="transport-row">
         <Slider label="Tempo" value={props.tempo} min={TEMPO_MIN} max={TEMPO_MAX} step={1}
