@@ -1,11 +1,15 @@
 // Export of the musician's mix: the whole song rendered through the playback graph (logic/graph.ts) in an
-// OfflineAudioContext, at the stems' sample rate, with their gains, tempo and pitch. With time stretching the
-// SoundTouch node delays its output by a fixed number of frames; that delay is measured on a probe (a constant
-// signal through the same settings) and cut off, so the export starts with the song and lasts
-// ceil(frames / tempo rate) frames.
+// OfflineAudioContext, at the stems' sample rate, with their gains, tempo and pitch. With time stretching, the
+// stems start after START_PAD_S of silence (SoundTouch drops the first few ms of what it is fed, so that is
+// silence, not the song), and the SoundTouch node delays its output by a fixed number of frames. Where the song
+// starts in the output is measured on a probe (silence, then a constant signal, through the same settings) and
+// everything before it cut off, so the export starts with the song and lasts ceil(frames / tempo rate) frames.
+// WSOLA places each stretched piece within its seek window, so the song's start and end can land up to about
+// 25 ms off that ideal (measured: docs in harmony_split/README.md).
 import { MixGraph, registerStretch, type Sound } from "./graph";
 import { isIdentity, stretchedFrames, tempoRate } from "./tempo";
 
+const START_PAD_S = 0.25; // seconds of silence before the stems, with time stretching
 const PROBE_S = 1; // seconds of probe signal: far longer than SoundTouch's delay (tens to a few hundred ms)
 const PROBE_LEVEL = 0.5; // the probe's constant sample value
 const PROBE_THRESHOLD = 0.01; // the first output sample above this is the probe's start
@@ -33,18 +37,22 @@ async function renderGraph(
     keepAlive.connect(graph.input);
     keepAlive.start(0);
   }
-  graph.start(buffers, 0, 0, sound, null);
+  graph.start(buffers, stretched ? START_PAD_S : 0, 0, sound, null);
   return context.startRendering();
 }
 
-/** SoundTouch's output delay, in output frames, at these tempo/pitch settings and this sample rate. */
+/** The output frame at which the stems' first frame comes out of the graph, at these tempo/pitch settings and
+ * this sample rate (START_PAD_S plus SoundTouch's delay). */
 async function stretchDelay(sound: Sound, channels: 1 | 2, sampleRate: number): Promise<number> {
   const probe = new AudioBuffer({ length: Math.round(PROBE_S * sampleRate), numberOfChannels: 1, sampleRate });
   probe.getChannelData(0).fill(PROBE_LEVEL);
-  const frames = stretchedFrames(probe.length, tempoRate(sound.tempo));
+  const frames = Math.round(START_PAD_S * sampleRate) + stretchedFrames(probe.length, tempoRate(sound.tempo));
   const out = await renderGraph([probe], { ...sound, gains: [1] }, channels, frames);
   const first = out.getChannelData(0).findIndex((x) => Math.abs(x) > PROBE_THRESHOLD);
-  return Math.max(0, first);
+  if (first < 0) {
+    throw new Error("the tempo and pitch processor gave no sound");
+  }
+  return first;
 }
 
 /**
