@@ -1,12 +1,16 @@
 // The mixer of a finished track: the mixture, vocals and accompaniment, one transport for all of them
-// (logic/engine.ts), and per-stem volume, mute and solo (logic/mixer.ts). Space toggles play;
-// the left and right arrow keys seek by 5 s.
+// (logic/engine.ts, components/Transport.tsx), per-stem volume, mute and solo (logic/mixer.ts), the A-B loop
+// (logic/loop.ts), tempo and pitch (logic/tempo.ts) and the mix's export (components/ExportMix.tsx).
+// Space toggles play; the left and right arrow keys seek by 5 s; [ and ] set the loop's A and B at the playhead.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { stemUrl, type StemName, type Track } from "../api";
 import { decodeAudio, MixEngine } from "../logic/engine";
-import { effectiveGains, formatTime, silenceReasons, type StemControls } from "../logic/mixer";
+import { makeLoop, withEnd, withStart, type Loop } from "../logic/loop";
+import { effectiveGains, silenceReasons, type StemControls } from "../logic/mixer";
+import { ExportMix } from "./ExportMix";
 import { StemStrip } from "./StemStrip";
+import { Transport } from "./Transport";
 
 export const STEMS = ["mixture", "vocals", "accompaniment"] as const satisfies readonly StemName[];
 
@@ -24,7 +28,13 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
   const [playing, setPlaying] = useState(false);
   const [position, setPosition] = useState(0);
   const [audioState, setAudioState] = useState<string>("none");
+  const [loop, setLoop] = useState<Loop | null>(null);
+  const [looping, setLooping] = useState(false);
+  const [tempo, setTempo] = useState(100); // percent
+  const [semitones, setSemitones] = useState(0);
   const engine = useRef<MixEngine | null>(null);
+  // The loop's A and B stay within the shortest stem, so that every stem loops at the same frames.
+  const loopSpan = buffers ? Math.min(...buffers.map((b) => b.duration)) : 0;
 
   useEffect(() => {
     let alive = true;
@@ -52,6 +62,14 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
   }, [controls]);
 
   useEffect(() => {
+    engine.current?.setTempoPitch(tempo, semitones).catch(onError);
+  }, [tempo, semitones, onError]);
+
+  useEffect(() => {
+    engine.current?.setLoop(looping ? loop : null).catch(onError);
+  }, [loop, looping, onError]);
+
+  useEffect(() => {
     if (!playing) {
       return;
     }
@@ -73,9 +91,11 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
       created.context.onstatechange = () => setAudioState(created.context.state);
       engine.current = created;
       created.setGains(effectiveGains(controls));
+      created.setTempoPitch(tempo, semitones).catch(onError);
+      created.setLoop(looping ? loop : null).catch(onError);
     }
     return engine.current;
-  }, [buffers, controls]);
+  }, [buffers, controls, tempo, semitones, looping, loop, onError]);
 
   const toggle = useCallback(() => {
     const e = getEngine();
@@ -108,6 +128,15 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
     [getEngine, onError],
   );
 
+  const playhead = () => engine.current?.position() ?? 0; // no engine yet: never played nor sought
+  const setA = useCallback(() => setLoop((old) => withStart(old, playhead(), loopSpan)), [loopSpan]);
+  const setB = useCallback(() => setLoop((old) => withEnd(old, playhead(), loopSpan)), [loopSpan]);
+  const setLoopFrom = useCallback((a: number, b: number) => setLoop(makeLoop(a, b, loopSpan)), [loopSpan]);
+  const toggleLoop = useCallback(() => {
+    setLoop((old) => old ?? makeLoop(0, loopSpan, loopSpan)); // no A-B yet: the whole song loops
+    setLooping((on) => !on);
+  }, [loopSpan]);
+
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) {
@@ -119,24 +148,45 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
       } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
         event.preventDefault();
         seek((engine.current?.position() ?? 0) + (event.key === "ArrowLeft" ? -SEEK_STEP_S : SEEK_STEP_S));
+      } else if (event.key === "[") {
+        setA();
+      } else if (event.key === "]") {
+        setB();
       }
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [toggle, seek]);
+  }, [toggle, seek, setA, setB]);
 
   const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : (track.duration_s ?? 0);
+  const gains = effectiveGains(controls);
   return (
     <div className="mixer">
-      <div className="transport card" data-audio-state={audioState}>
-        <button type="button" className="primary play" onClick={toggle} disabled={!buffers}>
-          {playing ? "Pause" : "Play"}
-        </button>
-        <span role="timer" aria-label="Time" className="time">
-          {formatTime(position)} / {formatTime(duration)}
-        </span>
-        {!buffers && <span className="muted small">Loading audio…</span>}
-      </div>
+      <Transport
+        ready={buffers !== null}
+        playing={playing}
+        position={position}
+        duration={duration}
+        audioState={audioState}
+        loop={loop}
+        looping={looping}
+        tempo={tempo}
+        semitones={semitones}
+        onToggle={toggle}
+        onLoopToggle={toggleLoop}
+        onSetA={setA}
+        onSetB={setB}
+        onTempo={setTempo}
+        onPitch={setSemitones}
+      >
+        <ExportMix
+          buffers={buffers}
+          sound={{ gains, tempo, semitones }}
+          channels={track.channels ?? buffers?.[0]?.numberOfChannels ?? 2}
+          trackName={track.name}
+          onError={onError}
+        />
+      </Transport>
       {STEMS.map((stem, i) => (
         <StemStrip
           silence={silenceReasons(controls, STEMS)[i]}
@@ -148,6 +198,8 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
           downloadUrl={stemUrl(track, stem)}
           onChange={(c) => setControls((old) => old.map((o, j) => (j === i ? c : o)))}
           onSeek={seek}
+          loop={loop}
+          onLoop={setLoopFrom}
         />
       ))}
     </div>

@@ -18,6 +18,8 @@ function Harness({ onChange }: { onChange: (c: StemControls) => void }) {
         onChange(c);
       }}
       onSeek={() => undefined}
+      loop={null}
+      onLoop={() => undefined}
     />
   );
 }

@@ -1,6 +1,7 @@
 // One stem of the mixer: a region named by the stem with its waveform, Mute, Solo, Volume and Download.
 // With focus anywhere in the region, M toggles Mute and S toggles Solo.
 import type { KeyboardEvent } from "react";
+import type { Loop } from "../logic/loop";
 import { type StemControls, volumeLabel } from "../logic/mixer";
 import { Waveform } from "./Waveform";
 
@@ -21,7 +22,11 @@ export function StemStrip({
   onChange,
   onSeek,
   silence,
+  loop,
+  onLoop,
 }: {
+  loop: Loop | null;
+  onLoop: (a: number, b: number) => void;
   silence: string | null;
   stem: string;
   buffer: AudioBuffer | null;
@@ -72,7 +77,7 @@ export function StemStrip({
       </div>
       {silence && <p className="stem-hint small">{silence}</p>}
       {buffer ? (
-        <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} />
+        <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} loop={loop} onLoop={onLoop} />
       ) : (
         <p className="muted small">Loading audio…</p>
       )}

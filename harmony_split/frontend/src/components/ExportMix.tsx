@@ -1,0 +1,71 @@
+// "Export mix": the whole song as the musician hears it (volumes, mute, solo, tempo, pitch), rendered in the
+// browser (logic/render.ts) at the input's sample rate and channels, saved as WAV or MP3.
+import { useState } from "react";
+import type { Sound } from "../logic/graph";
+import { outputChannels } from "../logic/graph";
+import { encodeMix, type MixFormat } from "../logic/encode";
+import { renderMix } from "../logic/render";
+import { Choice, type Option } from "./Choice";
+
+const FORMATS: readonly Option<MixFormat>[] = [
+  { value: "wav", label: "WAV (16-bit)" },
+  { value: "mp3", label: "MP3 (192 kbit/s)" },
+];
+
+/** "<name without extension>_mix.<format>", as the server names the stems' downloads. */
+export function mixFileName(trackName: string, format: MixFormat): string {
+  const stem = trackName.includes(".") ? trackName.slice(0, trackName.lastIndexOf(".")) : trackName;
+  return `${stem || "track"}_mix.${format}`;
+}
+
+function save(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // after the browser has taken the file
+}
+
+export function ExportMix({
+  buffers,
+  sound,
+  channels,
+  trackName,
+  onError,
+}: {
+  buffers: readonly AudioBuffer[] | null;
+  sound: Sound;
+  channels: number; // the input's channels
+  trackName: string;
+  onError: (e: unknown) => void;
+}) {
+  const [format, setFormat] = useState<MixFormat>("wav");
+  const [busy, setBusy] = useState(false);
+  const run = () => {
+    if (!buffers) {
+      return;
+    }
+    setBusy(true);
+    renderMix(buffers, sound, outputChannels(channels))
+      .then((audio) => encodeMix(audio, format))
+      .then((file) => save(file, mixFileName(trackName, format)))
+      .catch((e: unknown) => onError(new Error(`${trackName}: the mix could not be exported (${e instanceof Error ? e.message : String(e)})`)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <div className="export-mix">
+      <Choice label="Format" name="Export format" options={FORMATS} value={format} onChange={setFormat} />
+      <button type="button" onClick={run} disabled={!buffers || busy} aria-busy={busy}>
+        Export mix
+      </button>
+      {busy && (
+        <span className="muted small" role="status">
+          Rendering the mix…
+        </span>
+      )}
+    </div>
+  );
+}
