@@ -3,9 +3,10 @@
 // the left and right arrow keys seek by 5 s.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { stemUrl, type StemName, type Track } from "../api";
-import { decodeAudio, MixEngine } from "../logic/engine";
+import type { StemName } from "../api";
+import { MixEngine } from "../logic/engine";
 import { effectiveGains, formatTime, silenceReasons, type StemControls } from "../logic/mixer";
+import type { StemSource } from "../logic/stems";
 import { StemStrip } from "./StemStrip";
 
 export const STEMS = ["mixture", "vocals", "accompaniment"] as const satisfies readonly StemName[];
@@ -18,7 +19,7 @@ function isTyping(target: EventTarget | null): boolean {
   return target instanceof HTMLElement && target.closest("button, input, select, textarea, a") !== null;
 }
 
-export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) => void }) {
+export function Mixer({ source, onError }: { source: StemSource; onError: (e: unknown) => void }) {
   const [buffers, setBuffers] = useState<AudioBuffer[] | null>(null);
   const [controls, setControls] = useState<StemControls[]>(INITIAL);
   const [playing, setPlaying] = useState(false);
@@ -28,16 +29,8 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
 
   useEffect(() => {
     let alive = true;
-    const rate = track.sample_rate ?? 44100;
-    Promise.all(
-      STEMS.map(async (stem) => {
-        const response = await fetch(stemUrl(track, stem), { credentials: "same-origin" });
-        if (!response.ok) {
-          throw new Error(`${track.name}: the ${stem} could not be loaded (${response.status})`);
-        }
-        return decodeAudio(await response.arrayBuffer(), rate);
-      }),
-    )
+    source
+      .load(STEMS)
       .then((decoded) => alive && setBuffers(decoded))
       .catch((e: unknown) => alive && onError(e));
     return () => {
@@ -45,7 +38,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
       engine.current?.close();
       engine.current = null;
     };
-  }, [track, onError]);
+  }, [source, onError]);
 
   useEffect(() => {
     engine.current?.setGains(effectiveGains(controls));
@@ -125,7 +118,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
     return () => document.removeEventListener("keydown", onKey);
   }, [toggle, seek]);
 
-  const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : (track.duration_s ?? 0);
+  const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : source.duration;
   return (
     <div className="mixer">
       <div className="transport card" data-audio-state={audioState}>
@@ -145,7 +138,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
           buffer={buffers?.[i] ?? null}
           controls={controls[i]}
           position={position}
-          downloadUrl={stemUrl(track, stem)}
+          download={source.download(stem)}
           onChange={(c) => setControls((old) => old.map((o, j) => (j === i ? c : o)))}
           onSeek={seek}
         />

@@ -17,7 +17,7 @@ export function StemStrip({
   buffer,
   controls,
   position,
-  downloadUrl,
+  download,
   onChange,
   onSeek,
   silence,
@@ -27,7 +27,7 @@ export function StemStrip({
   buffer: AudioBuffer | null;
   controls: StemControls;
   position: number;
-  downloadUrl: string;
+  download: { url: string; filename?: string };
   onChange: (controls: StemControls) => void;
   onSeek: (seconds: number) => void;
 }) {
@@ -65,7 +65,7 @@ export function StemStrip({
           <output className="volume-db" aria-hidden="true">
             {volumeLabel(controls.volume)}
           </output>
-          <a href={downloadUrl} download>
+          <a href={download.url} download={download.filename ?? true}>
             Download
           </a>
         </div>
