@@ -36,9 +36,13 @@ export function DeviceSeparation({
             data-threads={state.info.threads}
             data-backend={state.info.backend}
             data-duration={state.duration}
+            data-model-bytes={state.info.modelBytes}
           >
             Separated on this device in {state.info.seconds.toFixed(1)} s ({state.info.backend.toUpperCase()},{" "}
-            {state.info.threads} thread{state.info.threads === 1 ? "" : "s"}); nothing was uploaded.
+            {state.info.threads} thread{state.info.threads === 1 ? "" : "s"}); nothing was uploaded.{" "}
+            {state.info.modelBytes > 0
+              ? `The model (${(state.info.modelBytes / 1e6).toFixed(1)} MB) was downloaded once; the browser keeps it.`
+              : "The model came from the browser's cache."}
           </p>
         )}
         {state.phase === "failed" && <p className="muted small">Not separated.</p>}

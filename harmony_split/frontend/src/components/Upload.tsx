@@ -79,8 +79,12 @@ export function Upload({
     if (!first) {
       return;
     }
-    if (!chosen?.device) {
-      onError(new Error(`${first.name}: the model ${chosen?.name ?? ""} cannot run on this device (it has no ONNX export on the server); turn off "Separate on this device" to separate it on the server`));
+    if (!chosen) {
+      onError(new Error(`${first.name}: not separated; the list of models has not arrived yet, try again in a moment`));
+      return;
+    }
+    if (!chosen.device) {
+      onError(new Error(`${first.name}: the model ${chosen.name} cannot run on this device (it has no ONNX export on the server); turn off "Separate on this device" to separate it on the server`));
       return;
     }
     rest.forEach((f) => onError(new Error(`${f.name}: not separated; this device separates one song at a time`)));

@@ -11,6 +11,7 @@ type Ort = typeof import("onnxruntime-web");
 
 interface Loaded {
   url: string;
+  bytes: number; // transferred over the network (PerformanceResourceTiming.transferSize: 0 from the HTTP cache)
   ort: Ort;
   session: InferenceSession;
   backend: RunInfo["backend"];
@@ -48,11 +49,13 @@ async function load(url: string): Promise<Loaded> {
     throw new Error(`the model could not be downloaded (${response.status}): reload the page`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
+  const timing = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(url)).pop();
+  const transferred = timing instanceof PerformanceResourceTiming ? timing.transferSize : bytes.length;
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: gpu ? ["webgpu", "wasm"] : ["wasm"],
     graphOptimizationLevel: "all",
   });
-  loaded = { url, ort, session, backend: gpu ? "webgpu" : "wasm", threads };
+  loaded = { url, bytes: transferred, ort, session, backend: gpu ? "webgpu" : "wasm", threads };
   return loaded;
 }
 
@@ -100,6 +103,7 @@ async function separate(request: SeparateRequest): Promise<void> {
     threads: model.threads,
     seconds: (performance.now() - started) / 1000,
     modelSeconds,
+    modelBytes: model.bytes,
   };
   post({ kind: "done", vocals, accompaniment, info }, [...vocals, ...accompaniment].map((a) => a.buffer));
 }

@@ -15,6 +15,7 @@ export interface RunInfo {
   threads: number; // WASM threads (1 without cross-origin isolation)
   seconds: number; // wall time of the separation in the worker, from the request to the stems
   modelSeconds: number; // of which the model calls
+  modelBytes: number; // bytes of the model file that came over the network for this run (0: from the browser's cache)
 }
 
 /** Worker -> page. Progress `fraction` is 0..1; the stems have the request's rate, channels and length. */

@@ -3,19 +3,38 @@
 // song (harmony_split/README.md).
 import { ConverterType, create } from "@alexanderolsen/libsamplerate-js";
 
-/** `signal` (mono, `from` Hz) at `to` Hz, exactly `length` samples long (cut, or zero-padded at the end). */
+const BLOCK = 65536; // input samples per call (the library's own splitting of long input fails at 8192 Hz)
+
+/**
+ * `signal` (mono, `from` Hz) at `to` Hz, exactly `length` samples long. Fed to the converter in blocks (its state
+ * carries over), then silence until `length` samples are out: the same samples as one call on the whole signal.
+ */
 export async function resample(
   signal: Float32Array,
   from: number,
   to: number,
   length: number,
 ): Promise<Float32Array<ArrayBuffer>> {
+  const out = new Float32Array(length);
   if (from === to) {
-    return fit(signal, length);
+    out.set(signal.subarray(0, length));
+    return out;
   }
   const converter = await create(1, from, to, { converterType: ConverterType.SRC_SINC_BEST_QUALITY });
   try {
-    return fit(converter.simple(signal), length);
+    let written = 0;
+    const take = (piece: Float32Array) => {
+      out.set(piece.subarray(0, Math.max(0, length - written)), written);
+      written += piece.length;
+    };
+    for (let first = 0; first < signal.length && written < length; first += BLOCK) {
+      take(converter.full(signal.slice(first, first + BLOCK)));
+    }
+    const silence = new Float32Array(BLOCK);
+    while (written < length) {
+      take(converter.full(silence));
+    }
+    return out;
   } finally {
     converter.destroy();
   }
@@ -24,11 +43,4 @@ export async function resample(
 /** The length soxr gives a one-shot resampling of `samples` samples from `from` to `to` Hz. */
 export function resampledLength(samples: number, from: number, to: number): number {
   return Math.round((samples * to) / from);
-}
-
-/** A copy of `signal` in a new array of `length` samples (the converter's output may live in its WASM memory). */
-function fit(signal: Float32Array, length: number): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(length);
-  out.set(signal.subarray(0, length));
-  return out;
 }
