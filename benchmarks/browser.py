@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import socket
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,35 +40,26 @@ from Models.nets.onnx_export import export_checkpoint
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 3_600_000  # one round may take this long (a 10-minute song on a slow machine)
+# one round may take this long (a 10-minute song on a slow machine), ms
+TIMEOUT_MS = int(os.environ.get("BENCH_TIMEOUT_MS", "3600000"))
 
 
-def tree_peak_rss(root: int) -> float:
-    """The largest peak resident memory (``VmHWM``, MiB) among ``root`` and its descendants (chromium's renderer,
-    which runs the page and its workers, is the largest)."""
-    parents = {}
+def chromium_peak_rss() -> float:
+    """The largest peak resident memory (``VmHWM``, MiB) among the chromium processes this process started
+    (through Playwright's driver); the tab's renderer, which runs the page and its workers, is the largest."""
+    parents, names = {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            head, tail = stat.read_text().rsplit(")", 1)
         except OSError:
             continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    tree, grew = {root}, True
+        pid = int(stat.parent.name)
+        parents[pid], names[pid] = int(tail.split()[1]), head.split("(", 1)[1]
+    tree, grew = {os.getpid()}, True
     while grew:
         grown = tree | {pid for pid, parent in parents.items() if parent in tree}
         grew, tree = grown != tree, grown
-    return max(_peak_rss(pid) for pid in tree)
-
-
-def chromium_pid(marker: str) -> int:
-    """The process id of the chromium launched with the command-line argument ``marker``."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker.encode() in cmdline.read_bytes().split(b"\0"):
-                return int(cmdline.parent.name)
-        except OSError:
-            continue
-    raise RuntimeError("the benchmark's chromium process was not found")
+    return max((_peak_rss(pid) for pid in tree if names[pid].startswith(("chrom", "chrome"))), default=float("nan"))
 
 
 def separate_once(page, song: Path) -> dict[str, float]:  # noqa: ANN001 -- a Playwright Page
@@ -99,11 +92,13 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     with socket.socket() as probe:  # a free loopback port (benchmarks.web's own may be in use)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # One signing key for both gunicorn workers (without one, each makes its own and a browser session signed by
+    # one is refused by the other).
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     service = Service(work, work / "checkpoints", port)
     try:
         with sync_playwright() as p:
-            marker = f"--benchmark-run={work.name}"  # an argument chromium ignores: finds its process
-            browser = p.chromium.launch(executable_path=chromium, args=[*CHROMIUM_FLAGS, marker])
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             page = browser.new_page()
             page.set_default_timeout(120_000)  # a loaded machine
             page.goto(service.url)
@@ -113,8 +108,16 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
             page.get_by_role("button", name="Upload audio").wait_for()
             page.get_by_role("checkbox", name="Separate on this device").check()
             page.get_by_role("combobox", name="Model").wait_for()
-            rounds = [separate_once(page, song) for _ in range(args.repeats + 1)]
-            peak = tree_peak_rss(chromium_pid(marker))
+            try:
+                rounds = []
+                for round_ in range(args.repeats + 1):  # a copy per round: choosing the same file again fires nothing
+                    copy = song.with_name(f"song {round_}.wav")
+                    shutil.copyfile(song, copy)
+                    rounds.append(separate_once(page, copy))
+            except Exception:
+                print(page.locator("body").aria_snapshot(), file=sys.stderr)  # what the page showed instead
+                raise
+            peak = chromium_peak_rss()
             browser.close()
     finally:
         service.stop()
