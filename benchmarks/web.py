@@ -49,8 +49,8 @@ PORT = 8187
 class Service:
     """gunicorn plus worker processes on a fresh data folder; ``token`` is the first account's API token."""
 
-    def __init__(self, work: Path, checkpoints: Path) -> None:
-        self.url = f"http://127.0.0.1:{PORT}"
+    def __init__(self, work: Path, checkpoints: Path, port: int = PORT) -> None:
+        self.url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
                     "HARMONY_DATA_DIR": str(work / "data"), "HARMONY_CHECKPOINT_DIR": str(checkpoints),
                     "HARMONY_MAX_QUEUED": "1000", "HARMONY_MAX_MINUTES": "60",
@@ -67,9 +67,10 @@ class Service:
                               capture_output=True, text=True).stdout
         password = re.search(r"password '([^']+)'", made).group(1)
         self._start([sys.executable, "-m", "gunicorn", "harmony_split.backend.server.wsgi", "--bind",
-                     f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "8", "--chdir", str(REPO),
+                     f"127.0.0.1:{port}", "--workers", "2", "--threads", "8", "--chdir", str(REPO),
                      "--no-control-socket"])
         self._wait(lambda: self._get("/api/health/"), "the web server")
+        self.password = password  # the first account's ("admin"), for sign-ins in a browser (benchmarks.browser)
         self.headers = self._sign_in("admin", password)
 
     def _sign_in(self, name: str, password: str) -> dict[str, str]:

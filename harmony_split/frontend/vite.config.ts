@@ -18,6 +18,9 @@ const toDjango = {
 export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
+  // The separation worker (src/workers/separate.worker.ts) is a module: onnxruntime-web's WASM and WebGPU builds are
+  // separate chunks, loaded on demand, with their .wasm files among the app's own assets (no CDN).
+  worker: { format: "es" },
   server: {
     port: Number(process.env.VITE_PORT ?? "5173"),
     proxy: { "/api": toDjango, "/accounts": toDjango, "/admin": toDjango },

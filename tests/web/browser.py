@@ -43,8 +43,9 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> Iterator[Service]:
-    """The service as ``make serve`` runs it, in ``base``: migrate, one account, gunicorn and one `manage.py worker`."""
+def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float, worker: bool = True) -> Iterator[Service]:
+    """The service as ``make serve`` runs it, in ``base``: migrate, one account, gunicorn and one `manage.py worker`
+    (none with ``worker=False``: no job can run)."""
     if not (FRONTEND_DIST / "index.html").is_file():
         raise RuntimeError(f"{FRONTEND_DIST.relative_to(REPO)} is not built: run `make frontend` "
                            "(npm ci && npm run build in harmony_split/frontend)")
@@ -66,9 +67,10 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float) -> I
             subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "4",
                               "harmony_split.backend.server.wsgi"], env=env, stdout=out, stderr=subprocess.STDOUT,
                              cwd=REPO, start_new_session=True),
-            subprocess.Popen([*manage, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                             start_new_session=True),
         ]
+        if worker:
+            processes.append(subprocess.Popen([*manage, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, processes, log)

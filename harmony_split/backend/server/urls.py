@@ -35,6 +35,7 @@ api = [
     path("api/auth/login/", auth_views.Login.as_view(), name="auth-login"),
     path("api/auth/logout/", auth_views.Logout.as_view(), name="auth-logout"),
     path("api/models/", views.ModelList.as_view(), name="models"),
+    path("api/models/<str:model_id>/onnx/<str:digest>.onnx", views.ModelOnnx.as_view(), name="model-onnx"),
     *router.urls,  # /api/tracks/, <uuid>/, <uuid>/cancel/, <uuid>/stems/<stem>, <uuid>/download
 ]
 

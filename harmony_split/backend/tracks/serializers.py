@@ -80,6 +80,24 @@ class UploadSerializer(serializers.Serializer):
                                       help_text="standard, or high: the multichannel Wiener filter (slower)")
 
 
+class DeviceSpecSerializer(serializers.Serializer):
+    """What the browser needs of the model spec (``Models.config.ModelSpec``): rates in Hz, sizes in samples/frames."""
+
+    expected_sr = serializers.IntegerField()
+    num_fft = serializers.IntegerField()
+    num_hop = serializers.IntegerField()
+    num_frames = serializers.IntegerField()
+    num_layers = serializers.IntegerField()
+
+
+class DeviceModelSerializer(serializers.Serializer):
+    """A model's ONNX export for separation in the browser (``tracks.device_models``)."""
+
+    url = serializers.CharField()
+    bytes = serializers.IntegerField()
+    spec = DeviceSpecSerializer()
+
+
 class ModelSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="the run folder's name; what uploads send as model")
     name = serializers.CharField(help_text="what the model is: phase, training data, date, vocals SDR where scored")
@@ -89,6 +107,7 @@ class ModelSerializer(serializers.Serializer):
     val_loss = serializers.FloatField(allow_null=True)
     created = serializers.CharField()
     default = serializers.BooleanField()
+    device = DeviceModelSerializer(allow_null=True)  # None: no ONNX export, the model runs on the server only
 
 
 class CredentialsSerializer(serializers.Serializer):

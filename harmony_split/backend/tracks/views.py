@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from Input.audio.probe import AudioError, probe
 from Utils import atomic_open
 
-from . import files, jobs, separators, storage
+from . import device_models, files, jobs, separators, storage
 from .models import Separation, Track, library_key
 from .serializers import (
     ErrorSerializer,
@@ -224,7 +224,25 @@ class ModelList(APIView):
 
     @extend_schema(responses={200: ModelSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
-        return Response(separators.list_models())
+        return Response([{**model, "device": device_models.device_field(model["id"])}
+                         for model in separators.list_models()])
+
+
+class ModelOnnx(APIView):
+    """A model's ONNX export (``tracks.device_models``), for separation in the browser. The URL carries the file's
+    digest, so the answer may be cached for a year; an outdated digest (the model was exported again) is a 404."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request: Request, model_id: str, digest: str) -> HttpResponse:
+        export = device_models.onnx_export(model_id)
+        if export is None:
+            raise NotFound(f"model {model_id!r} has no ONNX export on this server")
+        if export.digest != digest:
+            raise NotFound(f"model {model_id!r} was exported again: reload the page for its new file")
+        response = FileResponse(open(export.path, "rb"), content_type="application/octet-stream")  # noqa: SIM115
+        response["Cache-Control"] = device_models.CACHE_CONTROL
+        response["ETag"] = f'"{export.digest}"'
+        return response
 
 
 class Health(APIView):

@@ -106,6 +106,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models/{model_id}/onnx/{digest}.onnx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A model's ONNX export (``tracks.device_models``), for separation in the browser. The URL carries the file's
+         *     digest, so the answer may be cached for a year; an outdated digest (the model was exported again) is a 404.
+         */
+        get: operations["models_onnx_.onnx_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tracks/": {
         parameters: {
             query?: never;
@@ -235,6 +255,20 @@ export interface components {
             username: string;
             password: string;
         };
+        /** @description A model's ONNX export for separation in the browser (``tracks.device_models``). */
+        DeviceModel: {
+            url: string;
+            bytes: number;
+            spec: components["schemas"]["DeviceSpec"];
+        };
+        /** @description What the browser needs of the model spec (``Models.config.ModelSpec``): rates in Hz, sizes in samples/frames. */
+        DeviceSpec: {
+            expected_sr: number;
+            num_fft: number;
+            num_hop: number;
+            num_frames: number;
+            num_layers: number;
+        };
         Error: {
             error: string;
         };
@@ -274,6 +308,7 @@ export interface components {
             val_loss: number | null;
             created: string;
             default: boolean;
+            device: components["schemas"]["DeviceModel"] | null;
         };
         /** @enum {unknown} */
         NullEnum: null;
@@ -598,6 +633,92 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Model"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "models_onnx_.onnx_retrieve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                digest: string;
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
                 };
             };
             400: {

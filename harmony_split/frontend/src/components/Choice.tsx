@@ -12,6 +12,7 @@ export function Choice<T extends string>({
   value,
   onChange,
   className,
+  disabled = false,
 }: {
   label: string; // the visible label (also the accessible name unless `name` is given)
   name?: string; // an accessible name more specific than the visible label
@@ -19,6 +20,7 @@ export function Choice<T extends string>({
   value: T;
   onChange: (value: T) => void;
   className?: string;
+  disabled?: boolean;
 }) {
   return (
     <label className={className}>
@@ -26,6 +28,7 @@ export function Choice<T extends string>({
       <select
         aria-label={name}
         value={value}
+        disabled={disabled}
         onChange={(e) => {
           const chosen = options.find((o) => o.value === e.target.value);
           if (chosen) {

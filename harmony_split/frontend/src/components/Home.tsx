@@ -1,10 +1,12 @@
 // The start page: the upload area and the user's library (searched, sorted, a page at a time), kept fresh by
 // polling while a track on the page is queued or running.
 import { useCallback, useEffect, useState } from "react";
+import type { DeviceModel } from "../logic/device/useDeviceSeparation";
 import { ApiError, listTracks, type TrackPage } from "../api";
 import { FIRST_QUERY, type LibraryQuery } from "../logic/library";
 import { usePolling } from "../logic/usePolling";
 import { LibraryControls, Pager } from "./Library";
+import { DeviceSeparation } from "./DeviceSeparation";
 import { TrackList } from "./TrackList";
 import { Upload } from "./Upload";
 
@@ -21,6 +23,8 @@ const statuses = (shown: Shown) => shown.page.results.map((t) => t.status);
 export function Home({ navigate, onError }: { navigate: (path: string) => void; onError: (e: unknown) => void }) {
   const [query, setQuery] = useState<LibraryQuery>(FIRST_QUERY);
   const [typed, setTyped] = useState("");
+  const [onDevice, setOnDevice] = useState<{ file: File; model: DeviceModel } | null>(null);
+  const closeDevice = useCallback(() => setOnDevice(null), []);
   useEffect(() => {
     const timer = window.setTimeout(() => {
       setQuery((q) => (q.search === typed ? q : { ...q, search: typed, page: 1 }));
@@ -49,7 +53,11 @@ export function Home({ navigate, onError }: { navigate: (path: string) => void; 
   }, [refresh]);
   return (
     <div className="home">
-      <Upload onUploaded={onUploaded} onError={onError}>
+      <Upload onUploaded={onUploaded} onDevice={(file, model) => setOnDevice({ file, model })} onError={onError}>
+        {onDevice && (
+          <DeviceSeparation key={`${onDevice.file.name}-${onDevice.file.lastModified}-${onDevice.file.size}`}
+            file={onDevice.file} model={onDevice.model} onError={onError} onClose={closeDevice} />
+        )}
         <LibraryControls
           search={typed}
           ordering={query.ordering}

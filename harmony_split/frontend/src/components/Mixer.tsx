@@ -4,10 +4,11 @@
 // Space toggles play; the left and right arrow keys seek by 5 s; [ and ] set the loop's A and B at the playhead.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { stemUrl, type StemName, type Track } from "../api";
-import { decodeAudio, MixEngine } from "../logic/engine";
+import type { StemName } from "../api";
+import { MixEngine } from "../logic/engine";
 import { makeLoop, withEnd, withStart, type Loop } from "../logic/loop";
 import { effectiveGains, silenceReasons, type StemControls } from "../logic/mixer";
+import type { StemSource } from "../logic/stems";
 import { ExportMix } from "./ExportMix";
 import { StemStrip } from "./StemStrip";
 import { Transport } from "./Transport";
@@ -22,7 +23,7 @@ function isTyping(target: EventTarget | null): boolean {
   return target instanceof HTMLElement && target.closest("button, input, select, textarea, a") !== null;
 }
 
-export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) => void }) {
+export function Mixer({ source, onError }: { source: StemSource; onError: (e: unknown) => void }) {
   const [buffers, setBuffers] = useState<AudioBuffer[] | null>(null);
   const [controls, setControls] = useState<StemControls[]>(INITIAL);
   const [playing, setPlaying] = useState(false);
@@ -38,16 +39,8 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
 
   useEffect(() => {
     let alive = true;
-    const rate = track.sample_rate ?? 44100;
-    Promise.all(
-      STEMS.map(async (stem) => {
-        const response = await fetch(stemUrl(track, stem), { credentials: "same-origin" });
-        if (!response.ok) {
-          throw new Error(`${track.name}: the ${stem} could not be loaded (${response.status})`);
-        }
-        return decodeAudio(await response.arrayBuffer(), rate);
-      }),
-    )
+    source
+      .load(STEMS)
       .then((decoded) => alive && setBuffers(decoded))
       .catch((e: unknown) => alive && onError(e));
     return () => {
@@ -55,7 +48,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
       engine.current?.close();
       engine.current = null;
     };
-  }, [track, onError]);
+  }, [source, onError]);
 
   useEffect(() => {
     engine.current?.setGains(effectiveGains(controls));
@@ -158,7 +151,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
     return () => document.removeEventListener("keydown", onKey);
   }, [toggle, seek, setA, setB]);
 
-  const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : (track.duration_s ?? 0);
+  const duration = buffers ? Math.max(...buffers.map((b) => b.duration)) : source.duration;
   const gains = effectiveGains(controls);
   return (
     <div className="mixer">
@@ -182,8 +175,8 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
         <ExportMix
           buffers={buffers}
           sound={{ gains, tempo, semitones }}
-          channels={track.channels ?? buffers?.[0]?.numberOfChannels ?? 2}
-          trackName={track.name}
+          channels={source.channels}
+          trackName={source.name}
           onError={onError}
         />
       </Transport>
@@ -195,7 +188,7 @@ export function Mixer({ track, onError }: { track: Track; onError: (e: unknown) 
           buffer={buffers?.[i] ?? null}
           controls={controls[i]}
           position={position}
-          downloadUrl={stemUrl(track, stem)}
+          download={source.download(stem)}
           onChange={(c) => setControls((old) => old.map((o, j) => (j === i ? c : o)))}
           onSeek={seek}
           loop={loop}

@@ -12,7 +12,7 @@ function Harness({ onChange }: { onChange: (c: StemControls) => void }) {
       buffer={null}
       controls={controls}
       position={0}
-      downloadUrl="/api/tracks/x/stems/vocals"
+      download={{ url: "/api/tracks/x/stems/vocals" }}
       onChange={(c) => {
         setControls(c);
         onChange(c);

@@ -18,7 +18,7 @@ export function StemStrip({
   buffer,
   controls,
   position,
-  downloadUrl,
+  download,
   onChange,
   onSeek,
   silence,
@@ -32,7 +32,7 @@ export function StemStrip({
   buffer: AudioBuffer | null;
   controls: StemControls;
   position: number;
-  downloadUrl: string;
+  download: { url: string; filename?: string };
   onChange: (controls: StemControls) => void;
   onSeek: (seconds: number) => void;
 }) {
@@ -70,7 +70,7 @@ export function StemStrip({
           <output className="volume-db" aria-hidden="true">
             {volumeLabel(controls.volume)}
           </output>
-          <a href={downloadUrl} download>
+          <a href={download.url} download={download.filename ?? true}>
             Download
           </a>
         </div>

@@ -1,6 +1,7 @@
 // One track: its status while it is separated, then the mixer, the downloads, Cancel and Delete.
-import { useCallback } from "react";
+import { useCallback, useMemo } from "react";
 import { getTrack, zipUrl, type Track } from "../api";
+import { serverStems } from "../logic/stems";
 import { usePolling } from "../logic/usePolling";
 import { Mixer } from "./Mixer";
 import { TrackActions } from "./TrackActions";
@@ -20,6 +21,7 @@ export function TrackPage({
 }) {
   const load = useCallback(() => getTrack(id), [id]);
   const { value: track, refresh } = usePolling(load, statuses, onError);
+  const source = useMemo(() => (track ? serverStems(track) : null), [track]);
   if (!track) {
     return <p className="muted">Loading…</p>;
   }
@@ -40,7 +42,7 @@ export function TrackPage({
           <TrackActions track={track} onChanged={refresh} onDeleted={() => navigate("/")} onError={onError} />
         </div>
       </div>
-      {track.status === "done" && <Mixer track={track} onError={onError} />}
+      {track.status === "done" && source && <Mixer source={source} onError={onError} />}
     </div>
   );
 }

@@ -32,7 +32,7 @@ async function drop(files: File[]) {
 
 describe("Upload", () => {
   it("has the upload button, the labelled file input and the default model preselected", async () => {
-    render(<Upload onUploaded={() => undefined} onError={() => undefined}>{null}</Upload>);
+    render(<Upload onUploaded={() => undefined} onDevice={() => undefined} onError={() => undefined}>{null}</Upload>);
     expect(screen.getByRole("button", { name: "Upload audio" })).toBeTruthy();
     expect(screen.getByLabelText("Audio files")).toBeTruthy();
     const picker = screen.getByRole("combobox", { name: "Model" }) as HTMLSelectElement;
@@ -44,7 +44,7 @@ describe("Upload", () => {
     const errors: string[] = [];
     const sent: string[] = [];
     vi.spyOn(XMLHttpRequest.prototype, "send").mockImplementation(() => sent.push("sent"));
-    render(<Upload onUploaded={() => undefined} onError={(e) => errors.push((e as Error).message)}>{null}</Upload>);
+    render(<Upload onUploaded={() => undefined} onDevice={() => undefined} onError={(e) => errors.push((e as Error).message)}>{null}</Upload>);
     await screen.findByText("Audio files up to 2 MB.");
 
     await drop([sized("notes.txt", "text/plain", 10)]);
@@ -65,7 +65,7 @@ describe("Upload", () => {
     vi.spyOn(XMLHttpRequest.prototype, "send").mockImplementation((body) => {
       forms.push(body as FormData);
     });
-    render(<Upload onUploaded={() => undefined} onError={() => undefined}>{null}</Upload>);
+    render(<Upload onUploaded={() => undefined} onDevice={() => undefined} onError={() => undefined}>{null}</Upload>);
     await screen.findByText("Audio files up to 2 MB.");
     const formats = screen.getByRole("combobox", { name: "Stems as" }) as HTMLSelectElement;
     expect(formats.value).toBe("wav");

@@ -3,6 +3,8 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useDropzone, type FileRejection } from "react-dropzone";
 import { getHealth, listModels, uploadTrack, type SeparatorModel, type Quality, type StemFormat } from "../api";
+import { loadOnDevice, saveOnDevice } from "../logic/device/preference";
+import type { DeviceModel } from "../logic/device/useDeviceSeparation";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
 import { Choice, type Option } from "./Choice";
 
@@ -25,10 +27,13 @@ interface Sending {
 
 export function Upload({
   onUploaded,
+  onDevice,
   onError,
   children,
 }: {
   onUploaded: () => void;
+  /** With "Separate on this device" on, a chosen file goes here instead of to the server. */
+  onDevice: (file: File, model: DeviceModel) => void;
   onError: (e: unknown) => void;
   children: ReactNode;
 }) {
@@ -38,6 +43,7 @@ export function Upload({
   const [quality, setQuality] = useState<Quality>("standard");
   const [maxMb, setMaxMb] = useState(DEFAULT_MAX_UPLOAD_MB);
   const [sending, setSending] = useState<Sending[]>([]);
+  const [onThisDevice, setOnThisDevice] = useState(loadOnDevice);
   const nextKey = useRef(0);
 
   useEffect(() => {
@@ -67,11 +73,33 @@ export function Upload({
       .finally(() => setSending((old) => old.filter((s) => s.key !== key)));
   };
 
+  const separateHere = (files: File[]) => {
+    const chosen = models.find((m) => m.id === model);
+    const [first, ...rest] = files;
+    if (!first) {
+      return;
+    }
+    if (!chosen) {
+      onError(new Error(`${first.name}: not separated; the list of models has not arrived yet, try again in a moment`));
+      return;
+    }
+    if (!chosen.device) {
+      onError(new Error(`${first.name}: the model ${chosen.name} cannot run on this device (it has no ONNX export on the server); turn off "Separate on this device" to separate it on the server`));
+      return;
+    }
+    rest.forEach((f) => onError(new Error(`${f.name}: not separated; this device separates one song at a time`)));
+    onDevice(first, chosen.device);
+  };
+
   const onDrop = (accepted: File[], rejected: FileRejection[]) => {
     for (const r of rejected) {
       onError(new Error(rejectionReason(r.file, maxMb) ?? `${r.file.name}: ${r.errors[0]?.message ?? "refused"}`));
     }
-    accepted.forEach(send);
+    if (onThisDevice) {
+      separateHere(accepted);
+    } else {
+      accepted.forEach(send);
+    }
   };
 
   const { getRootProps, getInputProps, isDragActive, open } = useDropzone({
@@ -105,9 +133,27 @@ export function Upload({
             ))}
           </select>
         </label>
-        <Choice className="model-picker" label="Quality" options={QUALITIES} value={quality} onChange={setQuality} />
-        <Choice className="model-picker" label="Stems as" options={STEM_FORMATS} value={format} onChange={setFormat} />
+        <Choice className="model-picker" label="Quality" options={QUALITIES} value={quality} onChange={setQuality}
+                disabled={onThisDevice} />
+        <Choice className="model-picker" label="Stems as" options={STEM_FORMATS} value={format} onChange={setFormat}
+                disabled={onThisDevice} />
+        <label className="model-picker">
+          <input
+            type="checkbox"
+            checked={onThisDevice}
+            onChange={(e) => {
+              setOnThisDevice(e.target.checked);
+              saveOnDevice(e.target.checked);
+            }}
+          />
+          Separate on this device
+        </label>
       </div>
+      {onThisDevice && (
+        <p className="muted small">
+          On this device: the song is not uploaded; standard quality, stems as WAV. High quality needs the server.
+        </p>
+      )}
       <p className="muted small">Audio files up to {maxMb} MB.</p>
       {sending.length > 0 && (
         <ul className="uploads">

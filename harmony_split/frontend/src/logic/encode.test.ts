@@ -1,4 +1,5 @@
-import { mp3Refusal, toInt16 } from "./encode";
+import { mp3Refusal } from "./encode";
+import { toInt16 } from "./wav";
 
 describe("mix encoding", () => {
   it("quantises to 16 bits as decoding reads them back (x * 32768), clipping", () => {

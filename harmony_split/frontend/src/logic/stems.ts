@@ -1,0 +1,38 @@
+// Where the mixer's stems come from: the server (a finished track's files) or the musician's device (buffers
+// separated in the page, components/DeviceSeparation.tsx). The mixer plays and offers whatever a StemSource gives.
+import { stemUrl, type StemName, type Track } from "../api";
+import { decodeAudio } from "./engine";
+
+export interface StemSource {
+  /** The stems' decoded audio, one buffer per name of `names`, all at one sample rate. */
+  load(names: readonly StemName[]): Promise<AudioBuffer[]>;
+  /** Where a stem is downloaded from, and under which file name (undefined: the server's). */
+  download(stem: StemName): { url: string; filename?: string };
+  /** Seconds of audio, shown before the stems are loaded. */
+  duration: number;
+  /** The song's file name, as uploaded or chosen: names the exported mix. */
+  name: string;
+  /** The song's channels (1 or 2): the exported mix has as many. */
+  channels: number;
+}
+
+/** A finished track's stems on the server. */
+export function serverStems(track: Track): StemSource {
+  const rate = track.sample_rate ?? 44100;
+  return {
+    duration: track.duration_s ?? 0,
+    name: track.name,
+    channels: track.channels ?? 2,
+    download: (stem) => ({ url: stemUrl(track, stem) }),
+    load: (names) =>
+      Promise.all(
+        names.map(async (stem) => {
+          const response = await fetch(stemUrl(track, stem), { credentials: "same-origin" });
+          if (!response.ok) {
+            throw new Error(`${track.name}: the ${stem} could not be loaded (${response.status})`);
+          }
+          return decodeAudio(await response.arrayBuffer(), rate);
+        }),
+      ),
+  };
+}
