@@ -135,7 +135,41 @@ def test_export_mix_wav_and_mp3_match_the_stems(session: Page, tmp_path: Path) -
     assert rate == SR and got.shape == mixture.shape
     # each stem is 16-bit (half a step each) and the mix is quantised once more: within 1.5 steps
     assert np.abs(got - mixture).max() <= 1.5 * LSB + 1e-9, "vocals + accompaniment at 1/1 is not the mixture"
+
+    # The A-B loop's span alone: set by dragging on a waveform, exported with the mixture soloed (the input itself)
+    range_choice = page.get_by_label("Export range")
+    expect(range_choice).to_be_disabled()  # no loop yet: the whole song
+    drag_loop(page, "accompaniment", 0.2, 0.6)
+    expect(range_choice).to_be_enabled()
+    range_choice.select_option(label="A-B loop")
+    page.get_by_role("region", name="mixture").get_by_role("button", name="Solo").click()
+    span = export(page, downloads, "wav")
+    named = re.search(r"_mix_(\d+\.\d\d)-(\d+\.\d\d)s\.wav$", span.name)
+    assert named, span.name
+    a, b = (float(x) * SR for x in named.groups())  # frames, to 0.01 s
+    assert 0.5 * SR < a < b < 4.5 * SR, (a / SR, b / SR)
+    got, _ = sf.read(span)
+    assert abs(got.shape[0] - (b - a)) <= 0.01 * SR, (got.shape[0], b - a)
+    # the export is the mixture's frames [A, B): find A to the frame near the name's 0.01 s
+    starts = [k for k in range(int(a) - SR // 100, int(a) + SR // 100 + 1)
+              if np.abs(got - mixture[k:k + got.shape[0]]).max() <= LSB + 1e-9]
+    assert len(starts) == 1, f"the loop's export is not one stretch of the mixture near A ({len(starts)} fits)"
+    page.get_by_role("slider", name="Tempo").fill("75")
+    slow, _ = sf.read(export(page, downloads, "wav"))
+    assert slow.shape[0] == int(np.ceil(got.shape[0] / 0.75)), (slow.shape[0], got.shape[0] / 0.75)
     assert session.errors == []
+
+
+def drag_loop(page, stem: str, start: float, end: float) -> None:  # noqa: ANN001 -- a Playwright Page
+    """Drag across ``stem``'s waveform from ``start`` to ``end`` (fractions of its width): sets the A-B loop."""
+    box = page.get_by_role("region", name=stem).get_by_role("img").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + start * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + (start + end) / 2 * box["width"], y, steps=5)
+    page.mouse.move(box["x"] + end * box["width"], y, steps=5)
+    page.mouse.up()
+    expect(page.get_by_label("Loop span")).not_to_contain_text("No loop")
 
 
 def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Page, tmp_path: Path) -> None:
@@ -147,13 +181,7 @@ def test_loop_set_by_drag_and_keys_wraps_the_time_and_survives_mute(session: Pag
 
     waveform = page.get_by_role("region", name="accompaniment").get_by_role("img")
     expect(waveform).to_have_accessible_name(re.compile(r"^accompaniment waveform \(left above right\);"))  # stereo
-    box = waveform.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 0.25 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.4 * box["width"], y, steps=5)
-    page.mouse.move(box["x"] + 0.5 * box["width"], y, steps=5)
-    page.mouse.up()
+    drag_loop(page, "accompaniment", 0.25, 0.5)
     expect(span).to_have_text(re.compile(r"^A 0:0[23] – B 0:0[56]$"))  # about 3 s to 6 s of 12 s
 
     page.get_by_role("heading", name=song.name).click()  # focus outside any control: the keys are the mixer's

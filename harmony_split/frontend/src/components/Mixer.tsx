@@ -175,6 +175,7 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
         <ExportMix
           buffers={buffers}
           sound={{ gains, tempo, semitones }}
+          loop={loop}
           channels={source.channels}
           trackName={source.name}
           onError={onError}

@@ -1,4 +1,4 @@
-// Export of the musician's mix: the whole song rendered through the playback graph (logic/graph.ts) in an
+// Export of the musician's mix: the whole song (or the A-B loop's span) rendered through the playback graph (logic/graph.ts) in an
 // OfflineAudioContext, at the stems' sample rate, with their gains, tempo and pitch. With time stretching, the
 // stems start after START_PAD_S of silence (SoundTouch drops the first few ms of what it is fed, so that is
 // silence, not the song), and the SoundTouch node delays its output by a fixed number of frames. Where the song
@@ -7,6 +7,7 @@
 // WSOLA places each stretched piece within its seek window, so the song's start and end can land up to about
 // 25 ms off that ideal (measured: docs in harmony_split/README.md).
 import { MixGraph, registerStretch, type Sound } from "./graph";
+import type { Loop } from "./loop";
 import { isIdentity, stretchedFrames, tempoRate } from "./tempo";
 
 const START_PAD_S = 0.25; // seconds of silence before the stems, with time stretching
@@ -55,14 +56,35 @@ async function stretchDelay(sound: Sound, channels: 1 | 2, sampleRate: number): 
   return first;
 }
 
+/** Frames [round(start * rate), round(end * rate)) of `buffer` (seconds), as a new buffer; a stem shorter than
+ * the range gives what it has (at least one frame of silence, as an AudioBuffer cannot be empty). */
+export function sliceBuffer(buffer: AudioBuffer, range: Loop): AudioBuffer {
+  const first = Math.min(buffer.length, Math.round(range.start * buffer.sampleRate));
+  const last = Math.min(buffer.length, Math.round(range.end * buffer.sampleRate));
+  const length = Math.max(1, last - first);
+  const { numberOfChannels, sampleRate } = buffer;
+  const part = new AudioBuffer({ length, numberOfChannels, sampleRate });
+  for (let c = 0; c < numberOfChannels; c++) {
+    part.copyToChannel(buffer.getChannelData(c).subarray(first, first + length), c);
+  }
+  return part;
+}
+
 /**
- * The mix of the whole song as an AudioBuffer at the stems' sample rate.
- * @param buffers one decoded buffer per stem (the mixer's order), same sample rate
+ * The mix of the whole song, or of the A-B loop's span, as an AudioBuffer at the stems' sample rate.
+ * @param stems one decoded buffer per stem (the mixer's order), same sample rate
  * @param sound the stems' linear gains, tempo (percent) and pitch (semitones)
  * @param channels the output's channels (the input's: 1 or 2)
- * @returns ceil(longest stem's frames / tempo rate) frames
+ * @param range the span to render, song seconds (A-B); null: the whole song
+ * @returns ceil(the longest stem's frames in the range / tempo rate) frames
  */
-export async function renderMix(buffers: readonly AudioBuffer[], sound: Sound, channels: 1 | 2): Promise<AudioBuffer> {
+export async function renderMix(
+  stems: readonly AudioBuffer[],
+  sound: Sound,
+  channels: 1 | 2,
+  range: Loop | null = null,
+): Promise<AudioBuffer> {
+  const buffers = range ? stems.map((b) => sliceBuffer(b, range)) : stems;
   const sampleRate = buffers[0].sampleRate;
   const frames = stretchedFrames(Math.max(...buffers.map((b) => b.length)), tempoRate(sound.tempo));
   if (isIdentity(sound.tempo, sound.semitones)) {
