@@ -113,7 +113,8 @@ def keyboard_problems(page) -> list[str]:  # noqa: ANN001
             problems.append(f"{what}: no accessible name")
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.evaluate("window.scrollTo(0, 0)")
-    page.keyboard.press("Tab")  # from the document's start (the blur left no focused element)
+    page.mouse.click(1, 1)  # the page's top corner, outside any control: Tab starts from the document's start
+    page.keyboard.press("Tab")
     stops: list[int] = []
     for _ in range(len(controls) + 5):
         focused = page.evaluate(FOCUSED)

@@ -3,6 +3,7 @@
 import type { KeyboardEvent } from "react";
 import type { Loop } from "../logic/loop";
 import { type StemControls, volumeLabel } from "../logic/mixer";
+import { DownloadIcon } from "./Icons";
 import { Waveform } from "./Waveform";
 
 function Toggle({ label, pressed, onToggle }: { label: string; pressed: boolean; onToggle: () => void }) {
@@ -51,7 +52,7 @@ export function StemStrip({
   };
 
   return (
-    <section className={silence ? "stem card silent" : "stem card"} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
+    <section className={`stem card stem-${stem}${silence ? " silent" : ""}`} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
       <div className="stem-head">
         <h2>{stem}</h2>
         <div className="stem-controls">
@@ -71,6 +72,7 @@ export function StemStrip({
             {volumeLabel(controls.volume)}
           </output>
           <a href={download.url} download={download.filename ?? true}>
+            <DownloadIcon />
             Download
           </a>
         </div>
@@ -79,7 +81,7 @@ export function StemStrip({
       {buffer ? (
         <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} loop={loop} onLoop={onLoop} />
       ) : (
-        <p className="muted small">Loading audio…</p>
+        <p className="muted small stem-loading">Loading audio…</p>
       )}
     </section>
   );
