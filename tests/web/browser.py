@@ -87,9 +87,9 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float, work
                 process.wait()
 
 
-def drop_files(page, target, files: list[tuple[str, bytes, str]]) -> None:  # noqa: ANN001 -- Playwright objects
+def drop_files(page, target, files: list[tuple[str, bytes, str]], event: str = "drop") -> None:  # noqa: ANN001
     """Drop ``(name, content, MIME type)`` files on ``target`` with a synthetic drop event, as a person
-    dragging them from a file manager would."""
+    dragging them from a file manager would (``event="dragenter"``: drag them over it without letting go)."""
     payload = [[name, base64.b64encode(content).decode(), kind] for name, content, kind in files]
     transfer = page.evaluate_handle(
         """(files) => {
@@ -102,7 +102,7 @@ def drop_files(page, target, files: list[tuple[str, bytes, str]]) -> None:  # no
            }""",
         payload,
     )
-    target.dispatch_event("drop", {"dataTransfer": transfer})
+    target.dispatch_event(event, {"dataTransfer": transfer})
 
 
 def add_finished_tracks(service: Service, tracks: list[tuple[str, float]]) -> None:

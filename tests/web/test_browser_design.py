@@ -35,8 +35,9 @@ PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 560}
 MAX_UPLOAD_MB = 8
 
-# Every element a person can operate: what Tab must reach. Marked with data-tab-id in document order; hidden and
-# disabled ones are left out (the closed shortcuts dialog, react-dropzone's hidden file input, a disabled pager).
+# Every element a person can see and operate: what Tab must reach. Marked with data-tab-id in document order; hidden
+# and disabled ones are left out (the closed shortcuts dialog, a disabled pager button, and react-dropzone's file
+# input, clipped to 1x1 px and out of the Tab order on purpose: the "Upload audio" button opens the same picker).
 DESCRIBE = """const describe = (el) =>
   `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40)}"`;"""
 MARK_CONTROLS = """() => {
@@ -45,7 +46,7 @@ MARK_CONTROLS = """() => {
                    '[role=slider], [role=link], [role=checkbox], [role=switch], [role=tab]';
   const shown = (el) => {
     const box = el.getBoundingClientRect();
-    return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden' &&
+    return box.width > 1 && box.height > 1 && getComputedStyle(el).visibility !== 'hidden' &&
            !el.closest('dialog:not([open]), [inert]');
   };
   const controls = [...document.querySelectorAll(selector)].filter((el) => shown(el) && !el.disabled);
@@ -135,6 +136,11 @@ def keyboard_problems(page) -> list[str]:  # noqa: ANN001
     return problems
 
 
+def named_song(folder: Path, name: str, seconds: float) -> Path:
+    """A generated song (``generated_mp3``) named ``name`` (each test's own: the module shares one library)."""
+    return generated_mp3(folder, seconds=seconds).rename(folder / name)
+
+
 def open_mixer(page, song: Path) -> str:  # noqa: ANN001
     """Drop ``song`` (an mp3), wait until it is separated, open its mixer; its URL."""
     drop_files(page, page.get_by_role("region", name="Upload"), [(song.name, song.read_bytes(), "audio/mpeg")])
@@ -175,13 +181,38 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
         assert serious_violations(page) == [], name
         page.screenshot(path=tmp_path / f"library-{name}.png", full_page=True)
         assert keyboard_problems(page) == [], name
+
+    # Dragging songs over the page: the drop zone says what letting go does.
+    page.set_viewport_size(DESKTOP)
+    page.evaluate("window.scrollTo(0, 0)")
+    zone = page.get_by_role("region", name="Upload")
+    song = named_song(tmp_path, "Night Drive.mp3", 30.0)
+    drop_files(page, zone, [(song.name, b"", "audio/mpeg")], event="dragenter")
+    expect(zone.get_by_text("Let go to add the songs")).to_be_visible()
+    page.screenshot(path=tmp_path / "upload-dragging-desktop.png")
+    drop_files(page, zone, [(song.name, b"", "audio/mpeg")], event="dragleave")
+    expect(zone.get_by_text("Drop songs here")).to_be_visible()
+
+    # An upload in progress, over a slow connection (Chromium's own throttling: 100 kB/s up).
+    network = session.context.new_cdp_session(page)
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": 100_000})
+    drop_files(page, zone, [(song.name, song.read_bytes(), "audio/mpeg")])
+    sending = page.get_by_role("progressbar", name=f"Upload of {song.name}")
+    expect(zone).to_contain_text(re.compile(rf"Uploading {song.name}: [1-9]\d?%"), timeout=20_000)
+    assert serious_violations(page) == [], "uploading"
+    page.screenshot(path=tmp_path / "upload-progress-desktop.png")
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
+    expect(sending).to_have_count(0, timeout=60_000)
+    expect(tracks.get_by_role("row", name=song.name)).to_contain_text("Done", timeout=180_000)
     assert [e for e in session.errors if "status of 404" not in e] == []
 
 
 def test_mixer_playing_a_loop_is_accessible_and_every_control_is_reachable(session: Page, tmp_path: Path) -> None:
     page = session.page
     page.set_viewport_size(DESKTOP)
-    open_mixer(page, generated_mp3(tmp_path, seconds=12.0))
+    open_mixer(page, named_song(tmp_path, "Velvet Hours.mp3", 12.0))
     assert keyboard_problems(page) == []
 
     page.get_by_role("heading", level=1).click()  # focus outside any control: the keys are the mixer's
@@ -211,7 +242,7 @@ def test_the_keyboard_check_reports_a_nameless_and_an_unreachable_control(sessio
     order, and a button with an icon and no name, are reported (as axe reports the nameless one)."""
     page = session.page
     page.set_viewport_size(DESKTOP)
-    open_mixer(page, generated_mp3(tmp_path, seconds=4.0))
+    open_mixer(page, named_song(tmp_path, "broken controls.mp3", 4.0))
     page.evaluate("""() => {
       document.querySelector('section[aria-label=vocals] a').setAttribute('tabindex', '-1');
       const nameless = document.createElement('button');

@@ -109,6 +109,11 @@ export function Upload({
     noClick: true,
     noKeyboard: true,
     validator: (file: File) => {
+      if (!(file instanceof File)) {
+        // while files are dragged over the page, the browser shows only their kind and type (DataTransferItem,
+        // no name or size): they are checked when they are dropped
+        return null;
+      }
       const reason = rejectionReason(file, maxMb);
       return reason ? { code: "harmony-refused", message: reason } : null;
     },
@@ -122,7 +127,7 @@ export function Upload({
           <span className="drop-badge">
             <UploadIcon size={26} />
           </span>
-          <p className="drop-title">Drop songs here</p>
+          <p className="drop-title">{isDragActive ? "Let go to add the songs" : "Drop songs here"}</p>
           <p className="muted">to separate the vocals from the accompaniment, or</p>
           <button type="button" className="primary" onClick={open}>
             <UploadIcon />
