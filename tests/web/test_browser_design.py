@@ -85,6 +85,11 @@ def service(tmp_path_factory: pytest.TempPathFactory, checkpoint_dir: Path) -> I
         yield running
 
 
+def shoot(page, path: Path, full_page: bool = True) -> None:  # noqa: ANN001
+    """A PNG of the page as it is, with CSS transitions finished (Playwright's ``animations="disabled"``)."""
+    page.screenshot(path=path, full_page=full_page, animations="disabled")
+
+
 def serious_violations(page) -> list[str]:  # noqa: ANN001 -- a Playwright Page
     """axe-core's serious and critical violations of the page as it is now, one line each (rule, help, where)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
@@ -158,7 +163,7 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
     expect(empty).to_contain_text("No tracks yet.")
     expect(empty).to_contain_text("Upload audio")  # the hint says how to add one
     assert serious_violations(page) == []
-    page.screenshot(path=tmp_path / "library-empty-desktop.png")
+    shoot(page, tmp_path / "library-empty-desktop.png", full_page=False)
 
     add_tracks(session.service, [
         {"name": "Paper Lanterns.wav", "seconds": 241.0, "bpm": 92.0, "key": "D minor"},
@@ -179,7 +184,7 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
         page.set_viewport_size(size)
         assert fits_width(page), f"sideways scrolling at {name} width"
         assert serious_violations(page) == [], name
-        page.screenshot(path=tmp_path / f"library-{name}.png", full_page=True)
+        shoot(page, tmp_path / f"library-{name}.png")
         assert keyboard_problems(page) == [], name
 
     # Dragging songs over the page: the drop zone says what letting go does.
@@ -189,7 +194,7 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
     song = named_song(tmp_path, "Night Drive.mp3", 30.0)
     drop_files(page, zone, [(song.name, b"", "audio/mpeg")], event="dragenter")
     expect(zone.get_by_text("Let go to add the songs")).to_be_visible()
-    page.screenshot(path=tmp_path / "upload-dragging-desktop.png")
+    shoot(page, tmp_path / "upload-dragging-desktop.png", full_page=False)
     drop_files(page, zone, [(song.name, b"", "audio/mpeg")], event="dragleave")
     expect(zone.get_by_text("Drop songs here")).to_be_visible()
 
@@ -201,7 +206,7 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
     sending = page.get_by_role("progressbar", name=f"Upload of {song.name}")
     expect(zone).to_contain_text(re.compile(rf"Uploading {song.name}: [1-9]\d?%"), timeout=20_000)
     assert serious_violations(page) == [], "uploading"
-    page.screenshot(path=tmp_path / "upload-progress-desktop.png")
+    shoot(page, tmp_path / "upload-progress-desktop.png", full_page=False)
     network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
                                                       "uploadThroughput": -1})
     expect(sending).to_have_count(0, timeout=60_000)
@@ -231,7 +236,7 @@ def test_mixer_playing_a_loop_is_accessible_and_every_control_is_reachable(sessi
         page.set_viewport_size(size)
         assert fits_width(page), f"sideways scrolling at {name} width"
         assert serious_violations(page) == [], name
-        page.screenshot(path=tmp_path / f"mixer-{name}.png", full_page=name != "small-phone")
+        shoot(page, tmp_path / f"mixer-{name}.png", full_page=name != "small-phone")
     assert keyboard_problems(page) == [], "small phone"  # the sticky player bar hides no focused control
     expect(page.get_by_role("button", name="Pause")).to_be_visible()  # Tab and focus did not stop the music
     assert session.errors == []

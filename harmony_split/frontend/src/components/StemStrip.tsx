@@ -1,4 +1,4 @@
-// One stem of the mixer: a region named by the stem with its waveform, Mute, Solo, Volume and Download.
+// One stem of the mixer: a region named by the stem with Download, Mute, Solo, Volume and its waveform.
 // With focus anywhere in the region, M toggles Mute and S toggles Solo.
 import type { KeyboardEvent } from "react";
 import type { Loop } from "../logic/loop";
@@ -54,7 +54,13 @@ export function StemStrip({
   return (
     <section className={`stem card stem-${stem}${silence ? " silent" : ""}`} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
       <div className="stem-head">
-        <h2>{stem}</h2>
+        <div className="stem-title">
+          <h2>{stem}</h2>
+          <a className="stem-download" href={download.url} download={download.filename ?? true}>
+            <DownloadIcon />
+            Download
+          </a>
+        </div>
         <div className="stem-controls">
           <Toggle label="Mute" pressed={controls.muted} onToggle={toggleMute} />
           <Toggle label="Solo" pressed={controls.soloed} onToggle={toggleSolo} />
@@ -71,10 +77,6 @@ export function StemStrip({
           <output className="volume-db" aria-hidden="true">
             {volumeLabel(controls.volume)}
           </output>
-          <a href={download.url} download={download.filename ?? true}>
-            <DownloadIcon />
-            Download
-          </a>
         </div>
       </div>
       {silence && <p className="stem-hint small">{silence}</p>}
