@@ -79,6 +79,24 @@ FOCUSED = """() => {
 }"""
 
 
+# Controls and waveforms cut off: outside the window's width, or past the edge of an ancestor that hides overflow.
+CLIPPED = """() => {
+  """ + DESCRIBE + """
+  const cut = [];
+  for (const el of document.querySelectorAll('[data-tab-id], [role=img]')) {
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1) continue;
+    if (box.left < -1 || box.right > innerWidth + 1) { cut.push(`${describe(el)}: outside the window`); continue; }
+    for (let up = el.parentElement; up; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX === 'visible') continue;
+      const edge = up.getBoundingClientRect();
+      if (box.left < edge.left - 1 || box.right > edge.right + 1) { cut.push(`${describe(el)}: cut off`); break; }
+    }
+  }
+  return cut;
+}"""
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, checkpoint_dir: Path) -> Iterator[Service]:
     with running_service(tmp_path_factory.mktemp("design"), checkpoint_dir, MAX_UPLOAD_MB) as running:
@@ -107,11 +125,12 @@ def serious_violations(page) -> list[str]:  # noqa: ANN001 -- a Playwright Page
 def keyboard_problems(page) -> list[str]:  # noqa: ANN001
     """Tab from the top of the page through every control: what is wrong, one line each (empty when nothing is).
 
-    A control is wrong when Tab never reaches it, when Tab reaches it out of document order, when it has no
-    accessible name, when its focus ring does not show, or when it is hidden (under the sticky player bar) while
-    focused. Tab stops that are not controls (a focusable element with no role) are reported too."""
+    A control is wrong when it (or a waveform) is cut off by the layout, when Tab never reaches it, when Tab
+    reaches it out of document order, when it has no accessible name, when its focus ring does not show, or when
+    it is hidden (under the sticky player bar) while focused. Tab stops that are not controls (a focusable element
+    with no role) are reported too."""
     controls = page.evaluate(MARK_CONTROLS)
-    problems = []
+    problems = page.evaluate(CLIPPED)
     for i, what in enumerate(controls):
         try:
             expect(page.locator(f'[data-tab-id="{i}"]')).to_have_accessible_name(re.compile(r"\w"), timeout=500)
@@ -237,7 +256,7 @@ def test_mixer_playing_a_loop_is_accessible_and_every_control_is_reachable(sessi
         assert fits_width(page), f"sideways scrolling at {name} width"
         assert serious_violations(page) == [], name
         shoot(page, tmp_path / f"mixer-{name}.png", full_page=name != "small-phone")
-    assert keyboard_problems(page) == [], "small phone"  # the sticky player bar hides no focused control
+        assert keyboard_problems(page) == [], name  # on phones: the sticky player bar hides no focused control
     expect(page.get_by_role("button", name="Pause")).to_be_visible()  # Tab and focus did not stop the music
     assert session.errors == []
 
