@@ -206,6 +206,20 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
         shoot(page, tmp_path / f"library-{name}.png")
         assert keyboard_problems(page) == [], name
 
+    # A running job's bar sweeps while the model loads, and stands still for those who ask for less motion.
+    loading = tracks.get_by_role("row", name="Slow Burn (live).wav").get_by_role("progressbar")
+    assert loading.evaluate("el => getComputedStyle(el).animationName") == "progress-sweep"
+    page.emulate_media(reduced_motion="reduce")
+    assert loading.evaluate("el => getComputedStyle(el).animationName") == "none"
+    page.emulate_media(reduced_motion="no-preference")
+
+    # The keyboard shortcuts dialog, open over the library.
+    page.get_by_role("main").click(position={"x": 2, "y": 2})
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    assert serious_violations(page) == [], "shortcuts"
+    page.keyboard.press("Escape")
+
     # Dragging songs over the page: the drop zone says what letting go does.
     page.set_viewport_size(DESKTOP)
     page.evaluate("window.scrollTo(0, 0)")
