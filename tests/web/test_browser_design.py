@@ -218,6 +218,7 @@ def test_library_empty_then_every_state_is_accessible_and_keyboard_reachable(ses
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     assert serious_violations(page) == [], "shortcuts"
+    shoot(page, tmp_path / "shortcuts-phone.png", full_page=False)
     page.keyboard.press("Escape")
 
     # Dragging songs over the page: the drop zone says what letting go does.
@@ -273,6 +274,22 @@ def test_mixer_playing_a_loop_is_accessible_and_every_control_is_reachable(sessi
         assert keyboard_problems(page) == [], name  # on phones: the sticky player bar hides no focused control
     expect(page.get_by_role("button", name="Pause")).to_be_visible()  # Tab and focus did not stop the music
     assert session.errors == []
+
+
+def test_sign_in_page_is_accessible(browser, service: Service, tmp_path: Path) -> None:  # noqa: ANN001
+    opened = Page(browser, service)
+    try:
+        page = opened.page
+        for size, name in ((DESKTOP, "desktop"), (SMALL_PHONE, "small-phone")):
+            page.set_viewport_size(size)
+            page.goto(service.url)
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            assert serious_violations(page) == [], name
+            assert keyboard_problems(page) == [], name
+            shoot(page, tmp_path / f"sign-in-{name}.png", full_page=False)
+        assert opened.errors == []
+    finally:
+        opened.context.close()
 
 
 def test_the_keyboard_check_reports_a_nameless_and_an_unreachable_control(session: Page, tmp_path: Path) -> None:
