@@ -7,6 +7,7 @@ Playwright cannot download its own browsers here, so it drives Debian's ``chromi
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -86,9 +87,9 @@ def running_service(base: Path, checkpoint_dir: Path, max_upload_mb: float, work
                 process.wait()
 
 
-def drop_files(page, target, files: list[tuple[str, bytes, str]]) -> None:  # noqa: ANN001 -- Playwright objects
+def drop_files(page, target, files: list[tuple[str, bytes, str]], event: str = "drop") -> None:  # noqa: ANN001
     """Drop ``(name, content, MIME type)`` files on ``target`` with a synthetic drop event, as a person
-    dragging them from a file manager would."""
+    dragging them from a file manager would (``event="dragenter"``: drag them over it without letting go)."""
     payload = [[name, base64.b64encode(content).decode(), kind] for name, content, kind in files]
     transfer = page.evaluate_handle(
         """(files) => {
@@ -101,25 +102,34 @@ def drop_files(page, target, files: list[tuple[str, bytes, str]]) -> None:  # no
            }""",
         payload,
     )
-    target.dispatch_event("drop", {"dataTransfer": transfer})
+    target.dispatch_event(event, {"dataTransfer": transfer})
 
 
 def add_finished_tracks(service: Service, tracks: list[tuple[str, float]]) -> None:
-    """Rows of finished tracks ``(name, seconds)`` of the test account, oldest first, written into the service's
-    database with ``manage.py shell`` (rows only: listing a library reads no files)."""
+    """Rows of finished tracks ``(name, seconds)`` of the test account, oldest first (see :func:`add_tracks`)."""
+    add_tracks(service, [{"name": name, "seconds": seconds} for name, seconds in tracks])
+
+
+def add_tracks(service: Service, tracks: list[dict]) -> None:
+    """Rows of tracks of the test account, oldest first, written into the service's database with ``manage.py
+    shell`` (rows only: listing a library reads no files). Each dict has ``name`` and ``seconds`` and may set the
+    job's ``status`` (default done), ``progress`` (0-1), ``stage``, ``error`` and the track's ``bpm`` and ``key``.
+    Rows written as queued or running have no task and no heartbeat: no worker takes them and no sweep re-queues
+    them, so they show that state for as long as the test needs."""
     code = (
         "import json, sys\n"
         "from django.contrib.auth import get_user_model\n"
         "from harmony_split.backend.tracks.models import Separation, Track\n"
         f"owner = get_user_model().objects.get(username={USER!r})\n"
-        "for name, seconds in json.loads(sys.stdin.read()):\n"
-        "    track = Track.objects.create(owner=owner, name=name, upload='upload.wav', duration_s=seconds,\n"
-        "                                 sample_rate=44100, channels=2)\n"
-        "    Separation.objects.create(track=track, model='none', status='done', progress=1.0)\n"
+        "for row in json.loads(sys.stdin.read()):\n"
+        "    track = Track.objects.create(owner=owner, name=row['name'], upload='upload.wav',\n"
+        "                                 duration_s=row['seconds'], sample_rate=44100, channels=2,\n"
+        "                                 bpm=row.get('bpm'), key=row.get('key', ''))\n"
+        "    Separation.objects.create(track=track, model='none', status=row.get('status', 'done'),\n"
+        "                              progress=row.get('progress', 1.0), stage=row.get('stage', ''),\n"
+        "                              error=row.get('error', ''))\n"
     )
     env = {**os.environ, "HARMONY_DATA_DIR": str(service.data_dir), "PYTHONPATH": str(REPO)}
     env.pop("DATABASE_URL", None)
-    import json
-
     subprocess.run([sys.executable, str(MANAGE), "shell", "--no-imports", "-c", code], env=env, check=True,
                    input=json.dumps(tracks), text=True)

@@ -5,6 +5,7 @@ import { ApiError, getSession, signOut, type Session } from "../api";
 import { parseRoute, type Route } from "../logic/route";
 import { ErrorAlert } from "./ErrorAlert";
 import { Home } from "./Home";
+import { BrandMark } from "./Icons";
 import { Shortcuts } from "./Shortcuts";
 import { SignIn } from "./SignIn";
 import { TrackPage } from "./TrackPage";
@@ -65,6 +66,7 @@ export function App() {
             navigate("/");
           }}
         >
+          <BrandMark />
           harmony_split
         </a>
         {session && (

@@ -14,15 +14,18 @@ export function LibraryControls({
   onOrdering: (ordering: Sort) => void;
 }) {
   return (
-    <div className="library-controls">
-      <input
-        type="search"
-        aria-label="Search tracks"
-        placeholder="Search tracks"
-        value={search}
-        onChange={(e) => onSearch(e.target.value)}
-      />
-      <Choice label="Sort" name="Sort tracks" options={SORTS} value={ordering} onChange={onOrdering} />
+    <div className="library-head">
+      <h2>Your tracks</h2>
+      <div className="library-controls">
+        <input
+          type="search"
+          aria-label="Search tracks"
+          placeholder="Search tracks"
+          value={search}
+          onChange={(e) => onSearch(e.target.value)}
+        />
+        <Choice label="Sort" name="Sort tracks" options={SORTS} value={ordering} onChange={onOrdering} />
+      </div>
     </div>
   );
 }

@@ -1,8 +1,9 @@
-// One stem of the mixer: a region named by the stem with its waveform, Mute, Solo, Volume and Download.
+// One stem of the mixer: a region named by the stem with Download, Mute, Solo, Volume and its waveform.
 // With focus anywhere in the region, M toggles Mute and S toggles Solo.
 import type { KeyboardEvent } from "react";
 import type { Loop } from "../logic/loop";
 import { type StemControls, volumeLabel } from "../logic/mixer";
+import { DownloadIcon } from "./Icons";
 import { Waveform } from "./Waveform";
 
 function Toggle({ label, pressed, onToggle }: { label: string; pressed: boolean; onToggle: () => void }) {
@@ -51,9 +52,15 @@ export function StemStrip({
   };
 
   return (
-    <section className={silence ? "stem card silent" : "stem card"} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
+    <section className={`stem card stem-${stem}${silence ? " silent" : ""}`} aria-label={stem} tabIndex={0} onKeyDown={onKeyDown}>
       <div className="stem-head">
-        <h2>{stem}</h2>
+        <div className="stem-title">
+          <h2>{stem}</h2>
+          <a className="stem-download" href={download.url} download={download.filename ?? true}>
+            <DownloadIcon />
+            Download
+          </a>
+        </div>
         <div className="stem-controls">
           <Toggle label="Mute" pressed={controls.muted} onToggle={toggleMute} />
           <Toggle label="Solo" pressed={controls.soloed} onToggle={toggleSolo} />
@@ -70,16 +77,13 @@ export function StemStrip({
           <output className="volume-db" aria-hidden="true">
             {volumeLabel(controls.volume)}
           </output>
-          <a href={download.url} download={download.filename ?? true}>
-            Download
-          </a>
         </div>
       </div>
       {silence && <p className="stem-hint small">{silence}</p>}
       {buffer ? (
         <Waveform buffer={buffer} position={position} onSeek={onSeek} label={stem} loop={loop} onLoop={onLoop} />
       ) : (
-        <p className="muted small">Loading audio…</p>
+        <p className="muted small stem-loading">Loading audio…</p>
       )}
     </section>
   );

@@ -1,8 +1,8 @@
 // One page of the user's tracks. Each row is named by its file name and shows its length and status.
 import type { Track } from "../api";
-import { musicalFacts } from "../logic/library";
 import { formatTime } from "../logic/mixer";
 import { trackPath } from "../logic/route";
+import { MusicalFacts } from "./MusicalFacts";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
 
@@ -20,10 +20,23 @@ export function TrackList({
   onError: (e: unknown) => void;
 }) {
   if (tracks === undefined) {
-    return <p className="muted">Loading tracks…</p>;
+    return <p className="muted empty-state">Loading tracks…</p>;
   }
   if (tracks.length === 0) {
-    return <p className="muted">{searching ? "No track name matches this search." : "No tracks yet."}</p>;
+    return (
+      <div className="card empty-state" role="status">
+        {searching ? (
+          <p className="empty-title">No track name matches this search.</p>
+        ) : (
+          <>
+            <p className="empty-title">No tracks yet.</p>
+            <p className="muted">
+              Drop a song anywhere on this page, or press Upload audio: its vocals and accompaniment appear here.
+            </p>
+          </>
+        )}
+      </div>
+    );
   }
   return (
     <table className="tracks card" aria-label="Tracks">
@@ -53,8 +66,10 @@ export function TrackList({
               </a>
             </td>
             <td className="track-length">{formatTime(t.duration_s)}</td>
-            <td className="musical-facts">{musicalFacts(t.bpm, t.key)}</td>
-            <td>
+            <td className="facts-cell">
+              <MusicalFacts bpm={t.bpm} songKey={t.key} />
+            </td>
+            <td className="track-status">
               <TrackStatus track={t} />
             </td>
             <td>

@@ -3,10 +3,12 @@ import { useCallback, useMemo } from "react";
 import { getTrack, zipUrl, type Track } from "../api";
 import { serverStems } from "../logic/stems";
 import { usePolling } from "../logic/usePolling";
+import { formatTime } from "../logic/mixer";
+import { DownloadIcon } from "./Icons";
 import { Mixer } from "./Mixer";
+import { MusicalFacts } from "./MusicalFacts";
 import { TrackActions } from "./TrackActions";
 import { TrackStatus } from "./TrackStatus";
-import { musicalFacts } from "../logic/library";
 
 const statuses = (t: Track) => [t.status];
 
@@ -28,14 +30,18 @@ export function TrackPage({
   return (
     <div className="track-page">
       <div className="card track-head">
-        <h1>{track.name}</h1>
-        {musicalFacts(track.bpm, track.key) && <p className="musical-facts">{musicalFacts(track.bpm, track.key)}</p>}
-        <p>
-          <TrackStatus track={track} />
-        </p>
+        <div className="track-title">
+          <h1>{track.name}</h1>
+          <p className="track-meta">
+            <MusicalFacts bpm={track.bpm} songKey={track.key} />
+            <TrackStatus track={track} />
+            <span className="muted small">{formatTime(track.duration_s)}</span>
+          </p>
+        </div>
         <div className="track-links">
           {track.status === "done" && (
-            <a href={zipUrl(track)} download>
+            <a className="button" href={zipUrl(track)} download>
+              <DownloadIcon />
               Download both stems (zip)
             </a>
           )}

@@ -1,8 +1,10 @@
-// The mixer's transport: Play/Pause and the time, the A-B loop (Loop toggle, Set A / Set B at the playhead,
-// the loop's span) and the Tempo and Pitch sliders. The keys are the Mixer's: space, arrows, [ and ].
+// The mixer's transport: the player bar (Play/Pause, the time, the A-B loop: Loop toggle, Set A / Set B at the
+// playhead, the loop's span), sticky at the top of the screen, and the practice card (Tempo and Pitch sliders,
+// then its children: the export). The keys are the Mixer's: space, arrows, [ and ].
 import type { ReactNode } from "react";
 import type { Loop } from "../logic/loop";
 import { formatTime } from "../logic/mixer";
+import { LoopIcon, PauseIcon, PlayIcon } from "./Icons";
 import { PITCH_MAX, PITCH_MIN, pitchLabel, TEMPO_MAX, TEMPO_MIN, tempoLabel } from "../logic/tempo";
 
 export interface TransportProps {
@@ -62,37 +64,40 @@ function Slider({
 export function Transport(props: TransportProps) {
   const { loop, looping } = props;
   return (
-    <div className="transport card" data-audio-state={props.audioState}>
-      <div className="transport-row">
+    <>
+      <div className="player-bar" data-audio-state={props.audioState}>
         <button type="button" className="primary play" onClick={props.onToggle} disabled={!props.ready}>
+          {props.playing ? <PauseIcon /> : <PlayIcon />}
           {props.playing ? "Pause" : "Play"}
         </button>
         <span role="timer" aria-label="Time" className="time">
-          {formatTime(props.position)} / {formatTime(props.duration)}
+          {formatTime(props.position)}
+          <span className="time-total"> / {formatTime(props.duration)}</span>
         </span>
-        {!props.ready && <span className="muted small">Loading audio…</span>}
+        {!props.ready && <span className="loading-audio small">Loading audio…</span>}
+        <div className="loop-group" role="group" aria-label="A-B loop">
+          <button type="button" aria-pressed={looping} onClick={props.onLoopToggle} disabled={!props.ready}>
+            <LoopIcon />
+            Loop
+          </button>
+          <button type="button" onClick={props.onSetA} aria-keyshortcuts="[" disabled={!props.ready}>
+            Set A
+          </button>
+          <button type="button" onClick={props.onSetB} aria-keyshortcuts="]" disabled={!props.ready}>
+            Set B
+          </button>
+          <output className="loop-span small" aria-label="Loop span">
+            {loop ? `A ${formatTime(loop.start)} – B ${formatTime(loop.end)}` : "No loop: drag on a waveform or press [ and ]"}
+          </output>
+        </div>
       </div>
-      <div className="transport-row" role="group" aria-label="A-B loop">
-        <button type="button" aria-pressed={looping} onClick={props.onLoopToggle} disabled={!props.ready}>
-          Loop
-        </button>
-        <button type="button" onClick={props.onSetA} aria-keyshortcuts="[" disabled={!props.ready}>
-          Set A
-        </button>
-        <button type="button" onClick={props.onSetB} aria-keyshortcuts="]" disabled={!props.ready}>
-          Set B
-        </button>
-        <output className="loop-span small" aria-label="Loop span">
-          {loop ? `A ${formatTime(loop.start)} – B ${formatTime(loop.end)}` : "No loop: drag on a waveform or press [ and ]"}
-        </output>
-      </div>
-      <div className="transport-row">
+      <div className="practice card">
         <Slider label="Tempo" value={props.tempo} min={TEMPO_MIN} max={TEMPO_MAX} step={1}
           text={tempoLabel(props.tempo)} onChange={props.onTempo} />
         <Slider label="Pitch" value={props.semitones} min={PITCH_MIN} max={PITCH_MAX} step={1}
           text={pitchLabel(props.semitones)} onChange={props.onPitch} />
         {props.children}
       </div>
-    </div>
+    </>
   );
 }

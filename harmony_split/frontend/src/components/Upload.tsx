@@ -7,6 +7,7 @@ import { loadOnDevice, saveOnDevice } from "../logic/device/preference";
 import type { DeviceModel } from "../logic/device/useDeviceSeparation";
 import { ACCEPT, DEFAULT_MAX_UPLOAD_MB, rejectionReason } from "../logic/validation";
 import { Choice, type Option } from "./Choice";
+import { UploadIcon } from "./Icons";
 
 /** The stem formats and qualities offered at upload, in a musician's words. */
 const STEM_FORMATS: readonly Option<StemFormat>[] = [
@@ -108,6 +109,11 @@ export function Upload({
     noClick: true,
     noKeyboard: true,
     validator: (file: File) => {
+      if (!(file instanceof File)) {
+        // while files are dragged over the page, the browser shows only their kind and type (DataTransferItem,
+        // no name or size): they are checked when they are dropped
+        return null;
+      }
       const reason = rejectionReason(file, maxMb);
       return reason ? { code: "harmony-refused", message: reason } : null;
     },
@@ -116,57 +122,64 @@ export function Upload({
   return (
     <div className={`dropzone${isDragActive ? " dropzone-active" : ""}`} {...getRootProps()}>
       <section className="card upload" aria-label="Upload">
-      <input {...getInputProps()} aria-label="Audio files" data-testid="audio-files" />
-      <p>Drop songs here to separate the vocals from the accompaniment, or</p>
-      <div className="upload-row">
-        <button type="button" className="primary" onClick={open}>
-          Upload audio
-        </button>
-        <label className="model-picker">
-          Model
-          <select value={model} onChange={(e) => setModel(e.target.value)} disabled={models.length === 0}>
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-                {m.default ? " (default)" : ""}
-              </option>
+        <input {...getInputProps()} aria-label="Audio files" data-testid="audio-files" />
+        <div className="drop-target">
+          <span className="drop-badge">
+            <UploadIcon size={26} />
+          </span>
+          <p className="drop-title">{isDragActive ? "Let go to add the songs" : "Drop songs here"}</p>
+          <p className="muted">to separate the vocals from the accompaniment, or</p>
+          <button type="button" className="primary" onClick={open}>
+            <UploadIcon />
+            Upload audio
+          </button>
+          <p className="muted small">Audio files up to {maxMb} MB.</p>
+        </div>
+        {sending.length > 0 && (
+          <ul className="uploads">
+            {sending.map((s) => (
+              <li key={s.key}>
+                <span>
+                  Uploading {s.name}: {Math.round(s.fraction * 100)}%
+                </span>
+                <progress max={1} value={s.fraction} aria-label={`Upload of ${s.name}`} />
+              </li>
             ))}
-          </select>
-        </label>
-        <Choice className="model-picker" label="Quality" options={QUALITIES} value={quality} onChange={setQuality}
-                disabled={onThisDevice} />
-        <Choice className="model-picker" label="Stems as" options={STEM_FORMATS} value={format} onChange={setFormat}
-                disabled={onThisDevice} />
-        <label className="model-picker">
-          <input
-            type="checkbox"
-            checked={onThisDevice}
-            onChange={(e) => {
-              setOnThisDevice(e.target.checked);
-              saveOnDevice(e.target.checked);
-            }}
-          />
-          Separate on this device
-        </label>
-      </div>
-      {onThisDevice && (
-        <p className="muted small">
-          On this device: the song is not uploaded; standard quality, stems as WAV. High quality needs the server.
-        </p>
-      )}
-      <p className="muted small">Audio files up to {maxMb} MB.</p>
-      {sending.length > 0 && (
-        <ul className="uploads">
-          {sending.map((s) => (
-            <li key={s.key}>
-              <span>
-                Uploading {s.name}: {Math.round(s.fraction * 100)}%
-              </span>
-              <progress max={1} value={s.fraction} aria-label={`Upload of ${s.name}`} />
-            </li>
-          ))}
-        </ul>
-      )}
+          </ul>
+        )}
+        <div className="upload-options">
+          <label className="model-picker">
+            Model
+            <select value={model} onChange={(e) => setModel(e.target.value)} disabled={models.length === 0}>
+              {models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                  {m.default ? " (default)" : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+          <Choice className="model-picker" label="Quality" options={QUALITIES} value={quality} onChange={setQuality}
+                  disabled={onThisDevice} />
+          <Choice className="model-picker" label="Stems as" options={STEM_FORMATS} value={format} onChange={setFormat}
+                  disabled={onThisDevice} />
+          <label className="model-picker">
+            <input
+              type="checkbox"
+              checked={onThisDevice}
+              onChange={(e) => {
+                setOnThisDevice(e.target.checked);
+                saveOnDevice(e.target.checked);
+              }}
+            />
+            Separate on this device
+          </label>
+          {onThisDevice && (
+            <p className="muted small">
+              On this device: the song is not uploaded; standard quality, stems as WAV. High quality needs the server.
+            </p>
+          )}
+        </div>
       </section>
       {children}
     </div>

@@ -8,17 +8,24 @@ import RegionsPlugin, { type Region } from "wavesurfer.js/dist/plugins/regions.e
 import type { Loop } from "../logic/loop";
 
 const LOOP_ID = "loop"; // the id of the region that shows the loop (a dragged selection has another)
-const LOOP_COLOR = "rgba(240, 180, 60, 0.28)";
-const WAVE_COLOR = "#6b7fd7";
-const HEIGHT_PX = 56; // the whole waveform's height, both channels of a stereo stem together
+const LOOP_COLOR = "rgba(255, 181, 71, 0.24)"; // styles.css's --loop, see-through
+const FALLBACK_COLOR = "#7c9cff"; // when the page's styles give no --stem (styles.css's --accent)
+const HEIGHT_PX = 80; // the whole waveform's height, both channels of a stereo stem together
 
-/** wavesurfer's options for the channels of `buffer`: one waveform, or left above right for stereo. */
-function channelOptions(buffer: AudioBuffer) {
+/** The stem's colour: the CSS custom property `--stem` where the waveform is drawn (styles/mixer.css). */
+function stemColor(element: HTMLElement): string {
+  return getComputedStyle(element).getPropertyValue("--stem").trim() || FALLBACK_COLOR;
+}
+
+/** wavesurfer's options for the channels of `buffer` in `color`: one waveform, or left above right for stereo. */
+function channelOptions(buffer: AudioBuffer, color: string) {
   const stereo = buffer.numberOfChannels >= 2;
   return {
     peaks: stereo ? [buffer.getChannelData(0), buffer.getChannelData(1)] : [buffer.getChannelData(0)],
     height: stereo ? HEIGHT_PX / 2 : HEIGHT_PX, // per channel
-    splitChannels: stereo ? [{ waveColor: WAVE_COLOR }, { waveColor: WAVE_COLOR }] : undefined,
+    splitChannels: stereo ? [{ waveColor: color }, { waveColor: color }] : undefined,
+    waveColor: color,
+    progressColor: color,
   };
 }
 
@@ -51,13 +58,12 @@ export function Waveform({
     const plugin = RegionsPlugin.create();
     const surfer = WaveSurfer.create({
       container: container.current,
-      ...channelOptions(buffer),
+      ...channelOptions(buffer, stemColor(container.current)),
       duration: buffer.duration,
-      waveColor: WAVE_COLOR,
-      progressColor: WAVE_COLOR,
       cursorWidth: 0,
       barWidth: 2,
       barGap: 1,
+      barRadius: 1,
       interact: true,
       plugins: [plugin],
     });

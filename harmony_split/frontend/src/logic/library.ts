@@ -45,8 +45,8 @@ export function pageLabel(page: number, count: number): string {
   return `Page ${page} of ${pageCount(count)} · ${count} ${count === 1 ? "track" : "tracks"}`;
 }
 
-/** The song's tempo and key as a musician reads them ("120 BPM · A minor"), or "" while unknown. */
-export function musicalFacts(bpm: number | null, key: string): string {
+/** The song's tempo and key as a musician reads them (["120 BPM", "A minor"]); the unknown ones left out. */
+export function musicalFactParts(bpm: number | null, key: string): string[] {
   const parts = [];
   if (bpm !== null && bpm > 0) {
     parts.push(`${Math.round(bpm)} BPM`);
@@ -54,5 +54,10 @@ export function musicalFacts(bpm: number | null, key: string): string {
   if (key) {
     parts.push(key);
   }
-  return parts.join(" · ");
+  return parts;
+}
+
+/** The song's tempo and key in one line ("120 BPM · A minor"), or "" while unknown. */
+export function musicalFacts(bpm: number | null, key: string): string {
+  return musicalFactParts(bpm, key).join(" · ");
 }
