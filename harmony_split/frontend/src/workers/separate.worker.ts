@@ -1,4 +1,4 @@
-// Separation on the musician's device, off the page's thread: resample to the model's rate (libsamplerate), run
+// Separation on the musician's device, off the page's thread: resample to the model's rate (libsoxr HQ, as the server), run
 // the ONNX model with onnxruntime-web in chunks (WASM with SIMD and threads; WebGPU where the browser has an
 // adapter), resample the vocals back, accompaniment = mixture - vocals. See harmony_split/README.md.
 import type { InferenceSession, Tensor } from "onnxruntime-web";
