@@ -9,7 +9,8 @@ the browser's cache); the first round also downloads the model and is a warm-up,
 ``--repeats`` rounds:
 
 * in-browser x real time: song seconds / the worker's wall time (resampling, STFT, the model in onnxruntime-web,
-  masks, inverse STFT, resampling back, the residual), and the model calls' share of that time;
+  masks, inverse STFT, resampling back, the residual), the model calls' share of that time, and each stage's
+  seconds (``RunInfo.stages``, timed in the worker);
 * end to end x real time: song seconds / the time from choosing the file until the summary shows (decoding,
   the worker, WAV encoding of both stems, the mixer's buffers);
 * the backend and WASM thread count onnxruntime-web used, the model file's size and the bytes the first round
@@ -22,6 +23,7 @@ worker's spectrograms bounded); the largest peak resident memory among chromium'
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -76,6 +78,7 @@ def separate_once(page, song: Path) -> dict[str, float]:  # noqa: ANN001 -- a Pl
                for key in ("seconds", "threads", "duration", "model-bytes", "model-seconds")}
     figures["wall"] = wall
     figures["backend"] = summary.get_attribute("data-backend")
+    figures["stages"] = json.loads(summary.get_attribute("data-stages"))
     return figures
 
 
@@ -123,11 +126,15 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
         service.stop()
     first, timed = rounds[0], rounds[1:]
     median = {key: statistics.median(r[key] for r in timed) for key in ("seconds", "wall", "model-seconds")}
+    stages = {stage: statistics.median(r["stages"][stage] for r in timed) for stage in first["stages"]}
+    breakdown = ", ".join(f"{stage} {seconds:.2f} s ({seconds / median['seconds']:.0%})"
+                          for stage, seconds in stages.items())
     return [
         ("song", f"{args.seconds:g} s, 44.1 kHz stereo; paper's model (untrained), {args.repeats} timed rounds"),
         ("in-browser x real time (the worker: resampling, STFT, model, masks, ISTFT)",
          f"{args.seconds / median['seconds']:.1f}"),
         ("model calls' share of the worker's time", f"{median['model-seconds'] / median['seconds']:.0%}"),
+        ("the worker's stages, s (share of its time)", breakdown),
         ("end to end x real time (choose file -> stems in the mixer)", f"{args.seconds / median['wall']:.1f}"),
         ("backend, WASM threads", f"{first['backend']}, {first['threads']:.0f}"),
         ("model file, MB / downloaded by round 1, MB / by later rounds, MB",

@@ -33,14 +33,10 @@ pytestmark = pytest.mark.slow
 
 SONG_SECONDS = 40.0  # more than one 30-s chunk at the model's rate, so chunk borders are crossed
 RATE = 44100
-# Browser vs separate.py, dB. The resamplers differ (libsamplerate's best sinc in the browser, soxr HQ on the
-# server) only in their transition band below the model's Nyquist frequency (4096 Hz): soxr HQ passes 66 % of a
-# 3900-Hz sine, libsamplerate 94 %. Over the whole band that difference is -42 dB of the vocals here, and more of
-# the accompaniment, which holds less of this song (13 %); outside TRANSITION_HZ the stems agree to 62-69 dB (16-bit
-# files), which is the engine: a missing mask or a frame out of place drops it below 30 dB.
-MIN_SNR_DB = {"vocals": 40.0, "accompaniment": 33.0}  # measured 41.9 and 35.6
-MIN_SNR_OUTSIDE_TRANSITION_DB = 55.0
-TRANSITION_HZ = (3700.0, 4200.0)
+# Browser vs separate.py, dB, over the whole band: both resample with libsoxr HQ (the browser's is built to WASM from
+# the same source, frontend/src/logic/device/soxr/), so the stems differ by float rounding and 16-bit files alone.
+# A missing mask or a frame out of place drops this far below 40 dB.
+MIN_SNR_DB = 40.0
 
 
 def neighbour_separator():  # noqa: ANN201 -- a tf_keras Model
@@ -134,14 +130,6 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(reference**2) / np.sum((reference - estimate) ** 2)))
 
 
-def without_transition(audio: np.ndarray) -> np.ndarray:
-    """``audio`` ``[samples, channels]`` at RATE with the band TRANSITION_HZ removed (zeroed in its spectrum)."""
-    spectrum = np.fft.rfft(audio, axis=0)
-    freqs = np.fft.rfftfreq(len(audio), 1 / RATE)
-    spectrum[(freqs >= TRANSITION_HZ[0]) & (freqs < TRANSITION_HZ[1])] = 0
-    return np.fft.irfft(spectrum, n=len(audio), axis=0)
-
-
 def test_device_separation_matches_the_server_engine_and_uploads_nothing(
     session: Page, song: Path, onnx_checkpoints: Path, tmp_path: Path
 ) -> None:
@@ -162,8 +150,9 @@ def test_device_separation_matches_the_server_engine_and_uploads_nothing(
         ours, rate = sf.read(path, dtype="float32")
         theirs, their_rate = sf.read(next((tmp_path / "server").rglob(f"*{stem}*.wav")), dtype="float32")
         assert (rate, ours.shape) == (their_rate, theirs.shape) == (RATE, mixture.shape)
-        assert snr_db(theirs, ours) >= MIN_SNR_DB[stem], stem
-        assert snr_db(without_transition(theirs), without_transition(ours)) >= MIN_SNR_OUTSIDE_TRANSITION_DB, stem
+        snr = snr_db(theirs, ours)
+        print(f"browser vs separate.py, {stem}: {snr:.1f} dB SNR")
+        assert snr >= MIN_SNR_DB, (stem, snr)
     # the vocals are a separation, not the mixture or silence
     vocals, _ = sf.read(stems["vocals"], dtype="float32")
     assert 0.01 < np.sum(vocals**2) / np.sum(mixture**2) < 0.99

@@ -38,6 +38,7 @@ export function DeviceSeparation({
             data-duration={state.duration}
             data-model-bytes={state.info.modelBytes}
             data-model-seconds={state.info.modelSeconds}
+            data-stages={JSON.stringify(state.info.stages)}
           >
             Separated on this device in {state.info.seconds.toFixed(1)} s ({state.info.backend.toUpperCase()},{" "}
             {state.info.threads} thread{state.info.threads === 1 ? "" : "s"}); nothing was uploaded.{" "}

@@ -1,9 +1,9 @@
-// Separation on the musician's device, off the page's thread: resample to the model's rate (libsamplerate), run
+// Separation on the musician's device, off the page's thread: resample to the model's rate (libsoxr HQ, as the server), run
 // the ONNX model with onnxruntime-web in chunks (WASM with SIMD and threads; WebGPU where the browser has an
 // adapter), resample the vocals back, accompaniment = mixture - vocals. See harmony_split/README.md.
 import type { InferenceSession, Tensor } from "onnxruntime-web";
 import type { DeviceSpec } from "../logic/device/geometry";
-import type { RunInfo, SeparateReply, SeparateRequest } from "../logic/device/protocol";
+import { StageClock, type RunInfo, type SeparateReply, type SeparateRequest } from "../logic/device/protocol";
 import { resample, resampledLength } from "../logic/device/resample";
 import { separateVocals, type ModelOutput } from "../logic/device/separate";
 
@@ -67,42 +67,41 @@ async function separate(request: SeparateRequest): Promise<void> {
   const rate = spec.expected_sr;
   const lowLength = resampledLength(channels[0].length, sampleRate, rate);
   post({ kind: "progress", fraction: 0.02, stage: "Resampling" });
+  const clock = new StageClock();
   const low: Float32Array[] = [];
   for (const channel of channels) {
-    low.push(await resample(channel, sampleRate, rate, lowLength));
+    low.push(await clock.timeAsync("resample down", () => resample(channel, sampleRate, rate, lowLength)));
   }
-  let modelSeconds = 0;
   const run = async (input: Float32Array, dims: readonly [number, number, number, number]): Promise<ModelOutput> => {
-    const t0 = performance.now();
     const feeds: Record<string, Tensor> = { mixture: new model.ort.Tensor("float32", input, [...dims]) };
     const out = await model.session.run(feeds);
-    modelSeconds += (performance.now() - t0) / 1000;
     const acc = out.accompaniment;
     const voice = out.voice;
     return { acc: (await acc.getData()) as Float32Array, voice: (await voice.getData()) as Float32Array, dims: acc.dims };
   };
   const vocalsLow = await separateVocals(low, spec as DeviceSpec, run, (fraction) =>
-    post({ kind: "progress", fraction: 0.05 + 0.9 * fraction, stage: "Separating" }),
+    post({ kind: "progress", fraction: 0.05 + 0.9 * fraction, stage: "Separating" }), clock,
   );
   low.length = 0;
   post({ kind: "progress", fraction: 0.95, stage: "Resampling" });
   const vocals: Float32Array<ArrayBuffer>[] = [];
   for (const v of vocalsLow.splice(0)) {
-    vocals.push(await resample(v, rate, sampleRate, channels[0].length));
+    vocals.push(await clock.timeAsync("resample up", () => resample(v, rate, sampleRate, channels[0].length)));
   }
-  const accompaniment = channels.map((mix, c) => {
+  const accompaniment = clock.time("residual", () => channels.map((mix, c) => {
     const out = new Float32Array(mix.length);
     const voice = vocals[c];
     for (let i = 0; i < mix.length; i++) {
       out[i] = mix[i] - voice[i];
     }
     return out;
-  });
+  }));
   const info: RunInfo = {
     backend: model.backend,
     threads: model.threads,
     seconds: (performance.now() - started) / 1000,
-    modelSeconds,
+    modelSeconds: clock.seconds.model,
+    stages: clock.seconds,
     modelBytes: model.bytes,
   };
   post({ kind: "done", vocals, accompaniment, info }, [...vocals, ...accompaniment].map((a) => a.buffer));

@@ -4,6 +4,7 @@
 // bounded by a chunk (30 s at the model's rate) whatever the song's length.
 import { planTrack, WINDOWS_PER_CALL, type DeviceSpec } from "./geometry";
 import { Stft, voiceMask } from "./dsp";
+import type { StageClock } from "./protocol";
 
 /** The model's answer to `[n, inputFreq, inputTime, 1]` log1p magnitudes: accompaniment and voice log1p
  * estimates, each `[n, outFreq, outTime, 1]` row-major (`dims`). */
@@ -24,6 +25,7 @@ export async function separateVocals(
   spec: DeviceSpec,
   run: RunModel,
   onProgress: (fraction: number) => void,
+  clock: StageClock,
 ): Promise<Float32Array[]> {
   const samples = channels[0]?.length ?? 0;
   const plan = planTrack(spec, samples);
@@ -34,7 +36,9 @@ export async function separateVocals(
   for (const [index, chunk] of plan.chunks.entries()) {
     const frames = chunk.g1 - chunk.g0;
     const width = frames + 2 * ctx; // feature frames, g0 - ctx .. g1 + ctx
-    const spectra = channels.map((signal) => stft.analyse(signal, chunk.g0 - ctx, chunk.g1 + ctx, numFrames));
+    const spectra = clock.time("stft", () =>
+      channels.map((signal) => stft.analyse(signal, chunk.g0 - ctx, chunk.g1 + ctx, numFrames)),
+    );
     const windows = Math.ceil(frames / step);
     const jobs: [number, number][] = []; // (channel, window), ordered by channel then time
     channels.forEach((_, c) => {
@@ -46,7 +50,7 @@ export async function separateVocals(
     for (let begin = 0; begin < jobs.length; begin += WINDOWS_PER_CALL) {
       const batch = jobs.slice(begin, begin + WINDOWS_PER_CALL);
       const input = new Float32Array(batch.length * inputFreq * inputTime);
-      batch.forEach(([c, j], w) => {
+      clock.time("features", () => batch.forEach(([c, j], w) => {
         const spectrum = spectra[c];
         for (let tau = 0; tau < inputTime; tau++) {
           const f = j * step + tau; // feature frame
@@ -59,10 +63,10 @@ export async function separateVocals(
             input[(w * inputFreq + freqPadLo + b) * inputTime + tau] = Math.log1p(Math.hypot(re, im));
           }
         }
-      });
-      const out = await run(input, [batch.length, inputFreq, inputTime, 1]);
+      }));
+      const out = await clock.timeAsync("model", () => run(input, [batch.length, inputFreq, inputTime, 1]));
       const [, outFreq, outTime] = out.dims;
-      batch.forEach(([c, j], w) => {
+      clock.time("masks", () => batch.forEach(([c, j], w) => {
         const spectrum = spectra[c];
         const target = voiceSpectra[c];
         for (let tau = 0; tau < step && j * step + tau < frames; tau++) {
@@ -75,9 +79,11 @@ export async function separateVocals(
             target[(k * bins + b) * 2 + 1] = m * spectrum[from + 1];
           }
         }
-      });
+      }));
     }
-    voiceSpectra.forEach((s, c) => stft.synthesise(s, chunk.g0, numFrames, chunk.start, chunk.stop, vocals[c]));
+    clock.time("istft", () =>
+      voiceSpectra.forEach((s, c) => stft.synthesise(s, chunk.g0, numFrames, chunk.start, chunk.stop, vocals[c])),
+    );
     onProgress((index + 1) / plan.chunks.length);
   }
   return vocals;
