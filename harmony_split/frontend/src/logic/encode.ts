@@ -2,7 +2,8 @@
 // MP3 through @breezystack/lamejs (LAME's encoder in JavaScript) in a Web Worker, loaded only when an MP3 is asked
 // for.
 import type { Mp3Answer, Mp3Job } from "./mp3.worker";
-import { channelsOf, encodeWav, toInt16 } from "./wav";
+import { channelsOf } from "./buffers";
+import { encodeWav, toInt16 } from "./wav";
 
 export type MixFormat = "wav" | "mp3";
 

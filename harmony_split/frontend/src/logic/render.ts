@@ -6,6 +6,7 @@
 // everything before it cut off, so the export starts with the song and lasts ceil(frames / tempo rate) frames.
 // WSOLA places each stretched piece within its seek window, so the song's start and end can land up to about
 // 25 ms off that ideal (measured: docs in harmony_split/README.md).
+import { framesOf } from "./buffers";
 import { MixGraph, registerStretch, type Sound } from "./graph";
 import type { Loop } from "./loop";
 import { isIdentity, stretchedFrames, tempoRate } from "./tempo";
@@ -61,13 +62,7 @@ async function stretchDelay(sound: Sound, channels: 1 | 2, sampleRate: number): 
 export function sliceBuffer(buffer: AudioBuffer, range: Loop): AudioBuffer {
   const first = Math.min(buffer.length, Math.round(range.start * buffer.sampleRate));
   const last = Math.min(buffer.length, Math.round(range.end * buffer.sampleRate));
-  const length = Math.max(1, last - first);
-  const { numberOfChannels, sampleRate } = buffer;
-  const part = new AudioBuffer({ length, numberOfChannels, sampleRate });
-  for (let c = 0; c < numberOfChannels; c++) {
-    part.copyToChannel(buffer.getChannelData(c).subarray(first, first + length), c);
-  }
-  return part;
+  return framesOf(buffer, first, Math.max(1, last - first));
 }
 
 /**
@@ -92,9 +87,5 @@ export async function renderMix(
   }
   const delay = await stretchDelay(sound, channels, sampleRate);
   const rendered = await renderGraph(buffers, sound, channels, frames + delay);
-  const trimmed = new AudioBuffer({ length: frames, numberOfChannels: channels, sampleRate });
-  for (let c = 0; c < channels; c++) {
-    trimmed.copyToChannel(rendered.getChannelData(c).subarray(delay, delay + frames), c);
-  }
-  return trimmed;
+  return framesOf(rendered, delay, frames);
 }

@@ -46,8 +46,3 @@ export function encodeWav(channels: readonly Float32Array[], sampleRate: number)
   }
   return new Blob(parts, { type: "audio/wav" });
 }
-
-/** The channels of `audio`, each `[frames]` (views, not copies). */
-export function channelsOf(audio: AudioBuffer): Float32Array[] {
-  return Array.from({ length: audio.numberOfChannels }, (_, c) => audio.getChannelData(c));
-}

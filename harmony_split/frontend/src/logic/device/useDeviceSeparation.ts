@@ -2,6 +2,7 @@
 // (workers/separate.worker.ts), and turn the worker's stems into a StemSource for the mixer with WAV downloads.
 // Nothing of the audio leaves the page.
 import { useEffect, useState } from "react";
+import { bufferOf } from "../buffers";
 import { decodeAudio } from "../engine";
 import type { StemSource } from "../stems";
 import type { DeviceSpec } from "./geometry";
@@ -20,12 +21,6 @@ export type DeviceState =
   | { phase: "running"; fraction: number; stage: string }
   | { phase: "done"; source: StemSource; info: RunInfo; duration: number }
   | { phase: "failed" };
-
-function buffer(channels: readonly Float32Array<ArrayBuffer>[], rate: number): AudioBuffer {
-  const out = new AudioBuffer({ length: channels[0].length, numberOfChannels: channels.length, sampleRate: rate });
-  channels.forEach((c, i) => out.copyToChannel(c, i));
-  return out;
-}
 
 /** The stem file name the server would give: `<song>_<stem>.wav`. */
 export function stemFileName(song: string, stem: string): string {
@@ -67,7 +62,7 @@ export function useDeviceSeparation(file: File, model: DeviceModel, onError: (e:
           fail(new Error(`${file.name}: the separation on this device failed (${reply.message})`));
         } else {
           const stems = { vocals: reply.vocals, accompaniment: reply.accompaniment };
-          const buffers = { mixture, vocals: buffer(stems.vocals, DEVICE_RATE), accompaniment: buffer(stems.accompaniment, DEVICE_RATE) };
+          const buffers = { mixture, vocals: bufferOf(stems.vocals, DEVICE_RATE), accompaniment: bufferOf(stems.accompaniment, DEVICE_RATE) };
           const downloads = {
             mixture: { url: URL.createObjectURL(file), filename: file.name },
             vocals: { url: URL.createObjectURL(encodeWav(stems.vocals, DEVICE_RATE)), filename: stemFileName(file.name, "vocals") },
