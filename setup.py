@@ -40,9 +40,10 @@ WEB = [
     "requests>=2.28,<3",  # the HTTP client of benchmarks.web
 ]
 # The test suite covers the web app too, so the test extra includes the web extra (no test is left out for a
-# missing package). playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py).
+# missing package). playwright drives Debian's chromium in the browser tests (tests/web/test_browser.py). norbert
+# is the reference the Wiener filter is tested against (Models/separation/masks.py does not import it: it brings scipy).
 TEST = ["pytest>=8,<10", "ruff>=0.5,<1", "import-linter>=2.1,<3", "pytest-django>=4.9,<5", "schemathesis>=4,<5",
-        "playwright>=1.45,<2", *TRAIN, *WEB]
+        "playwright>=1.45,<2", "norbert>=0.2.1,<0.3", *TRAIN, *WEB]
 
 setup(
     name="adversarial-voice-separation",

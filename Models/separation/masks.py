@@ -1,5 +1,5 @@
 """From the model's magnitude estimates to source spectra on the model's grid: soft masks, the multichannel
-Wiener filter (norbert), and the per-frame gain that extends the vocal mask above ``expected_sr / 2``.
+Wiener filter (norbert's, in numpy alone), and the per-frame gain that extends the vocal mask above ``expected_sr / 2``.
 
 Shapes: estimates and spectra are ``[channels, bins, frames]`` (``bins = num_fft // 2 + 1`` up to
 ``expected_sr / 2``); magnitudes are linear, spectra complex64.
@@ -11,7 +11,9 @@ Shapes: estimates and spectra are ``[channels, bins, frames]`` (``bins = num_fft
   soft masks scored 0.8 dB lower in vocal SDR after one iteration). The covariance is estimated over segments of
   ``segment`` frames that start at multiples of ``segment`` on the track's frame grid, so the result does not
   depend on where a chunk of the stream starts (see ``Models.separation.model_rate``). All segments of a chunk go
-  through norbert's model functions at once (its own EM loops over frames in Python, 1.6-1.8x slower here).
+  through the EM at once (norbert's own loops over frames in Python, 1.6-1.8x slower here). norbert itself is not
+  imported: it imports scipy (143 MB installed) for functions not used here, and the inference install
+  (``pip install ".[separate]"``) has no scipy; ``tests/test_inference.py`` compares this filter with norbert's.
 * Band extension: a vocal gain per frame and channel, read from the vocal soft mask, for the input's band above
   ``expected_sr / 2`` where the model sees nothing (``Models.separation.input_rate`` applies it). ``"average"`` is the
   mean of the mask over all its bins (Spleeter's ``mask_extension="average"``); ``"top"`` is the mean over the top
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 
-import norbert
 import numpy as np
 
 from Models.separation.options import EXTENSIONS
@@ -68,8 +69,8 @@ def _expectation_maximization(magnitudes: np.ndarray, x: np.ndarray, iterations:
     """``norbert.wiener(magnitudes, x, iterations, use_softmask=False)`` for ``count`` segments at once.
 
     norbert's EM loops over frames in Python (to bound memory on whole tracks), which costs more than everything
-    else here. A chunk is small, so all its frames go at once through norbert's own model functions
-    (``get_mix_model``, ``wiener_gain``, ``apply_filter``), with each segment's bins as bins of their own: the
+    else here. A chunk is small, so all its frames go at once through norbert's model (the mixture covariance
+    ``sum_j v_j R_j``, the gain ``v_j R_j Cxx^-1``, the filter ``G x``), with each segment's bins as bins of their own: the
     spatial covariances are then per segment and bin, as with one norbert call per segment. Same scaling (per
     segment), initialisation and arithmetic as norbert, up to float rounding (``tests/test_inference.py``).
 
@@ -95,10 +96,18 @@ def _expectation_maximization(magnitudes: np.ndarray, x: np.ndarray, iterations:
         for i, k in itertools.product(range(channels), repeat=2):  # summed over frames, as norbert's _covariance
             spatial[:, i, k] = (y[:, :, i] * np.conj(y[:, :, k])).sum(axis=0)
         spatial /= (eps + v.sum(axis=0))[:, None, None, :]  # [bins, channels, channels, sources]
-        inverse = _invert(norbert.get_mix_model(v, spatial) + regularization)
+        # Sums over the channel and source indices as loops of whole-array products: on 2 x 2 matrices that is
+        # faster than matmul, einsum or a reduction over a short axis.
+        mixture = np.zeros((frames, all_bins, channels, channels), dtype=np.complex64)  # sum_j v_j R_j
         for j in range(y.shape[-1]):
-            gain = norbert.wiener_gain(v[..., j], spatial[..., j], inverse)
-            y[..., j] = norbert.apply_filter(x, gain)
+            mixture += v[..., j, None, None] * spatial[None, ..., j]
+        inverse = _invert(mixture + regularization)
+        for j in range(y.shape[-1]):
+            gain = np.zeros_like(inverse)  # v_j R_j Cxx^-1: [frames, bins, channels, channels]
+            for i, k, m in itertools.product(range(channels), repeat=3):
+                gain[..., i, k] += spatial[None, :, i, m, j] * inverse[..., m, k]
+            gain *= v[..., j, None, None]
+            y[..., j] = sum(gain[..., i] * x[..., i, None] for i in range(channels))  # G x
     return (y * scale[:, None, None]).astype(np.complex64, copy=False)
 
 
