@@ -70,9 +70,9 @@ def _expectation_maximization(magnitudes: np.ndarray, x: np.ndarray, iterations:
 
     norbert's EM loops over frames in Python (to bound memory on whole tracks), which costs more than everything
     else here. A chunk is small, so all its frames go at once through norbert's model (the mixture covariance
-    ``sum_j v_j R_j``, the gain ``v_j R_j Cxx^-1``, the filter ``G x``), with each segment's bins as bins of their own: the
-    spatial covariances are then per segment and bin, as with one norbert call per segment. Same scaling (per
-    segment), initialisation and arithmetic as norbert, up to float rounding (``tests/test_inference.py``).
+    ``sum_j v_j R_j``, the gain ``v_j R_j Cxx^-1``, the filter ``G x``), with each segment's bins as bins of their
+    own: the spatial covariances are then per segment and bin, as with one norbert call per segment. Same scaling
+    (per segment), initialisation and arithmetic as norbert, up to float rounding (``tests/test_inference.py``).
 
     Args:
         magnitudes: ``[frames, count * bins, channels, sources]`` linear magnitude estimates (segment-major bins).
