@@ -6,6 +6,7 @@ import { outputChannels } from "../logic/graph";
 import { encodeMix, type MixFormat } from "../logic/encode";
 import type { Loop } from "../logic/loop";
 import { renderMix } from "../logic/render";
+import { downloadName } from "../logic/stems";
 import { Choice, type Option } from "./Choice";
 
 type MixRange = "song" | "loop";
@@ -23,9 +24,8 @@ const RANGES: readonly Option<MixRange>[] = [
 /** "<name without extension>_mix.<format>", as the server names the stems' downloads; a loop's span adds its A and
  * B in seconds to 0.01 s: "<name>_mix_5.25-10.00s.<format>". */
 export function mixFileName(trackName: string, format: MixFormat, range: Loop | null = null): string {
-  const stem = trackName.includes(".") ? trackName.slice(0, trackName.lastIndexOf(".")) : trackName;
   const span = range ? `_${range.start.toFixed(2)}-${range.end.toFixed(2)}s` : "";
-  return `${stem || "track"}_mix${span}.${format}`;
+  return downloadName(trackName, `mix${span}.${format}`);
 }
 
 function save(blob: Blob, name: string): void {

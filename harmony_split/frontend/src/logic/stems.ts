@@ -16,6 +16,13 @@ export interface StemSource {
   channels: number;
 }
 
+/** `"<name without extension>_<suffix>"`, as the server names downloads (storage.download_name), e.g.
+ * `downloadName("song.mp3", "vocals.wav")` is `"song_vocals.wav"`; a name that is all extension gives "track". */
+export function downloadName(name: string, suffix: string): string {
+  const base = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : name;
+  return `${base || "track"}_${suffix}`;
+}
+
 /** A finished track's stems on the server. */
 export function serverStems(track: Track): StemSource {
   const rate = track.sample_rate ?? 44100;

@@ -2,9 +2,9 @@
 // (workers/separate.worker.ts), and turn the worker's stems into a StemSource for the mixer with WAV downloads.
 // Nothing of the audio leaves the page.
 import { useEffect, useState } from "react";
-import { bufferOf } from "../buffers";
+import { bufferOf, channelsOf } from "../buffers";
 import { decodeAudio } from "../engine";
-import type { StemSource } from "../stems";
+import { downloadName, type StemSource } from "../stems";
 import type { DeviceSpec } from "./geometry";
 import type { RunInfo, SeparateReply, SeparateRequest } from "./protocol";
 import { encodeWav } from "../wav";
@@ -21,11 +21,6 @@ export type DeviceState =
   | { phase: "running"; fraction: number; stage: string }
   | { phase: "done"; source: StemSource; info: RunInfo; duration: number }
   | { phase: "failed" };
-
-/** The stem file name the server would give: `<song>_<stem>.wav`. */
-export function stemFileName(song: string, stem: string): string {
-  return `${song.replace(/\.[^.]*$/, "") || "song"}_${stem}.wav`;
-}
 
 export function useDeviceSeparation(file: File, model: DeviceModel, onError: (e: unknown) => void): DeviceState {
   const [state, setState] = useState<DeviceState>({ phase: "running", fraction: 0, stage: "Decoding" });
@@ -46,11 +41,7 @@ export function useDeviceSeparation(file: File, model: DeviceModel, onError: (e:
       } catch {
         throw new Error(`${file.name}: this browser cannot read the file as audio`);
       }
-      const channels = Array.from({ length: mixture.numberOfChannels }, (_, c) => {
-        const copy = new Float32Array(mixture.length);
-        mixture.copyFromChannel(copy, c);
-        return copy;
-      });
+      const channels = channelsOf(mixture).map((c) => c.slice()); // copies: they are transferred to the worker
       worker.onmessage = (event: MessageEvent<SeparateReply>) => {
         const reply = event.data;
         if (!alive) {
@@ -65,10 +56,10 @@ export function useDeviceSeparation(file: File, model: DeviceModel, onError: (e:
           const buffers = { mixture, vocals: bufferOf(stems.vocals, DEVICE_RATE), accompaniment: bufferOf(stems.accompaniment, DEVICE_RATE) };
           const downloads = {
             mixture: { url: URL.createObjectURL(file), filename: file.name },
-            vocals: { url: URL.createObjectURL(encodeWav(stems.vocals, DEVICE_RATE)), filename: stemFileName(file.name, "vocals") },
+            vocals: { url: URL.createObjectURL(encodeWav(stems.vocals, DEVICE_RATE)), filename: downloadName(file.name, "vocals.wav") },
             accompaniment: {
               url: URL.createObjectURL(encodeWav(stems.accompaniment, DEVICE_RATE)),
-              filename: stemFileName(file.name, "accompaniment"),
+              filename: downloadName(file.name, "accompaniment.wav"),
             },
           };
           urls.push(...Object.values(downloads).map((d) => d.url));
