@@ -40,8 +40,8 @@ class RunInfo:
         created: ISO time the run was started (``run.json``), else the time ``best.json`` (or the folder) was
             last written.
         data: the training data in words (:func:`describe_data`), "" when the run recorded no config.
-        vocals_sdr: the median vocals SDR on the test songs, dB (``evaluation.json``), None when not scored.
-        evaluated_on: the data set those scores are of, "" when not scored.
+        vocals_sdr: the median vocals SDR on the test songs of the run's data, dB (``evaluation.json``), None when
+            not scored.
     """
 
     folder: Path
@@ -50,7 +50,6 @@ class RunInfo:
     created: str
     data: str = ""
     vocals_sdr: float | None = None
-    evaluated_on: str = ""
 
     @property
     def label(self) -> str:
@@ -102,8 +101,7 @@ def describe_run(folder: str | os.PathLike) -> RunInfo:
     scored = isinstance(vocals, int | float) and vocals == vocals  # NaN: not scored
     return RunInfo(folder=folder, phase=PHASE_NAMES.get(suffix, suffix or "unknown"),
                    val_loss=float(val_loss) if isinstance(val_loss, int | float) else None, created=str(created),
-                   data=_data(folder), vocals_sdr=float(vocals) if scored else None,
-                   evaluated_on=str(evaluation.get("dataset", "")) if scored else "")
+                   data=_data(folder), vocals_sdr=float(vocals) if scored else None)
 
 
 def list_runs(base_dir: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> list[RunInfo]:
