@@ -3,6 +3,7 @@
 import type { KeyboardEvent } from "react";
 import type { Loop } from "../logic/loop";
 import { type StemControls, volumeLabel } from "../logic/mixer";
+import type { StemDownload } from "../logic/stems";
 import { DownloadIcon } from "./Icons";
 import { Waveform } from "./Waveform";
 
@@ -33,7 +34,7 @@ export function StemStrip({
   buffer: AudioBuffer | null;
   controls: StemControls;
   position: number;
-  download: { url: string; filename?: string };
+  download: StemDownload;
   onChange: (controls: StemControls) => void;
   onSeek: (seconds: number) => void;
 }) {
@@ -56,7 +57,16 @@ export function StemStrip({
       <div className="stem-head">
         <div className="stem-title">
           <h2>{stem}</h2>
-          <a className="stem-download" href={download.url} download={download.filename ?? true}>
+          <a
+            className="stem-download"
+            href={typeof download.url === "string" ? download.url : "#"}
+            download={download.filename ?? true}
+            onClick={(event) => {
+              if (typeof download.url === "function") {
+                event.currentTarget.href = download.url(); // before the click's default action: the download
+              }
+            }}
+          >
             <DownloadIcon />
             Download
           </a>

@@ -3,11 +3,18 @@
 import { stemUrl, type StemName, type Track } from "../api";
 import { decodeAudio } from "./engine";
 
+/** A stem's download: its URL, or a function that makes it when the musician first asks for it (a device stem's
+ * WAV is encoded then, not when the separation ends: 106 MB per stem for a 10-minute song). */
+export interface StemDownload {
+  url: string | (() => string);
+  filename?: string;
+}
+
 export interface StemSource {
   /** The stems' decoded audio, one buffer per name of `names`, all at one sample rate. */
   load(names: readonly StemName[]): Promise<AudioBuffer[]>;
   /** Where a stem is downloaded from, and under which file name (undefined: the server's). */
-  download(stem: StemName): { url: string; filename?: string };
+  download(stem: StemName): StemDownload;
   /** Seconds of audio, shown before the stems are loaded. */
   duration: number;
   /** The song's file name, as uploaded or chosen: names the exported mix. */

@@ -52,17 +52,23 @@ export function useDeviceSeparation(file: File, model: DeviceModel, onError: (e:
         } else if (reply.kind === "error") {
           fail(new Error(`${file.name}: the separation on this device failed (${reply.message})`));
         } else {
-          const stems = { vocals: reply.vocals, accompaniment: reply.accompaniment };
-          const buffers = { mixture, vocals: bufferOf(stems.vocals, DEVICE_RATE), accompaniment: bufferOf(stems.accompaniment, DEVICE_RATE) };
+          const buffers = { mixture, vocals: bufferOf(reply.vocals, DEVICE_RATE), accompaniment: bufferOf(reply.accompaniment, DEVICE_RATE) };
+          const wavUrl = (stem: "vocals" | "accompaniment") => {
+            let url: string | null = null;
+            return () => {
+              if (url === null) {
+                url = URL.createObjectURL(encodeWav(channelsOf(buffers[stem]), DEVICE_RATE));
+                urls.push(url);
+              }
+              return url;
+            };
+          };
           const downloads = {
             mixture: { url: URL.createObjectURL(file), filename: file.name },
-            vocals: { url: URL.createObjectURL(encodeWav(stems.vocals, DEVICE_RATE)), filename: downloadName(file.name, "vocals.wav") },
-            accompaniment: {
-              url: URL.createObjectURL(encodeWav(stems.accompaniment, DEVICE_RATE)),
-              filename: downloadName(file.name, "accompaniment.wav"),
-            },
+            vocals: { url: wavUrl("vocals"), filename: downloadName(file.name, "vocals.wav") },
+            accompaniment: { url: wavUrl("accompaniment"), filename: downloadName(file.name, "accompaniment.wav") },
           };
-          urls.push(...Object.values(downloads).map((d) => d.url));
+          urls.push(downloads.mixture.url);
           const source: StemSource = {
             duration: mixture.duration,
             name: file.name,
