@@ -304,3 +304,50 @@ def test_tempo_and_pitch_of_an_exported_sine_and_the_clock_at_half_tempo(session
     print(f"3 song seconds at 150 % tempo took {elapsed:.2f} s of wall clock")
     assert 1.6 < elapsed < 2.6, f"3 song seconds took {elapsed:.2f} s of wall clock at 150 % tempo"
     assert session.errors == []
+
+
+def test_a_tracks_practice_settings_are_there_on_the_next_visit(session: Page, tmp_path: Path) -> None:
+    page = session.page
+    first, second = generated_mp3(tmp_path, seconds=12.0), tmp_path / "second take.mp3"
+    second.write_bytes(first.read_bytes())
+    open_separated(page, second, "audio/mpeg")
+    page.go_back()
+    open_separated(page, first, "audio/mpeg")
+    span, loop = page.get_by_label("Loop span"), page.get_by_role("button", name="Loop")
+    tempo, pitch = page.get_by_role("slider", name="Tempo"), page.get_by_role("slider", name="Pitch")
+    vocals = page.get_by_role("region", name="vocals")
+    page.get_by_role("heading", name=first.name).click()  # focus outside any control: the keys are the mixer's
+    page.keyboard.press("ArrowRight")  # 0:05
+    page.keyboard.press("[")
+    page.keyboard.press("ArrowRight")  # 0:10
+    page.keyboard.press("]")
+    loop.click()
+    tempo.fill("85")
+    pitch.fill("-2")
+    vocals.get_by_role("button", name="Mute").click()
+    vocals.get_by_role("slider", name="Volume").fill("0.5")
+
+    page.reload()  # a later visit: a new page, the same browser
+    expect(page.get_by_role("button", name="Play")).to_be_enabled()
+    expect(span).to_have_text("A 0:05 – B 0:10")
+    expect(loop).to_have_attribute("aria-pressed", "true")
+    expect(tempo).to_have_attribute("aria-valuetext", "85 %")
+    expect(pitch).to_have_attribute("aria-valuetext", "-2 semitones")
+    expect(vocals.get_by_role("button", name="Mute")).to_have_attribute("aria-pressed", "true")
+    expect(vocals.get_by_role("slider", name="Volume")).to_have_value("0.5")
+    expect(page.get_by_role("region", name="mixture").get_by_role("button", name="Mute")).to_have_attribute(
+        "aria-pressed", "true")
+    page.get_by_role("button", name="Play").click()  # the restored loop plays: from A, and wraps before 0:11
+    timer = page.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^0:0[5-7] / "))
+    expect(timer).to_have_text(re.compile(r"^0:09 / "), timeout=20_000)
+    expect(timer).to_have_text(re.compile(r"^0:0[5-6] / "), timeout=20_000)  # back at A after B (5 s at 85 %)
+    page.get_by_role("button", name="Pause").click()
+
+    page.go_back()  # another track keeps its own (default) settings
+    page.get_by_role("row", name=second.name).get_by_role("link", name=second.name).click()
+    expect(page.get_by_role("button", name="Play")).to_be_enabled()
+    expect(span).to_contain_text("No loop")
+    expect(tempo).to_have_attribute("aria-valuetext", "100 %")
+    expect(vocals.get_by_role("button", name="Mute")).to_have_attribute("aria-pressed", "false")
+    assert not session.errors, session.errors

@@ -3,11 +3,13 @@
 // (logic/loop.ts), tempo and pitch (logic/tempo.ts) and the mix's export (components/ExportMix.tsx).
 // Space toggles play; the left and right arrow keys seek by 5 s; [ and ] set the loop's A and B at the playhead.
 // The mixture starts muted, so that the two stems play as the song and the mixture can be soloed to compare.
+// A track's settings (stems, loop, tempo, pitch) are remembered across visits (logic/practice.ts).
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { StemName } from "../api";
 import { MixEngine } from "../logic/engine";
 import { makeLoop, withEnd, withStart, type Loop } from "../logic/loop";
 import { effectiveGains, silenceReasons, type StemControls } from "../logic/mixer";
+import { loadPractice, savePractice } from "../logic/practice";
 import type { StemSource } from "../logic/stems";
 import { ExportMix } from "./ExportMix";
 import { StemStrip } from "./StemStrip";
@@ -25,14 +27,17 @@ function isTyping(target: EventTarget | null): boolean {
 
 export function Mixer({ source, onError }: { source: StemSource; onError: (e: unknown) => void }) {
   const [buffers, setBuffers] = useState<AudioBuffer[] | null>(null);
-  const [controls, setControls] = useState<StemControls[]>(INITIAL);
+  const [remembered] = useState(() =>
+    source.practiceKey ? loadPractice(source.practiceKey, STEMS.length, source.duration) : null,
+  );
+  const [controls, setControls] = useState<StemControls[]>(remembered?.controls ?? INITIAL);
   const [playing, setPlaying] = useState(false);
   const [position, setPosition] = useState(0);
   const [audioState, setAudioState] = useState<string>("none");
-  const [loop, setLoop] = useState<Loop | null>(null);
-  const [looping, setLooping] = useState(false);
-  const [tempo, setTempo] = useState(100); // percent
-  const [semitones, setSemitones] = useState(0);
+  const [loop, setLoop] = useState<Loop | null>(remembered?.loop ?? null);
+  const [looping, setLooping] = useState(remembered?.looping ?? false);
+  const [tempo, setTempo] = useState(remembered?.tempo ?? 100); // percent
+  const [semitones, setSemitones] = useState(remembered?.semitones ?? 0);
   const engine = useRef<MixEngine | null>(null);
   // The loop's A and B stay within the shortest stem, so that every stem loops at the same frames.
   const loopSpan = buffers ? Math.min(...buffers.map((b) => b.duration)) : 0;
@@ -53,6 +58,12 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
   useEffect(() => {
     engine.current?.setGains(effectiveGains(controls));
   }, [controls]);
+
+  useEffect(() => {
+    if (source.practiceKey) {
+      savePractice(source.practiceKey, { controls, loop, looping, tempo, semitones });
+    }
+  }, [source.practiceKey, controls, loop, looping, tempo, semitones]);
 
   useEffect(() => {
     engine.current?.setTempoPitch(tempo, semitones).catch(onError);

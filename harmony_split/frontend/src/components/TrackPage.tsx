@@ -48,7 +48,7 @@ export function TrackPage({
           <TrackActions track={track} onChanged={refresh} onDeleted={() => navigate("/")} onError={onError} />
         </div>
       </div>
-      {track.status === "done" && source && <Mixer source={source} onError={onError} />}
+      {track.status === "done" && source && <Mixer key={track.id} source={source} onError={onError} />}
     </div>
   );
 }

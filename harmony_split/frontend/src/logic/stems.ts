@@ -21,6 +21,8 @@ export interface StemSource {
   name: string;
   /** The song's channels (1 or 2): the exported mix has as many. */
   channels: number;
+  /** Under which key the mixer remembers its settings for this song (logic/practice.ts); undefined: not kept. */
+  practiceKey?: string;
 }
 
 /** `"<name without extension>_<suffix>"`, as the server names downloads (storage.download_name), e.g.
@@ -37,6 +39,7 @@ export function serverStems(track: Track): StemSource {
     duration: track.duration_s ?? 0,
     name: track.name,
     channels: track.channels ?? 2,
+    practiceKey: `track:${track.id}`,
     download: (stem) => ({ url: stemUrl(track, stem) }),
     load: (names) =>
       Promise.all(
