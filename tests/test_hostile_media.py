@@ -1,4 +1,5 @@
-"""ffmpeg opens the given file and nothing else, and the decoded length is bounded (issue 19, part 1).
+"""ffmpeg opens the given file and nothing else; the decoded length, channels and rate are bounded, and the
+samples finite (issue 19, part 1).
 
 Every hostile file here is decoded to another file's audio by a plain ``ffmpeg -i`` (asserted first, so each
 test would fail with the decoder before the barriers); the project's decoder refuses each with one line.
@@ -140,3 +141,35 @@ def test_a_file_within_the_limit_decodes_whole(hostile, name):
     with AudioReader(hostile[name], max_seconds=SECRET_SECONDS + 1) as reader:
         samples = sum(block.shape[1] for block in reader.blocks(8192))
     assert abs(samples / 44100 - SECRET_SECONDS) < 0.05
+
+
+def test_channels_and_rate_over_the_limits_fail_before_decoding(tmp_path: Path):
+    import soundfile as sf
+
+    many = tmp_path / "surround.wav"
+    sf.write(many, np.zeros((4410, 3), np.float32), 44100)
+    fast = tmp_path / "fast.flac"
+    sf.write(fast, np.zeros((38400, 2), np.float32), 384000)
+    with pytest.raises(AudioError) as info:
+        AudioReader(many, max_channels=2)
+    assert "3 channels; the limit is 2" in one_line_error(info, many)
+    with pytest.raises(AudioError) as info:
+        AudioReader(fast, max_sample_rate=192000)
+    assert "sampled at 384000 Hz; the limit is 192000 Hz" in one_line_error(info, fast)
+    with AudioReader(many, max_channels=3) as reader, AudioReader(fast, max_sample_rate=384000) as other:
+        assert next(reader.blocks(8192)).shape == (3, 4410) and next(other.blocks(8192)).shape == (2, 8192)
+
+
+def test_nan_or_infinite_samples_fail_with_where(tmp_path: Path):
+    import soundfile as sf
+
+    audio = np.zeros((44100 * 3, 2), np.float32)
+    audio[66150, 1] = np.inf  # 1.5 s, right channel
+    broken = tmp_path / "broken.wav"
+    sf.write(broken, audio, 44100, subtype="FLOAT")
+    handed_out = 0
+    with pytest.raises(AudioError) as info, AudioReader(broken) as reader:
+        for block in reader.blocks(44100):
+            handed_out += block.shape[1]
+    assert "contains NaN or infinite samples (at 1.50 s)" in one_line_error(info, broken)
+    assert handed_out == 44100  # the block holding it is never handed out

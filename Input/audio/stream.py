@@ -49,7 +49,10 @@ class AudioReader:
 
     ``max_seconds`` bounds what is *decoded*, whatever the header claims: a file (or excerpt) whose header says
     more fails at once, and one that decodes to more than it announced fails with ``AudioError`` as soon as the
-    decoded audio passes the limit (after at most one more block). None: no limit.
+    decoded audio passes the limit (after at most one more block). None: no limit. ``max_channels`` and
+    ``max_sample_rate`` (Hz) bound the stream's channels and rate: both are what is decoded (libsndfile decodes
+    the header's; ffmpeg is told to give the probed ones), so a file over either fails at once. A block with a
+    NaN or infinite sample fails with ``AudioError`` too.
 
     Use as a context manager; :meth:`blocks` yields float32 ``[channels, n]`` arrays.
     """
@@ -60,6 +63,8 @@ class AudioReader:
         offset: float = 0.0,
         duration: float | None = None,
         max_seconds: float | None = None,
+        max_channels: int | None = None,
+        max_sample_rate: int | None = None,
     ) -> None:
         if not (math.isfinite(offset) and offset >= 0):
             raise ValueError(f"offset must be a finite number >= 0 seconds, got {offset}")
@@ -81,6 +86,10 @@ class AudioReader:
         self._total_seconds = total
         if max_seconds is not None and self.duration > max_seconds:
             raise AudioError(self.path, f"{_minutes(self.duration)} long; the limit is {_minutes(max_seconds)}")
+        if max_channels is not None and self.channels > max_channels:
+            raise AudioError(self.path, f"{self.channels} channels; the limit is {max_channels}")
+        if max_sample_rate is not None and self.sample_rate > max_sample_rate:
+            raise AudioError(self.path, f"sampled at {self.sample_rate} Hz; the limit is {max_sample_rate} Hz")
         self._ffmpeg = self.path.suffix.lower() in FFMPEG_EXTENSIONS
         self._file: sf.SoundFile | None = None
         self._proc: subprocess.Popen | None = None
@@ -115,13 +124,14 @@ class AudioReader:
         """
         frames = max(1, int(frames))
         decoded = self._ffmpeg_blocks(frames) if self._ffmpeg else self._soundfile_blocks(frames)
-        if self.max_seconds is None:
-            yield from decoded
-            return
-        limit, read = int(math.floor(self.max_seconds * self.sample_rate)), 0
+        limit = None if self.max_seconds is None else int(math.floor(self.max_seconds * self.sample_rate))
+        read = 0
         for block in decoded:
+            if not np.isfinite(block).all():
+                at = self.offset + (read + int(np.argmax(~np.isfinite(block).all(axis=0)))) / self.sample_rate
+                raise AudioError(self.path, f"contains NaN or infinite samples (at {at:.2f} s)")
             read += block.shape[1]
-            if read > limit:
+            if limit is not None and read > limit:
                 raise AudioError(self.path, f"the audio goes on past the limit of {_minutes(self.max_seconds)} "
                                  f"(its header announces {_minutes(self.duration)})")
             yield block
@@ -158,7 +168,8 @@ class AudioReader:
             cmd += ["-ss", f"{first / sr:.9f}"]
         if self.limit is not None:
             cmd += ["-t", f"{(skip + self.limit + 16) / sr:.9f}"]  # a little slack, cut off below
-        cmd += [*ffmpeg_input(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-"]
+        # The probed rate and channels, whatever the stream switches to later (bounds what is decoded).
+        cmd += [*ffmpeg_input(self.path), "-map", "0:a:0", "-f", "f32le", "-ac", str(channels), "-ar", str(sr), "-"]
         remaining = self.limit
         if self.path.suffix.lower() in (".m4a", ".mp4"):
             # The MP4 container states the exact length, but ffmpeg keeps the AAC encoder's end padding (up to

@@ -66,7 +66,8 @@ def separate_file(
     if options.chunk_seconds is None:
         raise ValueError("separate_file streams: options.chunk_seconds must be a number of seconds, not None")
     chunk_seconds, offset = options.chunk_seconds, options.offset
-    with AudioReader(path, offset=offset, duration=options.duration, max_seconds=options.max_seconds) as reader:
+    with AudioReader(path, offset=offset, duration=options.duration, max_seconds=options.max_seconds,
+                     max_channels=options.max_channels, max_sample_rate=options.max_sample_rate) as reader:
         sep = InputRateStream(model, spec, reader.sample_rate, reader.channels, options)
         writers: dict[str, AudioWriter] = {}
         # Three threads overlap: reading, resampling and STFT (a producer that runs up to PREPARED_BLOCKS blocks

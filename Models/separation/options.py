@@ -50,6 +50,8 @@ class SeparationOptions:
     duration: float | None = None  # length of the excerpt, seconds; None: to the end of the input
     # Longest audio decoded from the input, seconds, whatever its header claims (AudioError past it); None: any.
     max_seconds: float | None = None
+    max_channels: int | None = None  # most input channels accepted (AudioError over it); None: any
+    max_sample_rate: int | None = None  # highest input sample rate accepted, Hz (AudioError over it); None: any
 
     def __post_init__(self) -> None:
         if self.accompaniment not in ACCOMPANIMENT_MODES:

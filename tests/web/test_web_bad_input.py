@@ -81,6 +81,30 @@ def test_audio_longer_than_the_limit_is_400_naming_it(alice, audio, settings, da
     assert stored_tracks(data_dir) == []
 
 
+def test_channels_and_rates_over_the_limits_are_400_naming_them(alice, audio, settings, data_dir) -> None:  # noqa: ANN001
+    surround = upload(alice, audio("surround.wav", seconds=0.5, channels=6))
+    assert surround.status_code == 400
+    assert error_of(surround) == "file: 6 channels; this server separates songs of at most 2 (mix it down to stereo)"
+    fast = upload(alice, audio("fast.flac", seconds=0.2, sr=384000))
+    assert fast.status_code == 400 and error_of(fast) == "file: sampled at 384000 Hz; the limit is 192000 Hz"
+    assert stored_tracks(data_dir) == []
+    settings.HARMONY_MAX_CHANNELS, settings.HARMONY_MAX_SAMPLE_RATE = 6, 384000
+    assert upload(alice, audio("fast.flac", seconds=0.2, sr=384000)).status_code == 201
+
+
+def test_the_worker_holds_the_channel_limit_on_what_it_decodes(alice, audio, settings, data_dir) -> None:  # noqa: ANN001
+    from harmony_split.backend.tracks import jobs
+
+    settings.TASKS = DB_QUEUE  # queued; run below as a worker would, under a lower limit than at upload
+    settings.HARMONY_MAX_CHANNELS = 3
+    track = upload(alice, audio("three.wav", seconds=0.5, channels=3)).json()
+    settings.HARMONY_MAX_CHANNELS = 2
+    jobs.run(track["id"])
+    failed = alice.get(f"/api/tracks/{track['id']}/").json()
+    assert failed["status"] == "failed" and failed["error"].endswith("3 channels; the limit is 2")
+    assert sorted(p.name for p in (data_dir / "tracks" / track["id"]).iterdir()) == ["upload.wav"]
+
+
 @pytest.mark.parametrize("name, shown", [
     ("../../etc/passwd.wav", "passwd.wav"),
     ("a/b\\c.wav", "c.wav"),

@@ -122,27 +122,47 @@ def test_storage_quota_counts_uploads_and_stems_and_refuses_before_storing(alice
                                                                              data_dir: Path) -> None:  # noqa: ANN001
     from harmony_split.backend.tracks.models import Track
 
-    source = audio("q.wav", seconds=1.0)
+    source = audio("q.wav", seconds=1.0)  # 22050 Hz stereo
     size = source.stat().st_size
+    stems = 2 * 22050 * 2 * 2  # its two stems' 16-bit PCM, reserved as soon as the upload is read
     first = upload(alice, source).json()  # the immediate backend separates it in the request
     folder = data_dir / "tracks" / first["id"]
     on_disk = {path.name: path.stat().st_size for path in folder.iterdir()}
     assert {"vocals.wav", "accompaniment.wav"} <= set(on_disk)
     used = sum(on_disk.values())
     assert used > 2 * size  # the stems count: uploads alone (2 x size) would fit the quota below
-    settings.HARMONY_MAX_STORED_MB = (used + size - 1) / 1e6
+    settings.HARMONY_MAX_STORED_MB = (used + size + stems - 1) / 1e6
     settings.HARMONY_RETENTION_DAYS = 7
     Track.objects.filter(pk=first["id"]).update(created=timezone.now() - timedelta(days=6))
 
-    blocked = upload(alice, source)
+    blocked = upload(alice, source)  # the file alone fits: its stems do not
     message = refused(blocked, limit=7 * 24 * HOUR)
     assert message.startswith("file: ") and "delete tracks to free space" in message
     assert 24 * HOUR - 60 <= int(blocked["Retry-After"]) <= 24 * HOUR  # when the oldest track expires
     assert stored_tracks(data_dir) == [folder]  # nothing of the refused upload was stored
     assert {path.name: path.stat().st_size for path in folder.iterdir()} == on_disk
 
-    settings.HARMONY_MAX_STORED_MB = (used + size) / 1e6  # exactly full is allowed
+    settings.HARMONY_MAX_STORED_MB = (used + size + stems) / 1e6  # exactly full is allowed
     assert upload(alice, source).status_code == 201
+
+
+def test_queued_tracks_reserve_their_stems(alice, audio, settings, data_dir: Path) -> None:  # noqa: ANN001
+    settings.TASKS = DB_QUEUE  # no worker runs: the jobs stay queued, their stems not written yet
+    source = audio("r.wav", seconds=1.0)  # 22050 Hz stereo
+    need = source.stat().st_size + 2 * 22050 * 2 * 2
+    settings.HARMONY_MAX_STORED_MB = (2 * need - 1) / 1e6
+    assert upload(alice, source).status_code == 201
+    refused(upload(alice, source), limit=7 * 24 * HOUR)  # on disk there is only the first upload
+    assert len(stored_tracks(data_dir)) == 1
+    settings.HARMONY_MAX_STORED_MB = 2 * need / 1e6
+    assert upload(alice, source).status_code == 201
+
+
+def test_mp3_stems_are_reserved_at_mp3_bitrates(alice, audio, settings) -> None:  # noqa: ANN001
+    source = audio("m.wav", seconds=1.0)
+    settings.HARMONY_MAX_STORED_MB = (source.stat().st_size + 2 * 40_000) / 1e6  # 320 kbit/s for each stem
+    assert upload(alice, source, format="wav").status_code == 413  # 16-bit PCM stems would not fit at all
+    assert upload(alice, source, format="mp3").status_code == 201
 
 
 def test_a_file_larger_than_the_whole_quota_is_413(alice, audio, settings, data_dir: Path) -> None:  # noqa: ANN001
@@ -155,7 +175,7 @@ def test_a_file_larger_than_the_whole_quota_is_413(alice, audio, settings, data_
 def test_deleting_tracks_frees_the_quota(alice, audio, settings) -> None:  # noqa: ANN001
     source = audio("d.wav", seconds=1.0)
     first = upload(alice, source).json()
-    settings.HARMONY_MAX_STORED_MB = 1.5 * source.stat().st_size / 1e6
+    settings.HARMONY_MAX_STORED_MB = 1.5 * (source.stat().st_size + 2 * 22050 * 2 * 2) / 1e6
     assert upload(alice, source).status_code == 429
     assert alice.delete(f"/api/tracks/{first['id']}/").status_code == 204
     assert upload(alice, source).status_code == 201

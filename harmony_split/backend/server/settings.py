@@ -41,6 +41,10 @@ HARMONY_CHECKPOINT_DIR = Path(os.environ.get("HARMONY_CHECKPOINT_DIR") or REPO /
 HARMONY_CHECKPOINT = os.environ.get("HARMONY_CHECKPOINT", "")  # default model; "" = newest best checkpoint
 HARMONY_MAX_UPLOAD_MB = env_number("HARMONY_MAX_UPLOAD_MB", 200)  # megabytes (10^6 bytes) per upload
 HARMONY_MAX_MINUTES = env_number("HARMONY_MAX_MINUTES", 20)  # longest accepted audio, minutes
+# What a separation costs grows with channels x rate x minutes: both are bounded too (mono and stereo songs,
+# up to the highest rate audio interfaces record at).
+HARMONY_MAX_CHANNELS = int(env_number("HARMONY_MAX_CHANNELS", 2))  # most channels an upload may have
+HARMONY_MAX_SAMPLE_RATE = int(env_number("HARMONY_MAX_SAMPLE_RATE", 192000))  # highest sample rate accepted, Hz
 HARMONY_MAX_QUEUED = int(env_number("HARMONY_MAX_QUEUED", 5))  # queued or running jobs per user
 HARMONY_RETENTION_DAYS = env_number("HARMONY_RETENTION_DAYS", 7)  # tracks older than this are removed, days
 # Abuse limits (0 turns one off); each refusal is a 429 with Retry-After (tracks/throttles.py).

@@ -107,7 +107,9 @@ def run(track_id: str) -> str:
         if not mine.update(stage=Separation.Stage.SEPARATING, heartbeat=timezone.now()):
             raise Cancelled
         options = SeparationOptions(chunk_seconds=settings.HARMONY_CHUNK_SECONDS, fmt=job.format,
-                                    max_seconds=settings.HARMONY_MAX_MINUTES * 60, **QUALITIES[job.quality])
+                                    max_seconds=settings.HARMONY_MAX_MINUTES * 60,
+                                    max_channels=settings.HARMONY_MAX_CHANNELS,
+                                    max_sample_rate=settings.HARMONY_MAX_SAMPLE_RATE, **QUALITIES[job.quality])
         result = separator.separate_file(storage.track_dir(track_id) / job.track.upload, outputs, options,
                                          progress)
         decoded = result["samples"] / result["sample_rate"]

@@ -7,9 +7,11 @@ Nothing here is under a public URL.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -56,6 +58,22 @@ def download_name(name: str, suffix: str) -> str:
     """``"<name without extension>_<suffix>"``, e.g. ``download_name("song.mp3", "vocals.wav")``."""
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return f"{stem or 'track'}_{suffix}"
+
+
+MP3_MAX_KBPS = 320  # the highest MP3 bitrate: a stem in mp3 is at most this many kbit per second
+
+
+def stems_bytes(duration: float, sample_rate: int, channels: int, fmt: str) -> int:
+    """An upper estimate of the two stems' bytes for ``duration`` seconds of ``channels`` at ``sample_rate`` Hz
+    in ``fmt``: 16-bit PCM for wav and flac (flac compresses below it), MP3's highest bitrate for mp3."""
+    per_second = MP3_MAX_KBPS * 1000 / 8 if fmt == "mp3" else sample_rate * channels * 2
+    return 2 * int(math.ceil(duration * per_second))
+
+
+def pending_stems_bytes(tracks: Iterable[tuple[float | None, int | None, int | None, str]]) -> int:
+    """:func:`stems_bytes` summed over ``(duration s, rate Hz, channels, format)`` of tracks whose stems are not
+    written yet (unknown values count as nothing)."""
+    return sum(stems_bytes(d, r, c, f) for d, r, c, f in tracks if d and r and c)
 
 
 def folder_bytes(track_id: object) -> int:

@@ -26,7 +26,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from . import storage
 from .errors import json_error
-from .models import Track
+from .models import Separation, Track
 from .uploads import UploadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -169,21 +169,26 @@ def sign_in_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def check_storage(user: object, incoming: int) -> None:
-    """Refuse an upload of ``incoming`` bytes that would take ``user``'s files (uploads and stems on disk, in
-    ``HARMONY_DATA_DIR``) past ``HARMONY_MAX_STORED_MB``: :class:`LimitReached`, to retry when the oldest track
-    reaches the retention age (``HARMONY_RETENTION_DAYS``; at least a minute). A file larger than the whole
-    allowance can never fit: 413."""
+    """Refuse an upload of ``incoming`` bytes (the file, and once probed its stems' estimate) that would take
+    ``user``'s files (uploads and stems on disk, in ``HARMONY_DATA_DIR``, and the estimated stems of their tracks
+    still queued or running, ``storage.stems_bytes``) past ``HARMONY_MAX_STORED_MB``: :class:`LimitReached`, to
+    retry when the oldest track reaches the retention age (``HARMONY_RETENTION_DAYS``; at least a minute). A file
+    larger than the whole allowance can never fit: 413."""
     quota = settings.HARMONY_MAX_STORED_MB
     if quota <= 0:
         return
     if incoming > quota * MB:
-        raise UploadTooLarge(f"file: larger than your storage limit of {quota:g} MB")
+        raise UploadTooLarge(f"file: it needs {incoming / MB:.1f} MB (with its stems, once read), more than your "
+                             f"whole storage limit of {quota:g} MB")
     tracks = list(Track.objects.filter(owner=user).order_by("created").values_list("pk", "created"))
-    used = sum(storage.folder_bytes(pk) for pk, _ in tracks)
+    used = sum(storage.folder_bytes(pk) for pk, _ in tracks) + storage.pending_stems_bytes(
+        Track.objects.filter(owner=user, separation__status__in=(Separation.Status.QUEUED, Separation.Status.RUNNING))
+        .values_list("duration_s", "sample_rate", "channels", "separation__format"))
     if used + incoming <= quota * MB:
         return
     expires = tracks[0][1] + timedelta(days=settings.HARMONY_RETENTION_DAYS)  # used > 0: there is a track
     wait = max(60.0, (expires - timezone.now()).total_seconds())
-    raise LimitReached(f"file: your tracks take {used / MB:.1f} MB and this file {incoming / MB:.1f} MB, over your "
+    raise LimitReached(f"file: it needs {incoming / MB:.1f} MB (with its stems, once read) and your tracks take "
+                       f"{used / MB:.1f} MB (stems still to come included), over your "
                        f"storage limit of {quota:g} MB: delete tracks to free space now, or try again in {{wait}}, "
                        "when the oldest expires", wait)

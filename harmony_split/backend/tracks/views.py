@@ -192,6 +192,8 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
                 for chunk in upload.chunks():
                     out.write(chunk)
             sample_rate, channels, duration = self._probe(stored)
+            # The stems it will make count against the quota now, not once they are written.
+            check_storage(self.request.user, upload.size + storage.stems_bytes(duration, sample_rate, channels, fmt))
             with transaction.atomic():
                 track = Track.objects.create(
                     id=track_id, owner=self.request.user, name=storage.safe_name(upload.name or ""),
@@ -216,6 +218,12 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         limit = settings.HARMONY_MAX_MINUTES
         if duration > limit * 60:
             raise ValidationError({"file": f"{duration / 60:.1f} minutes long; the limit is {limit:g} minutes"})
+        if channels > settings.HARMONY_MAX_CHANNELS:
+            raise ValidationError({"file": f"{channels} channels; this server separates songs of at most "
+                                           f"{settings.HARMONY_MAX_CHANNELS} (mix it down to stereo)"})
+        if sample_rate > settings.HARMONY_MAX_SAMPLE_RATE:
+            raise ValidationError({"file": f"sampled at {sample_rate} Hz; the limit is "
+                                           f"{settings.HARMONY_MAX_SAMPLE_RATE} Hz"})
         return sample_rate, channels, duration
 
 
