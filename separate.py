@@ -166,22 +166,44 @@ def collect_inputs(paths: list[str], errors: list[str]) -> list[tuple[Path, Path
     return list(found.items())
 
 
-def plan_outputs(inputs: list[tuple[Path, Path]], output: Path, fmt: str) -> list[dict[str, Path]]:
-    """Output paths per input: ``{"input", "vocals", "accompaniment", "copy"}``.
+def _unique_names(inputs: list[tuple[Path, Path]]) -> list[str]:
+    """A base name per input, unique within its output sub-folder: the file's stem; with its extension when two
+    share it (``song.wav``, ``song.mp3``: ``song_wav``, ``song_mp3``); then with its folder's name (``a/song.wav``,
+    ``b/song.wav``: ``a_song_wav``, ``b_song_wav``); then numbered (``_2``, ``_3``, ...)."""
+    def ext(file: Path) -> str:
+        return file.suffix.lstrip(".").lower()
 
-    Inputs that would share output names (``song.wav`` and ``song.mp3``) get their extension in the name.
+    levels = [lambda f: f"{f.stem}_{ext(f)}", lambda f: f"{f.parent.name}_{f.stem}_{ext(f)}"]
+    names = [file.stem for file, _ in inputs]
+    for level in levels:
+        keys = [(sub, name.lower()) for (_, sub), name in zip(inputs, names, strict=True)]
+        names = [level(file) if keys.count(key) > 1 else name
+                 for (file, _), name, key in zip(inputs, names, keys, strict=True)]
+    seen: dict[tuple[Path, str], int] = {}
+    unique = []
+    for (_, sub), name in zip(inputs, names, strict=True):
+        count = seen[(sub, name.lower())] = seen.get((sub, name.lower()), 0) + 1
+        unique.append(name if count == 1 else f"{name}_{count}")
+    return unique
+
+
+def plan_outputs(inputs: list[tuple[Path, Path]], output: Path, fmt: str) -> list[dict[str, Path]]:
+    """Output paths per input: ``{"input", "vocals", "accompaniment", "copy"}``, none shared by two inputs.
+
+    Inputs that would share output names get longer ones (:func:`_unique_names`); the copy of the original keeps
+    its file name unless another input in the same sub-folder has that name too.
     """
-    names = [(sub, file.stem) for file, sub in inputs]
+    names = _unique_names(inputs)
+    copies = [(sub, file.name.lower()) for file, sub in inputs]
     plans = []
-    for (file, sub), key in zip(inputs, names, strict=True):
-        stem = file.stem if names.count(key) == 1 else f"{file.stem}_{file.suffix.lstrip('.').lower()}"
+    for (file, sub), stem, copy in zip(inputs, names, copies, strict=True):
         folder = output / sub
         plans.append(
             {
                 "input": file,
                 "vocals": folder / f"{stem}_vocals.{fmt}",
                 "accompaniment": folder / f"{stem}_accompaniment.{fmt}",
-                "copy": folder / file.name,
+                "copy": folder / (file.name if copies.count(copy) == 1 else f"{stem}{file.suffix}"),
             }
         )
     return plans

@@ -116,6 +116,19 @@ def test_plan_outputs_keeps_colliding_names_apart(tmp_path: Path) -> None:
     assert plans[1]["copy"] == tmp_path / "song.mp3"
 
 
+def test_plan_outputs_never_gives_two_inputs_one_file(tmp_path: Path) -> None:
+    inputs = [(Path("a/song.wav"), Path()), (Path("b/song.wav"), Path()), (Path("c/a/song.wav"), Path()),
+              (Path("d/a/Song.WAV"), Path()), (Path("e/song.mp3"), Path()), (Path("f/song.wav"), Path("sub"))]
+    plans = separate.plan_outputs(inputs, tmp_path, "wav")
+    assert [p["vocals"].name for p in plans] == [
+        "a_song_wav_vocals.wav", "b_song_wav_vocals.wav", "a_song_wav_2_vocals.wav", "a_Song_wav_3_vocals.wav",
+        "song_mp3_vocals.wav", "song_vocals.wav"]
+    for key in ("vocals", "accompaniment", "copy"):
+        targets = [str(p[key]).lower() for p in plans]  # case-insensitive file systems too
+        assert len(set(targets)) == len(targets), (key, targets)
+    assert plans[0]["copy"] == tmp_path / "a_song_wav.wav" and plans[4]["copy"] == tmp_path / "song.mp3"
+
+
 def test_cli_end_to_end(tmp_path: Path) -> None:
     base = tmp_path / "checkpoints"
     write_run(base, "1_sup", TINY, 10, age=500)
