@@ -173,3 +173,13 @@ def test_nan_or_infinite_samples_fail_with_where(tmp_path: Path):
             handed_out += block.shape[1]
     assert "contains NaN or infinite samples (at 1.50 s)" in one_line_error(info, broken)
     assert handed_out == 44100  # the block holding it is never handed out
+
+
+def test_a_probe_that_takes_too_long_is_stopped_with_one_line(hostile, monkeypatch):
+    from Input.audio import probe as probing
+
+    path = hostile["secret.mp3"]
+    monkeypatch.setattr(probing, "PROBE_TIMEOUT_S", 1e-4)  # the real ffprobe, given no time at all
+    with pytest.raises(AudioError) as info:
+        probe(path)
+    assert "reading its MP3 header took over 0.0001 s" in one_line_error(info, path)

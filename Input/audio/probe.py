@@ -37,6 +37,7 @@ FFMPEG_DEMUXERS: dict[str, tuple[str, str]] = {
 }
 FFMPEG_PREROLL = 4096  # samples decoded before an mp3/m4a/mp4 excerpt and dropped
 REASON_LIMIT = 300  # characters of a tool's error message kept in an AudioError
+PROBE_TIMEOUT_S = 20.0  # longest ffprobe run, s (a 20-minute mp3 probes in well under a second)
 FFMPEG_MISSING = "ffmpeg not found: install Debian package 'ffmpeg'"
 
 PathLike = str | os.PathLike
@@ -123,9 +124,13 @@ def tool_detail(stderr: bytes, path: Path) -> str:
 
 
 def _run_tool(cmd: list[str], path: Path) -> bytes:
-    """Run ffmpeg/ffprobe, returning stdout; any failure becomes an AudioError naming ``path``."""
+    """Run ffprobe (reads headers only), returning stdout; any failure, or taking over ``PROBE_TIMEOUT_S`` (a file
+    built to parse slowly), becomes an AudioError naming ``path``."""
     try:
-        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False,
+                                timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:  # subprocess.run has killed it
+        raise AudioError(path, f"reading its {container(path)} header took over {PROBE_TIMEOUT_S:g} s") from e
     except FileNotFoundError as e:
         raise AudioError(path, FFMPEG_MISSING) from e
     except OSError as e:
