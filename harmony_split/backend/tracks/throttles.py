@@ -1,9 +1,12 @@
-"""Abuse limits: sign-in attempts per user name and per client address, uploads per account per hour (DRF rate
-throttles over the shared cache, see ``CACHES`` in settings), and stored megabytes per account.
+"""Abuse limits: sign-in attempts per user name from one client address and per client address, uploads per
+account per hour (DRF rate throttles over the shared cache, see ``CACHES`` in settings), and stored megabytes per
+account.
 
 Every refusal is :class:`LimitReached`: 429, a ``Retry-After`` header in whole seconds and ``{"error": "<one
 line>"}``. Sign-in limits count every attempt, successful or not (DRF throttles count requests when they are let
 through): counting failures alone would need a counter of our own, and the limits are generous for a person.
+The name limit is per name *and* address (as django-axes's ``["username", "ip_address"]``): counted per name
+alone, anyone could lock a person out of their account with a few wrong passwords from a few addresses.
 They guard the API's sign-ins (``throttle_classes``) and Django's own login pages (:func:`sign_in_limited`).
 """
 
@@ -99,19 +102,20 @@ def submitted_name(request: HttpRequest) -> str | None:
 
 
 class SignInNameThrottle(HourlyThrottle):
-    """Sign-in attempts for one user name, from any address. The name is normalised (NFKC, case-folded, trimmed)
-    and hashed into the cache key (no names in the cache)."""
+    """Sign-in attempts for one user name from one client address (that of :class:`SignInAddressThrottle`). The
+    name is normalised (NFKC, case-folded, trimmed) and hashed with the address into the cache key (no names in
+    the cache)."""
 
     scope = "sign_in_name"
     setting = "HARMONY_SIGN_INS_PER_NAME"
-    reason = "too many sign-in attempts for this user name"
+    reason = "too many sign-in attempts for this user name from your address"
 
     def ident(self, request: HttpRequest) -> str | None:
         name = submitted_name(request)
         if name is None:
             return None
         normal = unicodedata.normalize("NFKC", name).casefold().strip()
-        return hashlib.sha256(normal.encode()).hexdigest()
+        return hashlib.sha256(f"{self.get_ident(request)}\n{normal}".encode()).hexdigest()
 
 
 class UploadThrottle(HourlyThrottle):
