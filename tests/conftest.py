@@ -34,7 +34,7 @@ SLOW = (
     "web/test_browser.py", "web/test_web_multi_machine.py", "web/test_web_scale_out.py",
     "web/test_web_worker_faults.py", "web/test_web_worker_quiet.py",
     "web/test_web_jobs.py::test_worker_process_sigterm_then_kill_9_then_recovery",
-    "web/test_web_commands.py::test_serve_brings_up_web_and_worker_and_ctrl_c_stops_both",
+    "web/test_web_commands.py::test_serve_runs_web_and_worker_restarts_a_killed_worker_and_stops_on_ctrl_c",
     "web/test_web_limits.py::test_processes_share_the_counts_through_the_migrated_database",
 )
 

@@ -57,7 +57,22 @@ def test_production_mode_needs_a_secret_key_and_passes_check_deploy(tmp_path: Pa
     assert "no issues" in deploy.stdout
 
 
-def test_serve_brings_up_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path, checkpoint_dir: Path) -> None:
+def worker_pids(parent: int) -> list[int]:
+    """PIDs of the running ``manage.py worker`` children of ``parent``."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            command = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields.get("PPid", "0")) == parent and b"worker" in command and fields.get("State", "")[:1] != "Z":
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_serve_runs_web_and_worker_restarts_a_killed_worker_and_stops_on_ctrl_c(tmp_path: Path,
+                                                                               checkpoint_dir: Path) -> None:
     from tests.web.helpers import free_port
 
     port = free_port(range(8150, 8200))  # this test's range of loopback ports
@@ -81,6 +96,13 @@ def test_serve_brings_up_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path, ch
         assert f"running at http://127.0.0.1:{port}/" in printed and "password '" in printed
         password = printed.split("password '")[1].split("'")[0]
         assert not any(password.encode() in p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+
+        first = wait_for(lambda: worker_pids(serve.pid) or None, 30, "the worker process")
+        os.kill(first[0], signal.SIGKILL)  # as the kernel's OOM killer would: the web server and service stay up
+        again = wait_for(lambda: [p for p in worker_pids(serve.pid) if p not in first] or None, 60, "a new worker")
+        assert serve.poll() is None and health() is not None
+        assert "worker 1 exited with status -9" in log.read_text()
+        assert len(again) == 1
         serve.send_signal(signal.SIGINT)
         assert serve.wait(90) == 0
     finally:

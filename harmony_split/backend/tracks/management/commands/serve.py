@@ -3,6 +3,9 @@
 It checks for a trained model, prepares the data folder and its secret key, migrates the database, creates a
 first account if there is none, then starts the web server (gunicorn) and ``HARMONY_WORKERS`` workers and prints
 the URL. Ctrl-C (or SIGTERM) stops them all: each worker hands its running job back to the queue first.
+A worker that exits on its own (killed for memory, say) is started again, after 1 s and up to ``RESTART_MAX``
+seconds when it keeps exiting (its job is re-queued by the heartbeat check, see tracks.jobs); the service stops
+only when the web server itself exits.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from Utils import CheckpointError
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 REPO = MANAGE.parents[2]
 GRACE = 60.0  # seconds the processes get to stop before they are killed
+RESTART_MAX = 60.0  # longest wait before starting an exited worker again, s; one that ran longer waits 1 s
 
 
 def _key_file() -> None:
@@ -55,7 +59,10 @@ class Command(BaseCommand):
         commands += [[sys.executable, str(MANAGE), "worker"] for _ in range(workers)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
         # Own sessions: the terminal's Ctrl-C reaches only this process, which stops each child exactly once.
-        children = [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in commands]
+        def start(cmd: list[str]) -> subprocess.Popen:
+            return subprocess.Popen(cmd, env=env, start_new_session=True)
+
+        children = [start(cmd) for cmd in commands]
         stopping: list[int] = []
         signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
@@ -64,11 +71,24 @@ class Command(BaseCommand):
                           "Ctrl-C stops it.")
         self.stdout.flush()
         failed = None
+        started = [time.monotonic()] * len(children)
+        waits = [1.0] * len(children)  # the next restart's back-off, per worker
+        due: list[float | None] = [None] * len(children)  # when an exited worker starts again
         while not stopping and failed is None:
             time.sleep(0.3)
-            failed = next((c for c in children if c.poll() is not None), None)
+            now = time.monotonic()
+            if children[0].poll() is not None:
+                failed = children[0]
+            for i in range(1, len(children)):
+                if due[i] is None and children[i].poll() is not None:
+                    waits[i] = 1.0 if now - started[i] > RESTART_MAX else min(RESTART_MAX, 2 * waits[i])
+                    due[i] = now + waits[i]
+                    self.stderr.write(f"worker {i} exited with status {children[i].returncode} after "
+                                      f"{now - started[i]:.0f} s; starting it again in {waits[i]:.0f} s")
+                elif due[i] is not None and now >= due[i]:
+                    children[i], started[i], due[i] = start(commands[i]), now, None
         if failed is not None:
-            self.stderr.write(f"{' '.join(failed.args[1:4])} exited with status {failed.returncode}; stopping")
+            self.stderr.write(f"the web server exited with status {failed.returncode}; stopping")
         self.stdout.write("stopping: running jobs go back to the queue ...")
         for child in children:
             if child.poll() is None:
