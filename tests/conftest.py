@@ -31,7 +31,7 @@ SLOW = (
     "test_evaluate.py::test_cli_runs_without_the_training_machines_data_paths",
     "test_evaluate.py::test_cli_demo_evaluates_the_latest_checkpoint_on_the_demo_songs",
     "test_separator.py::test_long_input_memory_stays_bounded",
-    "web/test_browser.py", "web/test_web_multi_machine.py", "web/test_web_scale_out.py",
+    "web/test_browser.py", "web/test_web_multi_machine.py", "web/test_web_scale_out.py", "web/test_web_upload_race.py",
     "web/test_web_worker_faults.py", "web/test_web_worker_quiet.py",
     "web/test_web_jobs.py::test_worker_process_sigterm_then_kill_9_then_recovery",
     "web/test_web_commands.py::test_serve_runs_web_and_worker_restarts_a_killed_worker_and_stops_on_ctrl_c",

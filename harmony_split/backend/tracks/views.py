@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import FileResponse, HttpResponse
@@ -110,10 +111,7 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: TrackSerializer, **ERRORS})
     def create(self, request: Request) -> Response:
-        active = Separation.objects.filter(track__owner=request.user, status__in=Separation.ACTIVE).count()
-        if active >= settings.HARMONY_MAX_QUEUED:
-            raise TooManyJobs(f"you have {active} tracks queued or running (the limit is "
-                              f"{settings.HARMONY_MAX_QUEUED}): wait for one to finish or delete one")
+        _check_queue(request.user)  # cheap refusals first; both checks are made again where the track is created
         form = UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload, fmt, quality = (form.validated_data[k] for k in ("file", "format", "quality"))
@@ -192,9 +190,15 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
                 for chunk in upload.chunks():
                     out.write(chunk)
             sample_rate, channels, duration = self._probe(stored)
-            # The stems it will make count against the quota now, not once they are written.
-            check_storage(self.request.user, upload.size + storage.stems_bytes(duration, sample_rate, channels, fmt))
             with transaction.atomic():
+                # One upload of an account at a time from here to the new row, so that two at once cannot both
+                # pass the limits: the owner's row is locked (PostgreSQL; SQLite's IMMEDIATE transactions
+                # serialise every writer anyway).
+                list(get_user_model().objects.select_for_update().filter(pk=self.request.user.pk).values_list("pk"))
+                _check_queue(self.request.user)
+                # The stems it will make count against the quota now, not once they are written.
+                check_storage(self.request.user,
+                              upload.size + storage.stems_bytes(duration, sample_rate, channels, fmt))
                 track = Track.objects.create(
                     id=track_id, owner=self.request.user, name=storage.safe_name(upload.name or ""),
                     upload=stored.name, duration_s=duration, sample_rate=sample_rate, channels=channels)
@@ -225,6 +229,14 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
             raise ValidationError({"file": f"sampled at {sample_rate} Hz; the limit is "
                                            f"{settings.HARMONY_MAX_SAMPLE_RATE} Hz"})
         return sample_rate, channels, duration
+
+
+def _check_queue(user: object) -> None:
+    """Refuse (429) an upload by ``user`` when ``HARMONY_MAX_QUEUED`` of their tracks are queued or running."""
+    active = Separation.objects.filter(track__owner=user, status__in=Separation.ACTIVE).count()
+    if active >= settings.HARMONY_MAX_QUEUED:
+        raise TooManyJobs(f"you have {active} tracks queued or running (the limit is "
+                          f"{settings.HARMONY_MAX_QUEUED}): wait for one to finish or delete one")
 
 
 class ModelList(APIView):
