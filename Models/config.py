@@ -156,8 +156,9 @@ def _check_optional(key: str, value: object) -> bool:
     """Checks of the keys whose ``None`` means "off" or "all"; False for the other keys."""
     if key == "unsup_gain_range":
         ok = value is None or (isinstance(value, (list, tuple)) and len(value) == 2
-                               and all(_is_number(v) for v in value) and 0 <= value[0] <= value[1])
-        expected = "null or [low, high] with 0 <= low <= high"
+                               and all(_is_number(v) for v in value) and 0 <= value[0] <= value[1]
+                               and value[1] > 0)
+        expected = "null or [low, high] with 0 <= low <= high and high > 0 (0 would silence the unlabelled data)"
     elif key == "eval_window_seconds":
         ok, expected = value is None or (_is_number(value) and value > 0), "null (whole tracks) or seconds > 0"
     elif key == "num_labelled_tracks":
@@ -170,9 +171,15 @@ def _check_optional(key: str, value: object) -> bool:
     return True
 
 
+# Sizes and counts that must be at least 1 (0 would fail later, in the middle of a run, or train nothing).
+COUNTS = frozenset({"expected_sr", "num_fft", "num_hop", "num_frames", "num_layers", "num_initial_filters",
+                    "critic_initial_filters", "batch_size", "num_disc", "epoch_it", "patience", "max_epochs",
+                    "inference_batch_size"})
+
+
 def check_value(key: str, value: object) -> None:
     """``value`` of the known key ``key`` must have the type of its default (ints count as floats; None stands for
-    "off" where the default is a path or a loader), and numbers must not be negative.
+    "off" where the default is a path or a loader), and numbers must not be negative, nor 0 for :data:`COUNTS`.
 
     Raises:
         ConfigError: one line naming the key.
@@ -186,8 +193,10 @@ def check_value(key: str, value: object) -> None:
     if not isinstance(value, expected) or (isinstance(value, bool) and not isinstance(default, bool)):
         names = " or ".join("null" if t is type(None) else t.__name__ for t in expected)
         raise ConfigError(f"model_config.{key} must be {names}, got {value!r}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(f"model_config.{key} must be >= 0, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low = 1 if key in COUNTS else 0
+        if value < low:
+            raise ConfigError(f"model_config.{key} must be >= {low}, got {value!r}")
 
 
 def resolved_model_config(*named_configs: str, **updates: object) -> dict[str, Any]:

@@ -62,7 +62,14 @@ def test_an_unknown_key_is_one_line_naming_it_and_the_closest_key(build) -> None
     ("alpha", True, "model_config.alpha must be float or int, got True"),
     ("musdb_path", 3, "model_config.musdb_path must be str or null, got 3"),
     ("unsup_gain_range", [1.2, 0.2], "model_config.unsup_gain_range must be null or [low, high] with 0 <= low <= "
-                                     "high, got [1.2, 0.2]"),
+                                     "high and high > 0 (0 would silence the unlabelled data), got [1.2, 0.2]"),
+    ("unsup_gain_range", [0, 0], "model_config.unsup_gain_range must be null or [low, high] with 0 <= low <= "
+                                 "high and high > 0 (0 would silence the unlabelled data), got [0, 0]"),
+    # counts: 0 was accepted and failed after the supervised phase (num_disc) or trained nothing (epoch_it)
+    ("num_disc", 0, "model_config.num_disc must be >= 1, got 0"),
+    ("epoch_it", 0, "model_config.epoch_it must be >= 1, got 0"),
+    ("patience", 0, "model_config.patience must be >= 1, got 0"),
+    ("batch_size", 0, "model_config.batch_size must be >= 1, got 0"),
 ])
 def test_a_wrong_value_is_one_line_naming_the_key(key: str, value: object, line: str) -> None:
     for build in (check_model_config, ExperimentConfig.from_dict):
@@ -169,7 +176,7 @@ def test_a_legacy_model_config_json_of_the_first_layout_loads(tmp_path: Path) ->
 @pytest.mark.parametrize(("file", "content", "reason"), [
     (MODEL_SPEC_FILE, {**OLD_SPEC, "num_layers": "two"}, "model_config.num_layers must be int, got 'two'"),
     (MODEL_SPEC_FILE, {key: OLD_SPEC[key] for key in ("num_fft", "num_hop")}, "missing key(s) expected_sr"),
-    (RUN_RECORD_FILE, {"config": {"batch_size": -2}}, "model_config.batch_size must be >= 0, got -2"),
+    (RUN_RECORD_FILE, {"config": {"batch_size": -2}}, "model_config.batch_size must be >= 1, got -2"),
 ])
 def test_a_bad_stored_value_is_a_checkpoint_error_naming_the_file(tmp_path: Path, file: str, content: dict,
                                                                    reason: str) -> None:

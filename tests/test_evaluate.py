@@ -184,6 +184,10 @@ def test_museval_handles_silent_reference_and_estimate() -> None:
     scores = museval_scores(refs, ests, 8000)
     assert scores["accompaniment"]["SDR"] == pytest.approx(20 * np.log10(1 / 0.2), abs=0.01)  # image gain
     assert all(math.isnan(v) for v in scores["voice"].values())
+    assert math.isnan(scores["accompaniment"]["SIR"])  # one source: no interference to measure (museval: +inf)
+    other = museval_scores({**refs, "voice": np.stack([voice, voice])}, ests, 8000)["accompaniment"]["SIR"]
+    assert aggregate([{"accompaniment": {"SIR": math.inf}}, {"accompaniment": {"SIR": other}}])["median"][
+        "accompaniment"]["SIR"] == pytest.approx(other)  # an infinity is left out, as the count leaves it out
     refs["voice"] = np.stack([voice, voice])
     scores = museval_scores(refs, ests, 8000)
     assert math.isfinite(scores["voice"]["SDR"]) and scores["voice"]["SDR"] < 0

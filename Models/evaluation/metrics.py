@@ -41,9 +41,10 @@ MIN_SAMPLES = 1024  # bss_eval needs well over its 512-tap filter length
 
 
 def nan_stat(values: object, stat: str = "median") -> float:
-    """Median or mean of the non-NaN values; NaN (without a warning) when there are none."""
+    """Median or mean of the finite values (NaN and infinities are undefined scores, left out, as ``count``
+    leaves them out); NaN (without a warning) when there are none."""
     array = np.asarray(values, dtype=np.float64).ravel()
-    array = array[~np.isnan(array)]
+    array = array[np.isfinite(array)]
     if array.size == 0:
         return float("nan")
     return float(np.median(array) if stat == "median" else np.mean(array))
@@ -231,7 +232,8 @@ def museval_scores(
 ) -> dict[str, dict[str, float]]:
     """BSS Eval v4 (``museval.evaluate``, SiSEC 2018): 1 s windows and hops, median over the windows.
 
-    A source whose reference is silent over the whole track gets NaN scores (museval cannot score it); a
+    A source whose reference is silent over the whole track gets NaN scores (museval cannot score it), and the
+    other source's SIR is NaN too (nothing interferes; museval's own +inf would spoil every mean and median); a
     silent estimate is replaced by -200 dB noise, as in :func:`bss_scores`.
 
     Args:
@@ -262,11 +264,13 @@ def museval_scores(
         values = museval.evaluate(refs[active], ests[active], win=int(sr), hop=int(sr))
     for k, j in enumerate(active):
         out[SOURCES[j]] = {m: nan_stat(v[k]) for m, v in zip(MUSEVAL_METRICS, values, strict=True)}
+        if len(active) == 1:  # no other source to interfere: museval says +inf, bss_scores NaN (undefined)
+            out[SOURCES[j]]["SIR"] = float("nan")
     return out
 
 
 def aggregate(per_track: list[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Median and mean over tracks of ``{source: {metric: value}}`` dicts, NaN left out.
+    """Median and mean over tracks of ``{source: {metric: value}}`` dicts, NaN and infinities left out.
 
     Returns:
         ``{"median": {source: {metric: v}}, "mean": {...}, "count": {source: {metric: finite values}}}``.
