@@ -9,7 +9,7 @@
 import { framesOf } from "./buffers";
 import { MixGraph, registerStretch, type Sound } from "./graph";
 import type { Loop } from "./loop";
-import { isIdentity, stretchedFrames, tempoRate } from "./tempo";
+import { isIdentity, stretchedFrames } from "./tempo";
 
 const START_PAD_S = 0.25; // seconds of silence before the stems, with time stretching
 const PROBE_S = 1; // seconds of probe signal: far longer than SoundTouch's delay (tens to a few hundred ms)
@@ -48,7 +48,7 @@ async function renderGraph(
 async function stretchDelay(sound: Sound, channels: 1 | 2, sampleRate: number): Promise<number> {
   const probe = new AudioBuffer({ length: Math.round(PROBE_S * sampleRate), numberOfChannels: 1, sampleRate });
   probe.getChannelData(0).fill(PROBE_LEVEL);
-  const frames = Math.round(START_PAD_S * sampleRate) + stretchedFrames(probe.length, tempoRate(sound.tempo));
+  const frames = Math.round(START_PAD_S * sampleRate) + stretchedFrames(probe.length, sound.tempo);
   const out = await renderGraph([probe], { ...sound, gains: [1] }, channels, frames);
   const first = out.getChannelData(0).findIndex((x) => Math.abs(x) > PROBE_THRESHOLD);
   if (first < 0) {
@@ -81,7 +81,7 @@ export async function renderMix(
 ): Promise<AudioBuffer> {
   const buffers = range ? stems.map((b) => sliceBuffer(b, range)) : stems;
   const sampleRate = buffers[0].sampleRate;
-  const frames = stretchedFrames(Math.max(...buffers.map((b) => b.length)), tempoRate(sound.tempo));
+  const frames = stretchedFrames(Math.max(...buffers.map((b) => b.length)), sound.tempo);
   if (isIdentity(sound.tempo, sound.semitones)) {
     return renderGraph(buffers, sound, channels, frames);
   }

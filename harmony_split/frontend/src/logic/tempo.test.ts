@@ -35,8 +35,16 @@ describe("tempo and pitch mapping", () => {
     expect(songTime(10, -0.05, 0.5)).toBe(10); // not started yet
   });
 
-  it("lengthens a render by 1/tempo", () => {
-    expect(stretchedFrames(44100, 0.75)).toBe(58800);
-    expect(stretchedFrames(3, 0.5)).toBe(6);
+  it("lengthens a render by 1/tempo, a whole quotient exactly", () => {
+    expect(stretchedFrames(44100, 75)).toBe(58800);
+    expect(stretchedFrames(3, 50)).toBe(6);
+    expect(stretchedFrames(57, 57)).toBe(100); // 57 / 0.57 is 100.00000000000001 in floating point
+    expect(stretchedFrames(58, 57)).toBe(102); // 101.75... up
+    expect(stretchedFrames(100, 300)).toBe(67); // clamped to 150 %
+    for (let percent = 50; percent <= 150; percent += 1) {
+      for (const frames of [percent, 7 * percent, 44100 * percent]) {
+        expect(stretchedFrames(frames, percent)).toBe((frames * 100) / percent); // every whole quotient
+      }
+    }
   });
 });

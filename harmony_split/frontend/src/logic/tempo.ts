@@ -8,9 +8,13 @@ export const TEMPO_MAX = 150; // percent
 export const PITCH_MIN = -6; // semitones
 export const PITCH_MAX = 6; // semitones
 
+function clampTempo(percent: number): number {
+  return Math.min(TEMPO_MAX, Math.max(TEMPO_MIN, percent));
+}
+
 /** A tempo in percent (clamped to 50-150) as a playback rate: 75 -> 0.75. */
 export function tempoRate(percent: number): number {
-  return Math.min(TEMPO_MAX, Math.max(TEMPO_MIN, percent)) / 100;
+  return clampTempo(percent) / 100;
 }
 
 /** A pitch shift in semitones (clamped to -6..+6) as a frequency ratio: +12 would be 2, -12 0.5. */
@@ -43,7 +47,11 @@ export function songTime(from: number, elapsed: number, rate: number): number {
   return from + Math.max(0, elapsed) * rate;
 }
 
-/** The length in sample frames of a song of `frames` frames played at `rate` (a render's length). */
-export function stretchedFrames(frames: number, rate: number): number {
-  return Math.ceil(frames / rate);
+/**
+ * The length in sample frames of a song of `frames` frames played at `percent` tempo (clamped as tempoRate):
+ * ceil(frames / rate), computed as ceil(frames * 100 / percent) so that a whole quotient stays whole (57 frames at
+ * 57 % are 100, where 57 / 0.57 is 100.00000000000001 in floating point).
+ */
+export function stretchedFrames(frames: number, percent: number): number {
+  return Math.ceil((frames * 100) / clampTempo(percent));
 }
