@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.training import count_flops
 from Models.config import ExperimentConfig, resolved_model_config
 
@@ -21,10 +23,22 @@ def test_quick_preset_is_the_out_of_domain_check_and_explicit_options_win():
     from benchmarks.semisupervised import _parse
 
     quick = _parse(["--quick"])
-    assert (quick.seeds, quick.steps, quick.test, quick.seconds, quick.scenario) == (1, 300, 3, 10.0,
+    assert (quick.seeds, quick.steps, quick.test, quick.seconds, quick.scenario) == (1, 280, 3, 10.0,
                                                                                     ["out_of_domain"])
     assert (quick.labelled, quick.unlabelled) == (3, 39)  # the full run's song counts
-    mixed = _parse(["--quick", "--steps", "50", "--scenario", "in_domain"])
-    assert (mixed.steps, mixed.scenario, mixed.seeds, mixed.seconds) == (50, ["in_domain"], 1, 10.0)
+    mixed = _parse(["--quick", "--steps", "80", "--scenario", "in_domain"])
+    assert (mixed.steps, mixed.scenario, mixed.seeds, mixed.seconds) == (80, ["in_domain"], 1, 10.0)
     full = _parse([])
     assert (full.seeds, full.steps, full.seconds, full.scenario) == (3, 600, 30.0, ["in_domain", "out_of_domain"])
+
+
+def test_steps_that_are_not_whole_epochs_are_refused_not_cut(capsys):
+    """300 steps with the demo's epoch_it of 40 trained 280 while the results said 300."""
+    from benchmarks.semisupervised import _parse
+
+    with pytest.raises(SystemExit) as stopped:
+        _parse(["--steps", "300"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "--steps 300: must be a multiple of epoch_it (40), e.g. 320")
+    assert _parse(["--steps", "300", "--set", "epoch_it=50"]).steps == 300  # whole epochs of 50
