@@ -21,7 +21,7 @@ from sacred.observers import FileStorageObserver
 from sacred.utils import ConfigAddedError, NamedConfigNotFoundError, SacredError, apply_backspaces_and_linefeeds
 
 from Models.config import NAMED_CONFIGS, ExperimentConfig, check_model_config, did_you_mean, resolved_model_config
-from Utils import ConfigError, WriteError, one_line, run_cli
+from Utils import EXIT_STATUS, ConfigError, WriteError, interrupts_raise, one_line, run_cli
 
 # TensorFlow is imported inside the functions below: worker processes that re-import this script (the demo-song
 # generator's spawn pool) then start in a fraction of a second, and the C++ start-up chatter is switched off first.
@@ -108,16 +108,20 @@ def _run_commandline(argv: list[str]) -> int:
     if not {"-d", "--debug"} & set(argv):  # Sacred then re-raises errors instead of printing their traceback
         argv.append("--debug")
     try:
-        ex.run_commandline(argv)
+        with interrupts_raise():  # SIGTERM stops as Ctrl-C does, outside the training loop too
+            ex.run_commandline(argv)
     except SacredError as err:
         raise ConfigError(_sacred_message(err)) from None
-    except KeyboardInterrupt as err:  # Models.training.loop.TrainingInterrupted names the folder that resumes
-        if getattr(err, "folder", None) is None:
-            print("interrupted outside a training phase; finished phases are kept (resume=<their folder> skips them)",
-                  file=sys.stderr)
-            return 130
-        print(f"{err}; resume with: python Training.py with resume={err.folder}", file=sys.stderr)
-        return err.exit_status
+    except KeyboardInterrupt as err:
+        # Models.training.loop.TrainingInterrupted (in a phase) and Models.training.experiment.RunInterrupted
+        # (around the phases) name the folder that resumes; a bare interrupt came before the run began.
+        folder = getattr(err, "folder", None)
+        said = one_line(err) or "interrupted before the run began"
+        if folder is None:
+            print(f"{said}; no phase has finished yet: run the same command again", file=sys.stderr)
+        else:
+            print(f"{said}; resume with: python Training.py with resume={folder}", file=sys.stderr)
+        return getattr(err, "exit_status", EXIT_STATUS["interrupted"])
     return 0
 
 

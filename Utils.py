@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import re
+import signal
 import sys
 import tempfile
 import uuid
@@ -39,6 +40,33 @@ EXIT_STATUS: dict[str, int] = {
     "diverged": 7,  # training stopped on a non-finite loss (the last good checkpoint is kept)
     "interrupted": 130,  # Ctrl-C (143 for SIGTERM during training)
 }
+
+
+SIGNAL_STATUS = {signal.SIGINT: EXIT_STATUS["interrupted"], signal.SIGTERM: 128 + signal.SIGTERM}  # as shells report
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` (no message), with exit status 143."""
+
+    exit_status = SIGNAL_STATUS[signal.SIGTERM]
+
+
+def _terminate(signum: int, frame: object) -> None:  # noqa: ARG001
+    raise Terminated
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """Inside the block SIGINT raises ``KeyboardInterrupt`` (also when the shell started us with SIGINT ignored)
+    and SIGTERM a :class:`Terminated` (status 143), so that a command line program stops the same way on both;
+    the previous handlers are restored after. Main thread only (Python's signal rule)."""
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class ProjectError(Exception):

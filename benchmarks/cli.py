@@ -9,11 +9,9 @@ how to resume); any other interrupt becomes ``<program> interrupted by <signal>;
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from Models.training.loop import SIGNAL_STATUS
-from Utils import EXIT_STATUS, one_line, run_cli
+from Utils import EXIT_STATUS, SIGNAL_STATUS, interrupts_raise, one_line, run_cli
 
 
 class BenchmarkInterrupted(KeyboardInterrupt):
@@ -22,12 +20,6 @@ class BenchmarkInterrupted(KeyboardInterrupt):
     def __init__(self, message: str, exit_status: int = EXIT_STATUS["interrupted"]) -> None:
         super().__init__(one_line(message))
         self.exit_status = exit_status
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` (no message), with exit status 143."""
-
-    exit_status = SIGNAL_STATUS[signal.SIGTERM]
 
 
 def interrupt_status(err: KeyboardInterrupt) -> int:
@@ -41,23 +33,6 @@ def signal_name(status: int) -> str:
     return next((signal.Signals(sig).name for sig, code in SIGNAL_STATUS.items() if code == status), "a signal")
 
 
-def _terminate(signum: int, frame: object) -> None:  # noqa: ARG001
-    raise Terminated
-
-
-@contextmanager
-def _interrupts_raise() -> Iterator[None]:
-    """Inside the block SIGINT raises ``KeyboardInterrupt`` (also when the shell started us with SIGINT ignored,
-    as the training loop does) and SIGTERM a :class:`Terminated` (status 143); restored after."""
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run_benchmark(program: str, main: Callable[[], object]) -> int:
     """Run a benchmark's ``main`` behind ``Utils.run_cli`` and return its exit status (0 when it finishes).
 
@@ -67,7 +42,7 @@ def run_benchmark(program: str, main: Callable[[], object]) -> int:
     """
 
     def guarded() -> int:
-        with _interrupts_raise():
+        with interrupts_raise():
             try:
                 main()
             except BenchmarkInterrupted:

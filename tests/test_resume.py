@@ -5,6 +5,7 @@ resumes; the final weights equal those of an uninterrupted run with the same see
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -95,6 +96,9 @@ def test_interrupted_run_resumes_to_the_uninterrupted_weights(config_file, tmp_p
                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     assert "sup: finished before" in final.stderr and "semisup: resumed from" in final.stderr
+    # the finished phase's test scores (stored when run 2 finished it) are not computed again; the others are
+    assert re.search(r"2_sup-\d+: its test scores are reused", final.stderr), final.stderr
+    assert not re.search(r"2_semisup-\d+: its test scores are reused", final.stderr), final.stderr
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["1_semisup", "1_sup", "2_semisup",
                                                                             "2_sup"]
     for phase in ("sup", "semisup"):
@@ -103,3 +107,38 @@ def test_interrupted_run_resumes_to_the_uninterrupted_weights(config_file, tmp_p
         assert ours.keys() == theirs.keys() and any("critic" in k for k in ours) == (phase == "semisup")
         for name in ours:
             np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=TOLERANCE, err_msg=f"{phase} {name}")
+
+
+def test_sigterm_outside_a_phase_ends_in_one_line_that_says_what_to_run(config_file, tmp_path):
+    """SIGTERM while the data is being prepared (the dataset cache is a pipe that nothing writes yet, so the run
+    waits there): one line, status 143, no traceback, and the command to run again."""
+    fifo = tmp_path / "dataset.pkl"
+    os.mkfifo(fifo)
+    config = json.loads(config_file.read_text())
+    config["model_config"]["dataset_cache"] = str(fifo)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    process = _start(["with", str(path), "experiment_id=3"], tmp_path)
+    writer = None
+    try:
+        deadline = time.monotonic() + 120
+        while writer is None and time.monotonic() < deadline:  # opens once the run has the pipe open to read
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        assert writer is not None, "the run never opened its dataset cache"
+        wchan = Path(f"/proc/{process.pid}/wchan")
+        while "pipe_read" not in wchan.read_text() and time.monotonic() < deadline:  # blocked reading it: a signal
+            time.sleep(0.05)  # sent a moment before would be handled only after the read, which never ends
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=120)[0]
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if process.poll() is None:
+            process.kill()
+    lines = output.strip().splitlines()
+    assert process.returncode == 143 and "Traceback" not in output, output
+    assert lines[-1] == "interrupted while preparing the data; no phase has finished yet: run the same command again"
+    assert not (tmp_path / "checkpoints" / "3_sup").exists()

@@ -28,11 +28,22 @@ from Models.training.distribute import get_strategy
 from Models.training.loop import TrainingRun, run_dir
 from Models.training.semisupervised import train_semisupervised
 from Models.training.supervised import track_loss, train_supervised
-from Utils import CheckpointError, write_pickle_atomic
+from Utils import EXIT_STATUS, CheckpointError, read_versioned_pickle, write_pickle_atomic, write_versioned_pickle
 
 logger = logging.getLogger(__name__)
 
 PHASES = ("sup", "semisup")  # in training order
+SCORES_FILE = "scores.pkl"  # in a phase's run folder: its whole evaluation, reused when a resumed run finds it done
+SCORES_VERSION = 1
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM outside a training phase (preparing the data, starting a phase, evaluating one, writing the
+    results). ``folder`` is the newest phase folder that ``resume=`` continues from, None before the first."""
+
+    def __init__(self, doing: str, folder: Path | None, exit_status: int) -> None:
+        super().__init__(f"interrupted while {doing}")
+        self.folder, self.exit_status = folder, exit_status
 
 
 def has_unpaired(dataset: dict) -> bool:
@@ -52,20 +63,32 @@ def phase_plan(dataset: dict, data: DataConfig) -> str:
     return f"phases: supervised only, the semi-supervised phase is skipped: no unpaired {empty} ({found}){hint}"
 
 
-def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cache: AudioCache) -> dict[str, Any]:
+def evaluate_phase(config: ExperimentConfig, dataset: dict, checkpoint: str, cache: AudioCache,
+                   reuse: bool = False) -> dict[str, Any]:
     """Test loss and (when ``config.evaluation.evaluate``) BSS scores of one checkpoint on ``train_test``; their
-    headline is also written into the checkpoint's run folder (``evaluation.json``)."""
+    headline is also written into the checkpoint's run folder (``evaluation.json``), and the whole of them
+    (``SCORES_FILE``). With ``reuse`` (a resumed run), scores stored for the same checkpoint, test songs and
+    evaluation settings are returned instead of evaluating again (an hour or more on MUSDB18)."""
+    evaluation = config.evaluation
+    key = (checkpoint, [str(sample.path) for triple in dataset["train_test"] for sample in triple],
+           evaluation.evaluate, evaluation.eval_window_seconds)
+    stored_at = checkpoint_folder(checkpoint) / SCORES_FILE
+    if reuse:
+        stored = read_versioned_pickle(stored_at, SCORES_VERSION, key, "stored scores", logger)
+        if stored is not None:
+            logger.info("%s: its test scores are reused (%s)", checkpoint, stored_at)
+            return stored
     model = Separator.load(checkpoint, engine="tf").model  # the Keras model: the test loss runs it in TF
     scores: dict[str, Any] = {"checkpoint": checkpoint}
     if dataset["train_test"]:
         scores["test_loss"] = track_loss(model, dataset["train_test"], cache, config.spec)
         logger.info("test loss of %s: %.5f", checkpoint, scores["test_loss"])
-    evaluation = config.evaluation
     if evaluation.evaluate and dataset["train_test"]:
         options = EvaluationOptions(evaluation.results_dir, window_seconds=evaluation.eval_window_seconds)
         scores["bss"] = bss_evaluate(dataset, checkpoint, options, data_name=dataset_name(config.data))
     if "test_loss" in scores:  # the run's quality figure, for people choosing a model (Models.nets.runs)
         write_evaluation_record(checkpoint_folder(checkpoint), dataset_name(config.data), scores)
+    write_versioned_pickle(stored_at, SCORES_VERSION, key, scores)
     return scores
 
 
@@ -95,6 +118,20 @@ def run_experiment(config: ExperimentConfig, experiment_id: int | str, resume: b
     ``resume``: continue the run ``experiment_id``: a phase that finished is not trained again, an interrupted
     one continues exactly from its newest checkpoint, and one that never started starts.
     """
+    stage: dict[str, Any] = {"doing": "preparing the data", "folder": None}
+    try:
+        return _run_phases(config, experiment_id, resume, run, progress, stage)
+    except KeyboardInterrupt as err:
+        if getattr(err, "folder", None) is not None:  # Models.training.loop.TrainingInterrupted: its own line
+            raise
+        status = getattr(err, "exit_status", EXIT_STATUS["interrupted"])
+        raise RunInterrupted(stage["doing"], stage["folder"], status) from None
+
+
+def _run_phases(config: ExperimentConfig, experiment_id: int | str, resume: bool, run: Any, progress: bool,
+                stage: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run_experiment`'s work; ``stage`` is kept up to date with what it is doing and the newest finished
+    phase's folder (for the resume command of an interrupt)."""
     spec, data = config.spec, config.data
     get_strategy(config.train.strategy)  # first: MultiWorkerMirroredStrategy must exist before other TensorFlow work
     if data.generate_demo:
@@ -116,20 +153,25 @@ def run_experiment(config: ExperimentConfig, experiment_id: int | str, resume: b
         done = finished_result(folder) if resume else None
         if done is not None:
             logger.info("%s: finished before (%s), not trained again", name, done.best_checkpoint)
+            stage["folder"], stage["doing"] = folder, f"evaluating the {name} phase"
             return done
-        return train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
+        stage["doing"] = f"training the {name} phase"
+        result = train(resume and tf.train.latest_checkpoint(str(folder)) is not None)
+        stage["folder"], stage["doing"] = folder, f"evaluating the {name} phase"
+        return result
 
     results: dict[str, Any] = {"experiment_id": experiment_id, "dataset": dataset_name(data)}
     training = TrainingRun(config, experiment_id, dataset, cache, progress)
     sup = phase("sup", lambda again: train_supervised(training, again))
-    results["sup"] = _phase_summary(sup) | evaluate_phase(config, dataset, sup.best_checkpoint, cache)
+    results["sup"] = _phase_summary(sup) | evaluate_phase(config, dataset, sup.best_checkpoint, cache, resume)
     _log_scores(run, "sup", results["sup"])
 
     if has_unpaired(dataset):
         init = sup.best_checkpoint if config.train.init_from_supervised else None
         semi = phase("semisup", lambda again: train_semisupervised(training, init, again))
-        results["semisup"] = _phase_summary(semi) | evaluate_phase(config, dataset, semi.best_checkpoint, cache)
+        results["semisup"] = _phase_summary(semi) | evaluate_phase(config, dataset, semi.best_checkpoint, cache, resume)
         _log_scores(run, "semisup", results["semisup"])
+    stage["doing"] = "writing the results"
     path = Path(config.evaluation.results_dir) / f"{experiment_id}_{results['dataset']}_results.pkl"
     write_pickle_atomic(path, results)
     logger.info("results saved to %s", path)

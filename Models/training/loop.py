@@ -33,11 +33,10 @@ from Models.training.checkpoints import CheckpointKeeper, PhaseResult
 from Models.training.distribute import is_chief
 from Models.training.early_stopping import EarlyStopping
 from Models.training.summaries import TrainingLog
-from Utils import EXIT_STATUS, CheckpointError, ProjectError
+from Utils import EXIT_STATUS, SIGNAL_STATUS, CheckpointError, ProjectError
 
 logger = logging.getLogger(__name__)
 
-SIGNAL_STATUS = {signal.SIGINT: EXIT_STATUS["interrupted"], signal.SIGTERM: 128 + signal.SIGTERM}  # as shells report
 
 
 class TrainingDiverged(ProjectError, RuntimeError):
