@@ -179,6 +179,31 @@ def test_early_stopping_keeps_the_best_checkpoint(tmp_path):
     assert finished_result(tmp_path / "ckpt" / "3_sup") == result
 
 
+def test_a_run_stopped_before_naming_its_new_best_names_it_on_resume(tmp_path):
+    """A kill between saving a new best epoch's checkpoint and writing best.json left best.json naming an older
+    checkpoint while the restored state held the new best loss: the result paired the two, and the true best
+    checkpoint could be pruned."""
+    config, module, weight = _setup(tmp_path)
+    folder = tmp_path / "ckpt" / "3_sup"
+
+    def step():
+        weight.assign_add(1.0)
+        return {"loss": tf.constant(1.0)}
+
+    short = dataclasses.replace(config, train=dataclasses.replace(config.train, max_epochs=2))
+    losses = iter([3.0, 1.0])
+    run_phase(_phase(module, step, lambda: next(losses)), short, 3, progress=False)  # best: 3_sup-8, loss 1.0
+    (folder / "best.json").write_text(json.dumps({"checkpoint": "3_sup-4", "val_loss": 3.0, "step": 4, "epoch": 1}))
+    (folder / "result.json").unlink()  # as if killed right after saving step 8
+
+    losses = iter([2.0, 2.5])  # better than 3.0, worse than 1.0: patience 2 stops after epoch 4
+    result = run_phase(_phase(module, step, lambda: next(losses)), config, 3, resume=True, progress=False)
+    assert result.stop_reason == "early_stopping" and result.epochs == 4
+    assert (result.best_checkpoint, result.best_val_loss) == (str(folder / "3_sup-8"), 1.0)
+    assert (folder / "3_sup-8.index").is_file()  # kept, not pruned as an old checkpoint
+    assert json.loads((folder / "best.json").read_text())["checkpoint"] == "3_sup-8"
+
+
 def test_a_second_run_of_the_same_phase_is_refused_until_the_first_ends(tmp_path):
     folder = tmp_path / "7_sup"
     first = CheckpointKeeper(folder, {"weight": tf.Variable(0.0)}, keep=2)

@@ -80,8 +80,10 @@ class CheckpointKeeper:
         """
         restore_checkpoint(self.checkpoint, prefix, f"does not hold the state of phase {self.name}")
 
-    def save(self, step: int) -> str:
-        """Save at ``step``; returns the checkpoint prefix inside ``folder``. Prunes old checkpoints."""
+    def save(self, step: int, best: tuple[float, int] | None = None) -> str:
+        """Save at ``step``; returns the checkpoint prefix inside ``folder``. ``best`` (validation loss, epoch): this
+        checkpoint is the new best, recorded in ``best.json`` before old checkpoints are pruned. Prunes old
+        checkpoints."""
         try:
             saved = self._manager.save(checkpoint_number=int(step))
         except (tf.errors.OpError, OSError) as err:  # e.g. the disk is full: no half-written checkpoint stays
@@ -91,8 +93,11 @@ class CheckpointKeeper:
                 else:
                     temp.unlink(missing_ok=True)
             raise CheckpointSaveError(self.folder, self.latest(), one_line(err, 160)) from err
+        prefix = str(self.folder / Path(saved).name)
+        if best is not None:
+            self.record_best(prefix, best[0], step, best[1])
         self._prune(Path(saved).name)
-        return str(self.folder / Path(saved).name)
+        return prefix
 
     def latest(self) -> str | None:
         """The newest checkpoint prefix in ``folder``, or None."""

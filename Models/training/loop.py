@@ -164,6 +164,13 @@ def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int
                 raise CheckpointError(f"{folder}: no checkpoint to resume the {phase.name} phase from")
             keeper.restore(latest)
             logger.info("%s: resumed from %s at step %d, epoch %d", phase.name, latest, int(step), int(stopping.epoch))
+            best = keeper.best()
+            if (chief and int(stopping.epoch) > 0 and int(stopping.bad_epochs) == 0
+                    and int(step) == int(stopping.epoch) * train.epoch_it
+                    and (best is None or Path(best).name != Path(latest).name)):
+                # The run stopped between saving a new best epoch's checkpoint and naming it in best.json.
+                keeper.record_best(latest, float(stopping.best_loss), int(step), int(stopping.epoch))
+                logger.warning("%s: %s is the best checkpoint (best.json named %s)", phase.name, latest, best)
         train_step = phase.make_step(int(step))
         if chief:
             write_run_files(folder, config)
@@ -201,9 +208,7 @@ def run_phase(phase: TrainingPhase, config: ExperimentConfig, experiment_id: int
                     if phase.summarise is not None and chief:
                         phase.summarise(int(step))
                     log.flush()
-                    saved = keeper.save(int(step))
-                    if improved:
-                        keeper.record_best(saved, val_loss, int(step), int(stopping.epoch))
+                    saved = keeper.save(int(step), (val_loss, int(stopping.epoch)) if improved else None)
                     logger.info("%s epoch %d (step %d): validation loss %.5f%s", phase.name, int(stopping.epoch),
                                 int(step), val_loss, " (best, saved)" if improved else
                                 f" (best {float(stopping.best_loss):.5f}, {int(stopping.bad_epochs)} bad)")
