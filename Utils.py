@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import signal
+import socket
 import sys
 import tempfile
 import uuid
@@ -176,16 +177,17 @@ def import_tensorflow() -> ModuleType:
 class AtomicFile:
     """A pending write of ``target``: a writer fills :attr:`path`, then :meth:`commit` moves it onto ``target``.
 
-    ``path`` is a unique hidden name in the target's folder (``.<name>.<pid>-<32 hex digits>.tmp``), so the
-    rename is atomic and concurrent writers of the same target never share a temporary file. The file is not
+    ``path`` is a unique hidden name in the target's folder (``.<name>.<host>.<pid>-<32 hex digits>.tmp``), so
+    the rename is atomic and concurrent writers of the same target never share a temporary file. The file is not
     created here: any writer may create it (``open``, soundfile, numpy, an ffmpeg subprocess, ``shutil.copy2``).
     Readers see either the old ``target`` or the complete new one, never a partial file. The pending writes of
-    the same target left by processes that no longer run (killed mid-write, e.g. by SIGKILL) are removed here.
+    the same target left by processes of this machine that no longer run (killed mid-write, e.g. by SIGKILL) are
+    removed here; another machine's (a folder shared over NFS) are left alone, as their processes cannot be seen.
     """
 
     def __init__(self, target: str | os.PathLike) -> None:
         self.target = Path(target)
-        self.path = self.target.parent / f".{self.target.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
+        self.path = self.target.parent / f".{self.target.name}.{HOST}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
         _remove_orphans(self.target)
 
     def commit(self) -> None:
@@ -206,7 +208,9 @@ class AtomicFile:
         self.path.unlink(missing_ok=True)
 
 
-_PENDING = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{32}\.tmp")  # AtomicFile.path's name
+# The end of AtomicFile.path's name, after ".<target name>."; names written before ``host`` was added lack it.
+_PENDING = re.compile(r"((?P<host>[A-Za-z0-9-]+)\.)?(?P<pid>\d+)-[0-9a-f]{32}\.tmp")
+HOST = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:40] or "host"  # this machine, as pending names hold it
 
 
 def _remove_orphans(target: Path) -> None:
@@ -216,8 +220,8 @@ def _remove_orphans(target: Path) -> None:
     except OSError:
         return
     for path in pending:
-        match = _PENDING.fullmatch(path.name)
-        if match and match["name"] == target.name and not _running(int(match["pid"])):
+        match = _PENDING.fullmatch(path.name[len(target.name) + 2:])
+        if match and match["host"] in (HOST, None) and not _running(int(match["pid"])):
             path.unlink(missing_ok=True)
             logger.info("removed %s, left by an interrupted run", path)
 

@@ -52,7 +52,7 @@ def exports(root: Path) -> list[Path]:
 
 
 def temp_files(root: Path) -> list[Path]:
-    """Utils.AtomicFile's pending writes (``.<name>.<pid>-<hex>.tmp``) anywhere in the run folder."""
+    """Utils.AtomicFile's pending writes (``.<name>.<host>.<pid>-<hex>.tmp``) anywhere in the run folder."""
     return sorted(root.rglob(".*.tmp"))
 
 

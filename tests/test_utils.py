@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from Utils import AtomicFile, atomic_open, atomic_path, read_versioned_pickle, write_versioned_pickle
+from Utils import HOST, AtomicFile, atomic_open, atomic_path, read_versioned_pickle, write_versioned_pickle
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -91,13 +91,19 @@ def test_versioned_pickle_round_trip_and_stale(tmp_path: Path, caplog: pytest.Lo
 
 
 def test_pending_writes_of_a_killed_process_are_removed_by_the_next_writer(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = tmp_path / f".out.bin.{int(dead.stdout)}-{'0' * 32}.tmp"
-    live = tmp_path / f".out.bin.{os.getpid()}-{'1' * 32}.tmp"  # a write of this process still going on
-    other = tmp_path / f".other.bin.{int(dead.stdout)}-{'2' * 32}.tmp"  # another target's
-    for path in (orphan, live, other):
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    orphan = tmp_path / f".out.bin.{HOST}.{dead}-{'0' * 32}.tmp"
+    legacy = tmp_path / f".out.bin.{dead}-{'3' * 32}.tmp"  # named before the host was part of the name
+    live = tmp_path / f".out.bin.{HOST}.{os.getpid()}-{'1' * 32}.tmp"  # a write of this process still going on
+    other = tmp_path / f".other.bin.{HOST}.{dead}-{'2' * 32}.tmp"  # another target's
+    # Another machine's write into a shared folder: its process cannot be seen from here, so it is left alone
+    # (its pid may well be no process of this machine).
+    remote = tmp_path / f".out.bin.other-machine.{dead}-{'4' * 32}.tmp"
+    for path in (orphan, legacy, live, other, remote):
         path.write_bytes(b"half")
     with atomic_open(tmp_path / "out.bin", "wb") as handle:
         handle.write(b"whole")
     assert (tmp_path / "out.bin").read_bytes() == b"whole"
-    assert not orphan.exists() and live.exists() and other.exists()
+    assert not orphan.exists() and not legacy.exists()
+    assert live.exists() and other.exists() and remote.exists()
