@@ -146,19 +146,25 @@ def output_problem(output: Path) -> str | None:
     return None
 
 
-def collect_inputs(paths: list[str], errors: list[str]) -> list[tuple[Path, Path]]:
-    """``(file, sub-folder of the output)`` for every input; problems are appended to ``errors``."""
+def collect_inputs(paths: list[str], errors: list[str], output: Path | None = None) -> list[tuple[Path, Path]]:
+    """``(file, sub-folder of the output)`` for every input; problems are appended to ``errors``. A folder's files
+    inside ``output`` (``--input . --output separated``) are earlier results, not songs: they are left out."""
     from Input.audio.files import find_audio_files
 
     found: dict[Path, Path] = {}
+    results = output.resolve() if output is not None else None
     for item in paths:
         path = Path(item)
         if path.is_dir():
             files = find_audio_files([path])
-            if not files:
-                errors.append(f"{path}: folder holds no audio files")
+            ours = [f for f in files if results is not None and results in f.resolve().parents]
+            if ours:
+                logger.info("%s: %d file(s) in the output folder %s left out", path, len(ours), output)
+            if not files or len(ours) == len(files):
+                errors.append(f"{path}: folder holds no audio files" + (" besides earlier results" if ours else ""))
             for file in files:
-                found.setdefault(file, file.parent.relative_to(path))
+                if file not in ours:
+                    found.setdefault(file, file.parent.relative_to(path))
         elif path.exists():
             found.setdefault(path, Path())
         else:
@@ -312,7 +318,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: {message}", file=sys.stderr, flush=True)
 
     problems: list[str] = []
-    inputs = collect_inputs(args.input, problems)
+    inputs = collect_inputs(args.input, problems, Path(args.output))
     for message in problems:
         report(message, "audio")
     checkpoint = args.checkpoint or find_latest_checkpoint("checkpoints")

@@ -116,6 +116,21 @@ def test_plan_outputs_keeps_colliding_names_apart(tmp_path: Path) -> None:
     assert plans[1]["copy"] == tmp_path / "song.mp3"
 
 
+def test_a_folder_input_leaves_out_the_results_inside_it(tmp_path: Path) -> None:
+    """``--input album --output album/separated`` a second time: the first run's stems and copies are not songs."""
+    album = tmp_path / "album"
+    (album / "separated" / "cd1").mkdir(parents=True)
+    (album / "cd1").mkdir()
+    for path in (album / "song.wav", album / "cd1" / "b.wav", album / "separated" / "song_vocals.wav",
+                 album / "separated" / "song.wav", album / "separated" / "cd1" / "b_vocals.wav"):
+        sf.write(path, tone(8000, 0.2, 1), 8000)
+    errors: list[str] = []
+    found = separate.collect_inputs([str(album)], errors, album / "separated")
+    assert sorted(found) == [(album / "cd1" / "b.wav", Path("cd1")), (album / "song.wav", Path())] and not errors
+    found = separate.collect_inputs([str(album / "separated")], errors, album / "separated")
+    assert found == [] and errors == [f"{album / 'separated'}: folder holds no audio files besides earlier results"]
+
+
 def test_plan_outputs_never_gives_two_inputs_one_file(tmp_path: Path) -> None:
     inputs = [(Path("a/song.wav"), Path()), (Path("b/song.wav"), Path()), (Path("c/a/song.wav"), Path()),
               (Path("d/a/Song.WAV"), Path()), (Path("e/song.mp3"), Path()), (Path("f/song.wav"), Path("sub"))]
