@@ -351,3 +351,22 @@ def test_a_tracks_practice_settings_are_there_on_the_next_visit(session: Page, t
     expect(tempo).to_have_attribute("aria-valuetext", "100 %")
     expect(vocals.get_by_role("button", name="Mute")).to_have_attribute("aria-pressed", "false")
     assert not session.errors, session.errors
+
+
+def test_an_aiff_upload_plays_though_the_browser_cannot_read_aiff(session: Page, tmp_path: Path) -> None:
+    """Chromium decodes no AIFF: the mixture (the upload itself) failed, and with it the whole mixer. The stems add
+    up to the song, so their sum stands in for it."""
+    from Input.synth.song import generate_song
+
+    page = session.page
+    song = tmp_path / "take two.aiff"
+    sf.write(song, generate_song(4, 3.0, sr=SR)["mixture"].T, SR, subtype="PCM_16")
+    open_separated(page, song, "audio/aiff")  # waits for Play: every stem, the mixture too, is ready
+    page.get_by_role("region", name="mixture").get_by_role("button", name="Solo").click()
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    got, rate = sf.read(export(page, downloads, "wav"))
+    want, _ = sf.read(song)
+    assert rate == SR and got.shape == want.shape
+    assert np.abs(got - want).max() <= 3 * LSB  # the song itself, up to the 16-bit rounding of the stems
+    assert not page.get_by_role("alert").is_visible() and not session.errors, session.errors

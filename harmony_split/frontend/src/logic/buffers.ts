@@ -17,3 +17,21 @@ export function bufferOf(channels: readonly Float32Array<ArrayBuffer>[], sampleR
 export function framesOf(audio: AudioBuffer, first: number, length: number): AudioBuffer {
   return bufferOf(channelsOf(audio).map((c) => c.subarray(first, first + length)), audio.sampleRate);
 }
+
+/** The sample-wise sum of `buffers` (all at one rate): as long and with as many channels as the largest; a mono
+ * buffer adds to every channel. */
+export function sumOf(buffers: readonly AudioBuffer[]): AudioBuffer {
+  const length = Math.max(...buffers.map((b) => b.length));
+  const channels = Math.max(...buffers.map((b) => b.numberOfChannels));
+  const out = Array.from({ length: channels }, () => new Float32Array(length));
+  for (const buffer of buffers) {
+    const from = channelsOf(buffer);
+    out.forEach((samples, c) => {
+      const add = from[Math.min(c, from.length - 1)];
+      for (let i = 0; i < add.length; i += 1) {
+        samples[i] += add[i];
+      }
+    });
+  }
+  return bufferOf(out, buffers[0].sampleRate);
+}

@@ -1,6 +1,7 @@
 // Where the mixer's stems come from: the server (a finished track's files) or the musician's device (buffers
 // separated in the page, components/DeviceSeparation.tsx). The mixer plays and offers whatever a StemSource gives.
 import { stemUrl, type StemName, type Track } from "../api";
+import { sumOf } from "./buffers";
 import { decodeAudio } from "./engine";
 
 /** A stem's download: its URL, or a function that makes it when the musician first asks for it (a device stem's
@@ -32,6 +33,19 @@ export function downloadName(name: string, suffix: string): string {
   return `${base || "track"}_${suffix}`;
 }
 
+async function loadStem(track: Track, stem: StemName, rate: number): Promise<AudioBuffer> {
+  const response = await fetch(stemUrl(track, stem), { credentials: "same-origin" });
+  if (!response.ok) {
+    throw new Error(`${track.name}: the ${stem} could not be loaded (${response.status})`);
+  }
+  const data = await response.arrayBuffer();
+  try {
+    return await decodeAudio(data, rate);
+  } catch {
+    throw new Error(`${track.name}: this browser cannot play the ${stem}`);
+  }
+}
+
 /** A finished track's stems on the server. */
 export function serverStems(track: Track): StemSource {
   const rate = track.sample_rate ?? 44100;
@@ -41,15 +55,26 @@ export function serverStems(track: Track): StemSource {
     channels: track.channels ?? 2,
     practiceKey: `track:${track.id}`,
     download: (stem) => ({ url: stemUrl(track, stem) }),
-    load: (names) =>
-      Promise.all(
-        names.map(async (stem) => {
-          const response = await fetch(stemUrl(track, stem), { credentials: "same-origin" });
-          if (!response.ok) {
-            throw new Error(`${track.name}: the ${stem} could not be loaded (${response.status})`);
-          }
-          return decodeAudio(await response.arrayBuffer(), rate);
-        }),
-      ),
+    load: async (names) => {
+      const loaded = await Promise.allSettled(names.map((stem) => loadStem(track, stem, rate)));
+      const found = (stem: StemName) => {
+        const result = loaded[names.indexOf(stem)];
+        return result?.status === "fulfilled" ? result.value : null;
+      };
+      return names.map((stem, i) => {
+        const result = loaded[i];
+        if (result.status === "fulfilled") {
+          return result.value;
+        }
+        // The mixture is the upload itself, which this browser may not read (Chromium decodes no AIFF); the
+        // stems add up to it (the accompaniment is the mixture minus the vocals), so their sum stands in.
+        const vocals = found("vocals");
+        const accompaniment = found("accompaniment");
+        if (stem === "mixture" && vocals && accompaniment) {
+          return sumOf([vocals, accompaniment]);
+        }
+        throw result.reason;
+      });
+    },
   };
 }
