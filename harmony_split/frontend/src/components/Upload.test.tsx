@@ -4,7 +4,8 @@ import { Upload } from "./Upload";
 
 function serverAnswers(url: string): unknown {
   if (url.startsWith("/api/models/")) {
-    return [{ id: "m1", name: "tiny", default: false }, { id: "m2", name: "best", default: true }];
+    const device = { url: "/api/models/m2/onnx/abc/", spec: {} };
+    return [{ id: "m1", name: "tiny", default: false }, { id: "m2", name: "best", default: true, device }];
   }
   return { status: "ok", max_upload_mb: 2 };
 }
@@ -58,6 +59,19 @@ describe("Upload", () => {
     await drop([sized("fine.mp3", "audio/mpeg", 1e6)]);
     await waitFor(() => expect(sent).toEqual(["sent"]));
     expect(screen.getByText("Uploading fine.mp3: 0%")).toBeTruthy();
+  });
+
+  it("has no upload limit for a song separated on this device", async () => {
+    const errors: string[] = [];
+    const here: string[] = [];
+    render(<Upload onUploaded={() => undefined} onDevice={(f) => here.push(f.name)} onError={(e) => errors.push((e as Error).message)}>{null}</Upload>);
+    await screen.findByText("Audio files up to 2 MB.");
+    fireEvent.click(screen.getByRole("checkbox", { name: "Separate on this device" }));
+    await screen.findByText("Audio files stay on this device, whatever their size.");
+    await drop([sized("hi-res.wav", "audio/wav", 3e6)]);
+    expect(errors).toEqual([]);
+    expect(here).toEqual(["hi-res.wav"]);
+    window.localStorage.clear(); // the switch is remembered: the other tests start with it off
   });
 
   it("sends the chosen stem format and quality with the file", async () => {

@@ -92,9 +92,10 @@ export function Upload({
     onDevice(first, chosen.device);
   };
 
+  const limit = onThisDevice ? null : maxMb; // separated on this device, nothing is uploaded: no upload limit
   const onDrop = (accepted: File[], rejected: FileRejection[]) => {
     for (const r of rejected) {
-      onError(new Error(rejectionReason(r.file, maxMb) ?? `${r.file.name}: ${r.errors[0]?.message ?? "refused"}`));
+      onError(new Error(rejectionReason(r.file, limit) ?? `${r.file.name}: ${r.errors[0]?.message ?? "refused"}`));
     }
     if (onThisDevice) {
       separateHere(accepted);
@@ -114,7 +115,7 @@ export function Upload({
         // no name or size): they are checked when they are dropped
         return null;
       }
-      const reason = rejectionReason(file, maxMb);
+      const reason = rejectionReason(file, limit);
       return reason ? { code: "harmony-refused", message: reason } : null;
     },
   });
@@ -133,7 +134,9 @@ export function Upload({
             <UploadIcon />
             Upload audio
           </button>
-          <p className="muted small">Audio files up to {maxMb} MB.</p>
+          <p className="muted small">
+            {limit === null ? "Audio files stay on this device, whatever their size." : `Audio files up to ${limit} MB.`}
+          </p>
         </div>
         {sending.length > 0 && (
           <ul className="uploads">

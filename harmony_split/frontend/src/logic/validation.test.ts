@@ -33,6 +33,12 @@ describe("rejectionReason", () => {
     expect(DEFAULT_MAX_UPLOAD_MB).toBe(200);
   });
 
+  it("has no size limit for a file separated on this device (nothing is uploaded)", () => {
+    expect(rejectionReason(file("hi-res.wav", 900e6, "audio/wav"), null)).toBeNull();
+    expect(rejectionReason(file("a.mp3", 0), null)).toBe("a.mp3: empty file");
+    expect(rejectionReason(file("notes.txt", 10, "text/plain"), null)).toMatch(/^notes\.txt: not an audio file/);
+  });
+
   it("reads extensions case-insensitively, ignoring leading dots", () => {
     expect(extensionOf("a.B.MP3")).toBe(".mp3");
     expect(extensionOf(".mp3")).toBe("");

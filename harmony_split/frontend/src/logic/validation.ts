@@ -21,7 +21,10 @@ export function extensionOf(name: string): string {
  * Why `file` cannot be uploaded, as one line naming it, or null when it may be.
  * @param maxMb the upload limit in MB (1 MB = 10^6 bytes, as the server counts)
  */
-export function rejectionReason(file: { name: string; size: number; type: string }, maxMb: number): string | null {
+export function rejectionReason(
+  file: { name: string; size: number; type: string },
+  maxMb: number | null, // the upload limit, MB; null: none (the file stays on this device)
+): string | null {
   if (!AUDIO_EXTENSIONS.includes(extensionOf(file.name))) {
     return `${file.name}: not an audio file (accepted: ${AUDIO_EXTENSIONS.join(", ")})`;
   }
@@ -31,7 +34,7 @@ export function rejectionReason(file: { name: string; size: number; type: string
   if (file.size === 0) {
     return `${file.name}: empty file`;
   }
-  if (file.size > maxMb * 1e6) {
+  if (maxMb !== null && file.size > maxMb * 1e6) {
     const mb = (file.size / 1e6).toFixed(1);
     return `${file.name}: ${mb} MB is over the ${maxMb} MB upload limit`;
   }
