@@ -183,7 +183,7 @@ def test_drop_separate_play_mix_download_delete(session: Page, tmp_path: Path) -
     page.set_viewport_size({"width": 1200, "height": 900})
 
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name=f"Delete {song.name}", exact=True).click()  # named with its track
     expect(page.get_by_role("button", name="Upload audio")).to_be_visible()
     expect(page.get_by_role("row", name=song.name)).to_have_count(0)
     assert not any((session.service.data_dir / "tracks").iterdir()), "the track's files were not deleted"

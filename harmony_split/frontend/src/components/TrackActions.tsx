@@ -1,4 +1,5 @@
-// Cancel (while queued or running) and Delete (after a confirmation) for one track.
+// Cancel (while queued or running) and Delete (after a confirmation) for one track. Each button's accessible name
+// adds the track's ("Delete song.mp3"): a screen reader's list of the library's buttons tells the rows apart.
 import { cancelTrack, deleteTrack, type Track } from "../api";
 import { isPending } from "../logic/polling";
 
@@ -21,11 +22,12 @@ export function TrackActions({
   return (
     <span className="actions">
       {isPending(track.status) && (
-        <button type="button" onClick={() => cancelTrack(track.id).then(onChanged).catch(onError)}>
+        <button type="button" aria-label={`Cancel ${track.name}`}
+                onClick={() => cancelTrack(track.id).then(onChanged).catch(onError)}>
           Cancel
         </button>
       )}
-      <button type="button" className="danger" onClick={remove}>
+      <button type="button" className="danger" aria-label={`Delete ${track.name}`} onClick={remove}>
         Delete
       </button>
     </span>
