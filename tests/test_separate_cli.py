@@ -336,3 +336,22 @@ def test_native_noise_filter_drops_only_start_up_chatter() -> None:
     ]
     assert all(_NATIVE_NOISE.match(line) for line in noise)
     assert not any(_NATIVE_NOISE.match(line) for line in kept)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(96000, 2), (44100, 6)])
+def test_mp3_stems_beyond_what_mp3_holds_are_refused_in_words_before_any_work(tmp_path: Path, rate: int,
+                                                                              channels: int) -> None:
+    from Models.api import Separator
+    from Models.separation.files import AudioError
+
+    separator = Separator.load(write_run(tmp_path / "ck", "5_sup", TINY, 1))
+    song = tmp_path / "hi-res.wav"
+    sf.write(song, tone(rate, 0.5, channels), rate)
+    outputs = {"vocals": tmp_path / "v.mp3", "accompaniment": tmp_path / "a.mp3"}
+    with pytest.raises(AudioError) as err:
+        separator.separate_file(song, outputs, SeparationOptions(fmt="mp3"))
+    assert str(err.value) == (f"{song}: MP3 holds mono or stereo at up to 48000 Hz, and this audio has {channels} "
+                              f"channels at {rate} Hz: choose WAV or FLAC")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck", "hi-res.wav"]  # nothing written
+    separator.separate_file(song, {"vocals": tmp_path / "v.flac"}, SeparationOptions(fmt="flac"))
+    assert sf.info(tmp_path / "v.flac").samplerate == rate and sf.info(tmp_path / "v.flac").channels == channels

@@ -228,6 +228,19 @@ OUTPUT_FORMATS: dict[str, tuple[str, dict[int, str]]] = {
 }
 
 
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # what MPEG-1/2/2.5 layer III holds, Hz
+MP3_MAX_CHANNELS = 2
+
+
+def format_problem(fmt: str, sample_rate: int, channels: int) -> str | None:
+    """Why stems of ``sample_rate`` Hz and ``channels`` cannot be written as ``fmt``, in words; None when they can
+    (wav and flac hold any; MP3 only its own rates, mono or stereo)."""
+    if fmt != "mp3" or (sample_rate in MP3_RATES and channels <= MP3_MAX_CHANNELS):
+        return None
+    return (f"MP3 holds mono or stereo at up to {MP3_RATES[-1]} Hz, and this audio has {channels} channel"
+            f"{'s' if channels != 1 else ''} at {sample_rate} Hz: choose WAV or FLAC")
+
+
 def _no_space(err: BaseException, folder: Path) -> bool:
     """True when ``err`` is ENOSPC, or the filesystem of ``folder`` has no free block left (libsndfile reports a
     full disk as "System error.")."""
@@ -255,6 +268,9 @@ class AudioWriter:
         if bit_depth not in subtypes:
             raise ValueError(f"{fmt} cannot store {bit_depth}-bit samples (use one of {sorted(subtypes)})")
         self.path = Path(path)
+        problem = format_problem(fmt, int(sample_rate), int(channels))
+        if problem is not None:
+            raise AudioError(self.path, problem)
         self.clip = subtypes[bit_depth] != "FLOAT"
         self._pcm16 = subtypes[bit_depth] == "PCM_16"
         self.clipped = 0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from Input.audio.files import AudioError
-from Input.audio.stream import AudioReader, AudioWriter
+from Input.audio.stream import AudioReader, AudioWriter, format_problem
 from Models.config import ModelSpec
 from Models.separation.input_rate import InputRateStream
 from Models.separation.options import OUTPUT_SOURCES, SeparationOptions
@@ -68,6 +68,9 @@ def separate_file(
     chunk_seconds, offset = options.chunk_seconds, options.offset
     with AudioReader(path, offset=offset, duration=options.duration, max_seconds=options.max_seconds,
                      max_channels=options.max_channels, max_sample_rate=options.max_sample_rate) as reader:
+        problem = format_problem(options.fmt, reader.sample_rate, reader.channels)
+        if problem is not None:  # before any work: the writers would refuse it at the first block
+            raise AudioError(path, problem)
         sep = InputRateStream(model, spec, reader.sample_rate, reader.channels, options)
         writers: dict[str, AudioWriter] = {}
         # Three threads overlap: reading, resampling and STFT (a producer that runs up to PREPARED_BLOCKS blocks

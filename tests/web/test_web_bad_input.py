@@ -92,6 +92,16 @@ def test_channels_and_rates_over_the_limits_are_400_naming_them(alice, audio, se
     assert upload(alice, audio("fast.flac", seconds=0.2, sr=384000)).status_code == 201
 
 
+def test_mp3_stems_of_a_rate_mp3_cannot_hold_are_400_before_the_job(alice, audio, data_dir) -> None:  # noqa: ANN001
+    song = audio("hi-res.flac", seconds=0.3, sr=96000)
+    refused = upload(alice, song, format="mp3")
+    assert refused.status_code == 400 and error_of(refused) == (
+        "format: MP3 holds mono or stereo at up to 48000 Hz, and this audio has 2 channels at 96000 Hz: choose WAV "
+        "or FLAC")
+    assert stored_tracks(data_dir) == []
+    assert upload(alice, song, format="flac").status_code == 201
+
+
 def test_the_worker_holds_the_channel_limit_on_what_it_decodes(alice, audio, settings, data_dir) -> None:  # noqa: ANN001
     from harmony_split.backend.tracks import jobs
 

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from Input.audio.probe import AudioError, probe
+from Input.audio.stream import format_problem
 from Utils import atomic_open
 
 from . import device_models, files, jobs, separators, storage
@@ -190,6 +191,9 @@ class TrackViewSet(Limited, mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
                 for chunk in upload.chunks():
                     out.write(chunk)
             sample_rate, channels, duration = self._probe(stored)
+            problem = format_problem(fmt, sample_rate, channels)
+            if problem is not None:
+                raise ValidationError({"format": problem})
             with transaction.atomic():
                 # One upload of an account at a time from here to the new row, so that two at once cannot both
                 # pass the limits: the owner's row is locked (PostgreSQL; SQLite's IMMEDIATE transactions
