@@ -106,15 +106,15 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
     if (!e) {
       return;
     }
-    if (e.playing) {
-      e.pause();
+    if (e.active) {
+      e.pause(); // also while it is still starting
       setPlaying(false);
       setPosition(e.position());
     } else {
       e.play()
         .then(() => {
           setAudioState(e.context.state);
-          setPlaying(true);
+          setPlaying(e.playing); // false when paused before it could start
         })
         .catch(onError);
     }

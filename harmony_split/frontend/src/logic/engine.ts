@@ -28,6 +28,7 @@ export class MixEngine {
   private anchorPosition = 0; // song seconds
   private offset = 0; // song seconds, while paused
   private starting: Promise<void> | null = null; // a start waiting for the context or the worklet
+  private generation = 0; // bumped by pause() and close(): a start still waiting then starts nothing
   private onEnded: () => void;
 
   /**
@@ -45,6 +46,11 @@ export class MixEngine {
 
   get playing(): boolean {
     return this.sources.length > 0;
+  }
+
+  /** Playing, or about to: a start is waiting for the audio context or the time-stretch worklet. */
+  get active(): boolean {
+    return this.playing || this.starting !== null;
   }
 
   /** The playback position in song seconds (advancing at tempo x real time, wrapping inside the loop). */
@@ -110,9 +116,13 @@ export class MixEngine {
   }
 
   private async start(): Promise<void> {
+    const run = this.generation;
     await this.context.resume();
     if (!isIdentity(this.sound.tempo, this.sound.semitones)) {
       await registerStretch(this.context);
+    }
+    if (run !== this.generation) {
+      return; // paused (or closed) while waiting: nothing starts
     }
     if (this.offset >= this.duration) {
       this.offset = 0;
@@ -135,7 +145,9 @@ export class MixEngine {
     };
   }
 
+  /** Stops playback at the current position; a start still waiting is called off. */
   pause(): void {
+    this.generation += 1;
     if (this.playing) {
       this.offset = this.position();
       this.stopSources();
@@ -153,6 +165,7 @@ export class MixEngine {
   }
 
   close(): void {
+    this.generation += 1;
     this.stopSources();
     this.graph.disconnect();
     void this.context.close();
