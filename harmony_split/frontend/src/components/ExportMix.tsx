@@ -4,6 +4,7 @@ import { useState } from "react";
 import type { Sound } from "../logic/graph";
 import { outputChannels } from "../logic/graph";
 import { encodeMix, type MixFormat } from "../logic/encode";
+import { explained } from "../logic/errors";
 import type { Loop } from "../logic/loop";
 import { renderMix } from "../logic/render";
 import { downloadName } from "../logic/stems";
@@ -66,7 +67,7 @@ export function ExportMix({
     renderMix(buffers, sound, outputChannels(channels), range)
       .then((audio) => encodeMix(audio, format))
       .then((file) => save(file, mixFileName(trackName, format, range)))
-      .catch((e: unknown) => onError(new Error(`${trackName}: the mix could not be exported (${e instanceof Error ? e.message : String(e)})`)))
+      .catch((e: unknown) => onError(explained(trackName, "the mix could not be exported", e)))
       .finally(() => setBusy(false));
   };
   return (

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { StemName } from "../api";
 import { MixEngine } from "../logic/engine";
+import { explained } from "../logic/errors";
 import { makeLoop, withEnd, withStart, type Loop } from "../logic/loop";
 import { effectiveGains, silenceReasons, type StemControls } from "../logic/mixer";
 import { loadPractice, savePractice } from "../logic/practice";
@@ -65,13 +66,25 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
     }
   }, [source.practiceKey, controls, loop, looping, tempo, semitones]);
 
-  useEffect(() => {
-    engine.current?.setTempoPitch(tempo, semitones).catch(onError);
-  }, [tempo, semitones, onError]);
+  // Playback errors name the song and what failed; one from an engine closed meanwhile is no longer news.
+  const failed = useCallback(
+    (what: string, from: MixEngine | null) => (e: unknown) => {
+      if (from !== null && engine.current === from) {
+        onError(explained(source.name, what, e));
+      }
+    },
+    [source.name, onError],
+  );
 
   useEffect(() => {
-    engine.current?.setLoop(looping ? loop : null).catch(onError);
-  }, [loop, looping, onError]);
+    const e = engine.current;
+    e?.setTempoPitch(tempo, semitones).catch(failed("the tempo and pitch could not be changed", e));
+  }, [tempo, semitones, failed]);
+
+  useEffect(() => {
+    const e = engine.current;
+    e?.setLoop(looping ? loop : null).catch(failed("the loop could not be set", e));
+  }, [loop, looping, failed]);
 
   useEffect(() => {
     if (!playing) {
@@ -95,11 +108,11 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
       created.context.onstatechange = () => setAudioState(created.context.state);
       engine.current = created;
       created.setGains(effectiveGains(controls));
-      created.setTempoPitch(tempo, semitones).catch(onError);
-      created.setLoop(looping ? loop : null).catch(onError);
+      created.setTempoPitch(tempo, semitones).catch(failed("the tempo and pitch could not be changed", created));
+      created.setLoop(looping ? loop : null).catch(failed("the loop could not be set", created));
     }
     return engine.current;
-  }, [buffers, controls, tempo, semitones, looping, loop, onError]);
+  }, [buffers, controls, tempo, semitones, looping, loop, failed]);
 
   const toggle = useCallback(() => {
     const e = getEngine();
@@ -116,9 +129,9 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
           setAudioState(e.context.state);
           setPlaying(e.playing); // false when paused before it could start
         })
-        .catch(onError);
+        .catch(failed("playback could not start", e));
     }
-  }, [getEngine, onError]);
+  }, [getEngine, failed]);
 
   const seek = useCallback(
     (seconds: number) => {
@@ -126,10 +139,10 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
       if (e) {
         e.seek(seconds)
           .then(() => setPosition(e.position()))
-          .catch(onError);
+          .catch(failed("playback could not move there", e));
       }
     },
-    [getEngine, onError],
+    [getEngine, failed],
   );
 
   const playhead = () => engine.current?.position() ?? 0; // no engine yet: never played nor sought

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { plainError } from "./errors";
+import { explained, plainError } from "./errors";
 
 describe("plainError", () => {
   it("says an unreadable upload plainly and keeps the decoder's line as the detail", () => {
@@ -16,5 +16,13 @@ describe("plainError", () => {
       text: "big.mp3: 200.0 MB is over the 200 MB upload limit",
       detail: null,
     });
+  });
+});
+
+describe("explained", () => {
+  it("names the song and what failed, with the reason after", () => {
+    const e = explained("take.wav", "the tempo and pitch could not be changed", new DOMException("Unable to load a worklet's module.", "AbortError"));
+    expect(e.message).toBe("take.wav: the tempo and pitch could not be changed (Unable to load a worklet's module.)");
+    expect(explained("a.mp3", "playback could not start", "refused").message).toBe("a.mp3: playback could not start (refused)");
   });
 });

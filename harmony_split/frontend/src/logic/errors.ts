@@ -19,3 +19,9 @@ export function plainError(message: string): PlainError {
   }
   return { text: message, detail: null };
 }
+
+/** An error of something the musician did to `name` (a song), in one line: "<name>: <what> (<the reason>)". */
+export function explained(name: string, what: string, e: unknown): Error {
+  const reason = typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e); // DOMException too
+  return new Error(`${name}: ${what} (${reason})`);
+}
