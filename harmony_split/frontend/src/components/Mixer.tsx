@@ -57,6 +57,12 @@ export function Mixer({ source, onError }: { source: StemSource; onError: (e: un
   }, [source, onError]);
 
   useEffect(() => {
+    if (loopSpan > 0) { // the stems are decoded: a remembered loop is kept within the shortest one
+      setLoop((old) => old && makeLoop(old.start, old.end, loopSpan));
+    }
+  }, [loopSpan]);
+
+  useEffect(() => {
     engine.current?.setGains(effectiveGains(controls));
   }, [controls]);
 
