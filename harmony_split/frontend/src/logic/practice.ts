@@ -1,7 +1,8 @@
-// What the mixer remembers of a track across visits, in localStorage: each stem's volume, mute and solo, the A-B
+// What the mixer remembers of a track across visits (logic/stored.ts): each stem's volume, mute and solo, the A-B
 // loop and whether it is on, tempo and pitch. Stored text is checked like any input (another version of the app,
 // or a hand-edited value, may have written it): anything out of range or malformed is ignored as a whole.
 import { makeLoop, type Loop } from "./loop";
+import { readStored, writeStored } from "./stored";
 import type { StemControls } from "./mixer";
 import { PITCH_MAX, PITCH_MIN, TEMPO_MAX, TEMPO_MIN } from "./tempo";
 
@@ -64,18 +65,10 @@ export function parsePractice(text: string | null, stems: number, duration: numb
 
 /** The settings remembered for `key` (see parsePractice), or null. */
 export function loadPractice(key: string, stems: number, duration: number): PracticeSettings | null {
-  try {
-    return parsePractice(window.localStorage.getItem(PREFIX + key), stems, duration);
-  } catch {
-    return null; // storage blocked
-  }
+  return parsePractice(readStored(PREFIX + key), stems, duration);
 }
 
 /** Remember `settings` for `key`. */
 export function savePractice(key: string, settings: PracticeSettings): void {
-  try {
-    window.localStorage.setItem(PREFIX + key, JSON.stringify(settings));
-  } catch {
-    // storage blocked or full: the settings last for this visit only
-  }
+  writeStored(PREFIX + key, JSON.stringify(settings));
 }

@@ -1,18 +1,12 @@
-// The "Separate on this device" choice, remembered across visits in localStorage.
+// The "Separate on this device" choice, remembered across visits (logic/stored.ts); off where storage is blocked.
+import { readStored, writeStored } from "../stored";
+
 const KEY = "harmony_split.separateOnDevice";
 
 export function loadOnDevice(): boolean {
-  try {
-    return window.localStorage.getItem(KEY) === "1";
-  } catch {
-    return false; // storage blocked: the server, as before
-  }
+  return readStored(KEY) === "1";
 }
 
 export function saveOnDevice(on: boolean): void {
-  try {
-    window.localStorage.setItem(KEY, on ? "1" : "0");
-  } catch {
-    // storage blocked: the choice lasts for this visit only
-  }
+  writeStored(KEY, on ? "1" : "0");
 }
